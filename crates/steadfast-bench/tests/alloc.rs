@@ -1,0 +1,94 @@
+//! Proof that the breaker's happy path (and a full pipeline's) allocates
+//! nothing, with a counting global allocator.
+//!
+//! One test function only: the allocator counts every thread, and other tests
+//! running at the same time would be counted too.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::alloc::System;
+use std::time::Duration;
+
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use steadfast::Error;
+use steadfast::breaker::Breaker;
+use steadfast::budget::Budget;
+use steadfast::bulkhead::Bulkhead;
+use steadfast::fault::FaultInjector;
+use steadfast::pipeline::Pipeline;
+use steadfast::rate_limit::{Quota, RateLimit};
+use steadfast::retry::RetryPolicy;
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const ITERATIONS: usize = 1000;
+const SEC: Duration = Duration::from_secs(1);
+
+/// Allocations made while running `f`.
+fn allocations(f: impl FnOnce()) -> usize {
+    let region = Region::new(GLOBAL);
+    f();
+    region.change().allocations
+}
+
+fn full_pipeline() -> Pipeline {
+    Pipeline::builder()
+        .deadline(60 * SEC)
+        .retry(
+            RetryPolicy::builder()
+                .budget(Budget::new(0.2, 10.0, 10 * SEC))
+                .build(),
+        )
+        .breaker(Breaker::builder("gpt").build())
+        .rate_limit(
+            RateLimit::builder()
+                .requests(Quota::per_second(1_000_000_000))
+                .build(),
+        )
+        .bulkhead(Bulkhead::builder(16).build())
+        .timeout(30 * SEC)
+        .fault(FaultInjector::off())
+        .build()
+}
+
+#[test]
+fn happy_paths_do_not_allocate() {
+    // The counter works: a boxed value is one allocation.
+    assert_eq!(allocations(|| drop(std::hint::black_box(Box::new(1)))), 1);
+
+    for breaker in [
+        Breaker::builder("count").count_window(100).build(),
+        Breaker::builder("time").time_window(10 * SEC).build(),
+        Breaker::builder("slow")
+            .slow_call_duration(SEC)
+            .count_window(100)
+            .build(),
+    ] {
+        let made = allocations(|| {
+            for _ in 0..ITERATIONS {
+                breaker.try_acquire().unwrap().record_success();
+            }
+        });
+        assert_eq!(made, 0, "breaker {}", breaker.name());
+        assert_eq!(breaker.stats().successes, ITERATIONS as u64);
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let pipeline = full_pipeline();
+    let run = || async {
+        for _ in 0..ITERATIONS {
+            pipeline
+                .call(|| async { Ok::<_, Error>(()) })
+                .await
+                .unwrap();
+        }
+    };
+    // The first run may grow the runtime's own structures.
+    runtime.block_on(run());
+    let made = allocations(|| runtime.block_on(run()));
+    assert_eq!(made, 0, "full pipeline");
+}

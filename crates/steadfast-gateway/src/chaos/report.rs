@@ -1,0 +1,265 @@
+//! The resilience report: what clients saw overall and per phase, and how
+//! the gateway met each fault (time to detect, time to recover), with latency,
+//! throughput and resource figures, judged against the scenario's targets.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::figures::{Percentiles, Share, Stats, throughput};
+use super::judge::{self, Verdict};
+use super::observe::Observer;
+use super::process::Usage;
+use super::record::Sample;
+use super::recovery::{FaultReport, fault_report, outages};
+use super::scenario::Scenario;
+use super::timeline::{Phase, Timeline};
+
+/// Figures of one phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseReport {
+    /// `steady`, `after faults`, or the active faults.
+    pub name: String,
+    /// Start, in seconds from the run's start.
+    pub start_s: f64,
+    /// End, in seconds.
+    pub end_s: f64,
+    /// What clients saw.
+    pub stats: Stats,
+    /// Successful answers per second.
+    pub throughput_rps: Option<f64>,
+}
+
+/// Latency in steady state and during failover.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyReport {
+    /// Successful requests started with no fault active.
+    pub steady: Percentiles,
+    /// Successful requests started during faults, with a provider up.
+    pub failover: Percentiles,
+    /// Failover p50 over steady p50.
+    pub p50_ratio: Option<f64>,
+}
+
+/// Successful answers per second in steady state and during faults.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThroughputReport {
+    /// No fault active.
+    pub steady_rps: Option<f64>,
+    /// Faults active, a provider up.
+    pub degraded_rps: Option<f64>,
+    /// Degraded over steady.
+    pub ratio: Option<f64>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The scenario's name.
+    pub scenario: String,
+    /// `in-process` or `remote`.
+    pub mode: String,
+    /// The seed.
+    pub seed: u64,
+    /// The run's length in seconds.
+    pub duration_s: f64,
+    /// Every request.
+    pub overall: Stats,
+    /// Requests while at least one provider was up: those in flight at any
+    /// moment from every provider going down to their recovery are excluded.
+    pub while_one_up: Stats,
+    /// Share of requests in flight at any moment of a fault (with a provider
+    /// up) that saw an error or a retry.
+    pub impact: Option<Share>,
+    /// Per phase.
+    pub phases: Vec<PhaseReport>,
+    /// Per fault.
+    pub faults: Vec<FaultReport>,
+    /// Latency.
+    pub latency: LatencyReport,
+    /// Throughput.
+    pub throughput: ThroughputReport,
+    /// Latency of error answers while every provider was down.
+    pub fast_fail: Option<Percentiles>,
+    /// Requests that needed an admin call (scenarios make none).
+    pub manual_interventions: u64,
+    /// Latency the gateway added to plain (not streamed) requests at p50 in
+    /// steady state, as a share of the providers' own latency.
+    pub overhead: Option<f64>,
+    /// CPU and memory (in-process only).
+    pub process: Option<Usage>,
+    /// Remarks on the run.
+    pub notes: Vec<String>,
+    /// Each figure against its target.
+    pub verdicts: Vec<Verdict>,
+    /// Whether every judged target was met.
+    pub passed: bool,
+}
+
+/// What a report is made from.
+pub struct Inputs<'a> {
+    /// The scenario as run.
+    pub scenario: &'a Scenario,
+    /// Its timeline.
+    pub timeline: &'a Timeline,
+    /// Every request.
+    pub samples: &'a [Sample],
+    /// The gateway's target states.
+    pub observer: &'a Observer,
+    /// Whether the gateway ran in-process.
+    pub in_process: bool,
+    /// CPU and memory.
+    pub usage: Option<Usage>,
+    /// Remarks gathered during the run.
+    pub notes: Vec<String>,
+}
+
+pub(super) fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+pub(super) fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Builds the report.
+pub fn build(inputs: Inputs<'_>) -> Report {
+    let Inputs {
+        scenario,
+        timeline,
+        samples,
+        observer,
+        ..
+    } = inputs;
+    let duration = scenario.duration.0;
+    let provider_of: BTreeMap<String, Option<String>> = samples
+        .iter()
+        .filter_map(|s| s.target.clone())
+        .map(|t| {
+            let provider = observer.provider_of(&t);
+            (t, provider)
+        })
+        .collect();
+    let served_by = |s: &Sample, provider: &str| {
+        s.ok && s
+            .target
+            .as_ref()
+            .and_then(|t| provider_of.get(t))
+            .is_some_and(|p| p.as_deref() == Some(provider))
+    };
+    let windows = timeline.windows();
+    let faults: Vec<FaultReport> = windows
+        .iter()
+        .map(|w| fault_report(w, &windows, duration, observer, samples, &served_by))
+        .collect();
+    let phases = timeline.phases();
+    let outages = outages(&phases, &faults, duration);
+    let in_outage = |s: &Sample| outages.iter().any(|(a, b)| s.start < *b && s.end() > *a);
+    let in_phase = |s: &Sample, pick: &dyn Fn(&Phase) -> bool| {
+        phases
+            .iter()
+            .any(|p| pick(p) && (p.start..p.end).contains(&s.start))
+    };
+    let steady = |p: &Phase| !p.faulted;
+    let degraded = |p: &Phase| p.faulted && !p.all_down;
+    let in_window = |s: &Sample| windows.iter().any(|w| s.start < w.end && s.end() > w.start);
+    let during: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| in_window(s) && !in_outage(s))
+        .collect();
+    let impact = Share::new(during.iter().filter(|s| s.impacted()).count(), during.len());
+    let steady_latency = Percentiles::of(samples.iter().filter(|s| s.ok && in_phase(s, &steady)));
+    let failover = Percentiles::of(samples.iter().filter(|s| s.ok && in_phase(s, &degraded)));
+    let p50_ratio = steady_latency
+        .p50_ms
+        .zip(failover.p50_ms)
+        .map(|(s, f)| f / s);
+    let spans = |pick: &dyn Fn(&Phase) -> bool| -> Vec<(Duration, Duration)> {
+        phases
+            .iter()
+            .filter(|p| pick(p))
+            .map(|p| (p.start, p.end))
+            .collect()
+    };
+    let steady_rps = throughput(samples, &spans(&steady));
+    let degraded_rps = throughput(samples, &spans(&degraded));
+    let fast_fail = phases.iter().any(|p| p.all_down).then(|| {
+        Percentiles::of(
+            samples
+                .iter()
+                .filter(|s| !s.ok && in_phase(s, &|p: &Phase| p.all_down)),
+        )
+    });
+    let base = timeline
+        .providers()
+        .iter()
+        .map(|p| timeline.base(p).latency_ms)
+        .min()
+        .unwrap_or(0);
+    let plain = Percentiles::of(
+        samples
+            .iter()
+            .filter(|s| s.ok && !s.stream && in_phase(s, &steady)),
+    );
+    let overhead = plain
+        .p50_ms
+        .filter(|_| base > 0)
+        .map(|p50| (p50 - base as f64) / base as f64);
+    let mut notes = inputs.notes;
+    if !inputs.in_process {
+        notes.push("remote gateway: its CPU and memory are not measured here".into());
+    }
+    let mut report = Report {
+        scenario: scenario.name.clone(),
+        mode: if inputs.in_process {
+            "in-process"
+        } else {
+            "remote"
+        }
+        .into(),
+        seed: scenario.seed,
+        duration_s: secs(duration),
+        overall: Stats::of(samples),
+        while_one_up: Stats::of(samples.iter().filter(|s| !in_outage(s))),
+        impact,
+        phases: phases
+            .iter()
+            .map(|p| PhaseReport {
+                name: p.name.clone(),
+                start_s: secs(p.start),
+                end_s: secs(p.end),
+                stats: Stats::of(
+                    samples
+                        .iter()
+                        .filter(|s| (p.start..p.end).contains(&s.start)),
+                ),
+                throughput_rps: throughput(samples, &[(p.start, p.end)]),
+            })
+            .collect(),
+        faults,
+        latency: LatencyReport {
+            steady: steady_latency,
+            failover,
+            p50_ratio,
+        },
+        throughput: ThroughputReport {
+            steady_rps,
+            degraded_rps,
+            ratio: steady_rps
+                .zip(degraded_rps)
+                .filter(|(s, _)| *s > 0.0)
+                .map(|(s, d)| d / s),
+        },
+        fast_fail,
+        manual_interventions: 0,
+        overhead,
+        process: inputs.usage,
+        notes,
+        verdicts: Vec::new(),
+        passed: true,
+    };
+    report.verdicts = judge::judge(&report, &scenario.targets);
+    report.passed = report.verdicts.iter().all(|v| v.passed != Some(false));
+    report
+}

@@ -1,0 +1,250 @@
+//! The command line: `serve`, `check`, `mock`, `schema`, `chaos`, `demo`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::chaos::{self, ChaosOptions, View};
+use crate::config::{self, ProviderKind};
+use crate::demo::{self, DemoOptions};
+use crate::mock::{Faults, MockOptions, MockServer};
+use crate::server::Gateway;
+
+/// Steadfast keeps applications that call AI models answering when models are
+/// slow, rate-limited, failing or gone.
+#[derive(Debug, Parser)]
+#[command(name = "steadfast", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve {
+        /// The config file (YAML or JSON).
+        #[arg(long, short, env = "STEADFAST_CONFIG")]
+        config: PathBuf,
+    },
+    /// Check a config file; exits non-zero with every problem found.
+    Check {
+        /// The config file (YAML or JSON).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Run a simulated model provider with runtime fault control.
+    Mock {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9001")]
+        listen: SocketAddr,
+        /// A separate address for the control API (stays up while refusing).
+        #[arg(long)]
+        control: Option<SocketAddr>,
+        /// The wire format to speak.
+        #[arg(long, value_enum, default_value = "openai")]
+        kind: MockKind,
+        /// The provider's name, used in its answers.
+        #[arg(long, default_value = "mock")]
+        name: String,
+        /// Latency added to every answer, e.g. 50ms.
+        #[arg(long, value_parser = parse_duration_arg, default_value = "0ms")]
+        latency: Duration,
+        /// Share of requests (0 to 1) answered with a 500.
+        #[arg(long, default_value_t = 0.0)]
+        fail_rate: f64,
+        /// Seed of the random failures.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Print the JSON Schema of the config file.
+    Schema,
+    /// Play a chaos scenario and judge the resilience report; exits non-zero
+    /// naming every missed target.
+    Chaos {
+        /// The scenario file (YAML).
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Drive this running gateway (its providers' control URLs are in the scenario).
+        #[arg(long)]
+        gateway: Option<String>,
+        /// Where the report goes (default `target/chaos/<scenario>`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run the short form (a few seconds).
+        #[arg(long)]
+        short: bool,
+    },
+    /// Simulated providers, a gateway, traffic and an outage: see it cope.
+    Demo {
+        /// How long traffic runs; the outage scales with it.
+        #[arg(long, value_parser = parse_duration_arg, default_value = "20s")]
+        duration: Duration,
+        /// Where the gateway listens (default 127.0.0.1:8080, else a free port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Keep the gateway and providers up after the report, until Ctrl-C.
+        #[arg(long)]
+        keep_serving: bool,
+    },
+}
+
+impl Command {
+    /// Whether the command draws its own terminal output, so logs should
+    /// stay at errors unless `STEADFAST_LOG` says otherwise.
+    pub fn draws_output(&self) -> bool {
+        matches!(self, Command::Chaos { .. } | Command::Demo { .. })
+    }
+}
+
+/// Wire formats `steadfast mock` speaks.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MockKind {
+    /// OpenAI's API.
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+}
+
+fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    config::parse_duration(text)
+}
+
+/// Runs the command line; returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Check { config } => match config::load(&config) {
+            Ok(loaded) => {
+                println!("ok: {}: {}", config.display(), loaded.summary());
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&config::json_schema()).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Mock {
+            listen,
+            control,
+            kind,
+            name,
+            latency,
+            fail_rate,
+            seed,
+        } => {
+            let faults = Faults {
+                latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+                fail_rate,
+                ..Faults::default()
+            };
+            let options = MockOptions {
+                kind: match kind {
+                    MockKind::Openai => ProviderKind::Openai,
+                    MockKind::Anthropic => ProviderKind::Anthropic,
+                },
+                listen,
+                control,
+                name,
+                faults,
+                seed,
+            };
+            match MockServer::start(options).await {
+                Ok(server) => {
+                    tracing::info!(addr = %server.addr(), control = ?server.control_addr(), "simulated provider listening");
+                    println!("mock provider listening on {}", server.base_url());
+                    tokio::select! {
+                        () = server.wait() => {}
+                        _ = tokio::signal::ctrl_c() => {}
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: cannot listen on {listen}: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Chaos {
+            scenario,
+            gateway,
+            out,
+            short,
+        } => {
+            let options = ChaosOptions {
+                gateway_url: gateway,
+                out,
+                short,
+                view: View::Bar,
+            };
+            run_chaos(&scenario, &options).await
+        }
+        Command::Demo {
+            duration,
+            listen,
+            keep_serving,
+        } => {
+            let options = DemoOptions {
+                duration,
+                listen,
+                keep_serving,
+            };
+            match demo::run(&options).await {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Serve { config } => match Gateway::start(&config).await {
+            Ok(gateway) => {
+                gateway.run_until_signalled().await;
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn run_chaos(scenario: &std::path::Path, options: &ChaosOptions) -> ExitCode {
+    match chaos::run_file(scenario, options).await {
+        Ok((report, out)) => {
+            println!("{}", chaos::output::table(&report));
+            println!("Report written to {}", out.display());
+            let missed: Vec<String> = report
+                .verdicts
+                .iter()
+                .filter(|v| v.passed == Some(false))
+                .map(|v| format!("{} ({}; target {})", v.name, v.measured, v.target))
+                .collect();
+            if missed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: targets missed: {}", missed.join(", "));
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

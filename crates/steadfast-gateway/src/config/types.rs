@@ -1,0 +1,399 @@
+//! The shape of the config file, as serde reads it. Every struct refuses
+//! unknown keys and gives every optional key a default.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::alerts::AlertsConfig;
+use super::duration::ConfigDuration;
+use super::env::Secret;
+
+/// The whole config file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The HTTP server.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Where requests go, and how to speak to them.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Deployments: one upstream model on one provider, with its own policies.
+    pub models: BTreeMap<String, ModelConfig>,
+    /// What clients name in the `model` field, and how targets are chosen.
+    pub routes: BTreeMap<String, RouteConfig>,
+    /// Where breaker, health and rate-limit state lives.
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Alert rules and the channels they notify.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// Client keys; when any is set, every model request must carry one.
+    #[serde(default)]
+    pub clients: BTreeMap<String, ClientConfig>,
+}
+
+/// One client of the gateway, identified by its key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The client's key, as `"${TEAM_A_KEY}"`; sent as `Authorization: Bearer <key>`
+    /// (or `x-api-key`).
+    pub key: Secret,
+    /// Requests per minute this client may send.
+    #[serde(default)]
+    pub requests_per_minute: Option<u64>,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Bearer token for `/admin/*`; without one the admin API is off.
+    pub admin_token: Option<Secret>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
+    /// How long a client may take to send its request head and body.
+    pub client_timeout: ConfigDuration,
+    /// How long in-flight requests may run after a shutdown signal.
+    pub shutdown_grace: ConfigDuration,
+    /// Where to append the audit log (JSON lines); none keeps it in memory only.
+    pub audit_log: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            admin_token: None,
+            max_body_bytes: 10 * 1024 * 1024,
+            client_timeout: ConfigDuration::secs(30),
+            shutdown_grace: ConfigDuration::secs(30),
+            audit_log: None,
+        }
+    }
+}
+
+/// The wire format a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// OpenAI's API, and the many servers that copy it (vLLM, Ollama, LM Studio).
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+}
+
+/// One upstream provider.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// The wire format.
+    pub kind: ProviderKind,
+    /// The API's base URL, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// The API key, from the environment: `"${OPENAI_API_KEY}"`.
+    #[serde(default)]
+    pub api_key: Option<Secret>,
+    /// Extra headers sent with every request.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// One deployment: an upstream model on a provider.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// The provider (a key of `providers`).
+    pub provider: String,
+    /// The name the upstream knows the model by.
+    pub model: String,
+    /// Longest time for one attempt (for streams: until the last chunk).
+    #[serde(default = "defaults::timeout")]
+    pub timeout: ConfigDuration,
+    /// Longest wait for the first streamed chunk before failing over.
+    #[serde(default = "defaults::first_token_timeout")]
+    pub first_token_timeout: ConfigDuration,
+    /// The circuit breaker of this model.
+    #[serde(default)]
+    pub circuit_breaker: BreakerConfig,
+    /// Active health probes; none means passive detection only.
+    #[serde(default)]
+    pub health_check: Option<HealthCheckConfig>,
+    /// Most requests in flight to this model at once.
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
+    /// Requests allowed to wait for a free slot when `max_concurrency` is reached.
+    #[serde(default)]
+    pub max_queue: usize,
+    /// Requests and tokens per minute this model may be sent.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
+    /// The model's context window in tokens: after a context-length failure,
+    /// targets whose window is not larger are skipped.
+    #[serde(default)]
+    pub context_window: Option<u64>,
+    /// Reject (as a failure of this target) an answer whose `model` is not the
+    /// configured one.
+    #[serde(default)]
+    pub verify_model: bool,
+}
+
+/// Circuit-breaker settings of a model.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerConfig {
+    /// Failure rate (0 to 1] over the window that opens the breaker.
+    pub failure_rate: f64,
+    /// Calls in the window before the rates are judged.
+    pub min_calls: u32,
+    /// The sliding time window the rates are computed over.
+    pub window: ConfigDuration,
+    /// How long the breaker stays open before letting probes through.
+    pub open_for: ConfigDuration,
+    /// Longest open time when it grows on repeated trips.
+    pub max_open_for: ConfigDuration,
+    /// Growth of the open time on each trip without a recovery in between.
+    pub open_for_multiplier: f64,
+    /// Probe calls let through when half-open.
+    pub half_open_calls: u32,
+    /// Failures in a row that open the breaker at once (0 turns this off).
+    pub consecutive_failures: u32,
+    /// Calls slower than this count as slow.
+    pub slow_call_duration: Option<ConfigDuration>,
+    /// Slow-call rate (0 to 1] that opens the breaker.
+    pub slow_call_rate: f64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> BreakerConfig {
+        BreakerConfig {
+            failure_rate: 0.5,
+            min_calls: 10,
+            window: ConfigDuration::secs(60),
+            open_for: ConfigDuration::secs(30),
+            max_open_for: ConfigDuration::secs(300),
+            open_for_multiplier: 2.0,
+            half_open_calls: 2,
+            consecutive_failures: 5,
+            slow_call_duration: None,
+            slow_call_rate: 1.0,
+        }
+    }
+}
+
+/// Active health probes of a model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthCheckConfig {
+    /// Time between probes.
+    pub interval: ConfigDuration,
+    /// Longest wait for one probe.
+    pub timeout: ConfigDuration,
+    /// Failed probes in a row before the model is marked unhealthy.
+    pub retries: u32,
+}
+
+impl Default for HealthCheckConfig {
+    fn default() -> HealthCheckConfig {
+        HealthCheckConfig {
+            interval: ConfigDuration::secs(30),
+            timeout: ConfigDuration::secs(5),
+            retries: 3,
+        }
+    }
+}
+
+/// Rate limits of a model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests per minute.
+    #[serde(default)]
+    pub requests_per_minute: Option<u64>,
+    /// Tokens (prompt and completion) per minute.
+    #[serde(default)]
+    pub tokens_per_minute: Option<u64>,
+}
+
+/// How a route picks among its targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// In priority order: the next target only when the one before fails.
+    #[default]
+    Sequential,
+    /// All (or the first `fan_out`) available targets at once; the first answer wins.
+    Parallel,
+    /// The first target; the next one too when no answer came within `hedge_after`.
+    Hedged,
+    /// Spread by weights that adapt to each target's success rate and latency.
+    Weighted,
+    /// `quorum` answers from different targets, returned as that many choices.
+    Quorum,
+}
+
+impl Strategy {
+    /// The snake_case name, as in the config.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Sequential => "sequential",
+            Strategy::Parallel => "parallel",
+            Strategy::Hedged => "hedged",
+            Strategy::Weighted => "weighted",
+            Strategy::Quorum => "quorum",
+        }
+    }
+}
+
+/// A route: what clients name in the `model` field.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// How targets are chosen.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// The models (keys of `models`) this route may use, in priority order.
+    pub targets: Vec<String>,
+    /// Retries of failed targets.
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// The route's time budget: past it the client gets an answer or a 503.
+    #[serde(default = "defaults::route_timeout")]
+    pub timeout: ConfigDuration,
+    /// Failure kinds that move on to the next target (default: every kind but
+    /// `invalid_request`).
+    #[serde(default)]
+    pub fallback_on: Option<Vec<String>>,
+    /// `parallel` and `quorum`: how many available targets to call at once (default all).
+    #[serde(default)]
+    pub fan_out: Option<usize>,
+    /// `hedged`: when to start the next target — a duration (`"300ms"`) or a
+    /// percentile of recent latency (`"p95"`).
+    #[serde(default)]
+    pub hedge_after: Option<String>,
+    /// `hedged`: extra requests allowed as a share of requests (0.1 = 10%).
+    #[serde(default = "defaults::hedge_budget")]
+    pub hedge_budget: f64,
+    /// `weighted`: static base weights by model (default 1 each).
+    #[serde(default)]
+    pub weights: BTreeMap<String, f64>,
+    /// `weighted`: how long a recovered target takes to ramp back to its full weight.
+    #[serde(default = "defaults::slow_start")]
+    pub slow_start: ConfigDuration,
+    /// `quorum`: answers needed, each from a different target.
+    #[serde(default)]
+    pub quorum: Option<usize>,
+    /// When a stream breaks after text reached the client, continue it on the
+    /// next target and splice the continuation into the same client stream.
+    #[serde(default)]
+    pub stream_resume: bool,
+}
+
+/// Jitter added to retry backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JitterConfig {
+    /// Exactly the backoff.
+    None,
+    /// Uniform between zero and the backoff.
+    #[default]
+    Full,
+    /// Half the backoff plus a uniform share of the other half.
+    Equal,
+    /// Decorrelated jitter (AWS's): each wait depends on the last one.
+    Decorrelated,
+}
+
+/// Retries of a route's failed targets. Attempts go down the target list
+/// first; a failed target is tried again only after the others.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Attempts per target, the first included.
+    pub max_attempts: u32,
+    /// Wait before the first retry.
+    pub initial_backoff: ConfigDuration,
+    /// Longest wait between attempts.
+    pub max_backoff: ConfigDuration,
+    /// Jitter added to the waits.
+    pub jitter: JitterConfig,
+    /// Retries allowed as a share of first attempts (0.2 = 20% extra load).
+    pub budget: f64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> RetryConfig {
+        RetryConfig {
+            max_attempts: 2,
+            initial_backoff: ConfigDuration::millis(200),
+            max_backoff: ConfigDuration::secs(5),
+            jitter: JitterConfig::Full,
+            budget: 0.2,
+        }
+    }
+}
+
+/// Where shared state lives.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, tag = "backend", rename_all = "snake_case")]
+pub enum StateConfig {
+    /// In this process only.
+    #[default]
+    Memory,
+    /// Shared by every gateway of a fleet through Redis: breaker transitions,
+    /// health-probe results, rate limits and the audit log.
+    Redis {
+        /// `redis://[user:password@]host:port[/db]`, `rediss://` for TLS, or
+        /// `redis+unix:///path`; write it as `"${REDIS_URL}"` when it holds a password.
+        url: Secret,
+        /// Prefix of every key and channel, so fleets can share one Redis.
+        #[serde(default = "defaults::key_prefix")]
+        key_prefix: String,
+        /// Longest wait for one Redis command before the local state is used.
+        #[serde(default = "defaults::redis_timeout")]
+        timeout: ConfigDuration,
+        /// Entries kept (about) in the audit stream.
+        #[serde(default = "defaults::audit_max_len")]
+        audit_max_len: u64,
+    },
+}
+
+mod defaults {
+    use super::ConfigDuration;
+
+    pub(super) fn timeout() -> ConfigDuration {
+        ConfigDuration::secs(60)
+    }
+
+    pub(super) fn first_token_timeout() -> ConfigDuration {
+        ConfigDuration::secs(10)
+    }
+
+    pub(super) fn route_timeout() -> ConfigDuration {
+        ConfigDuration::secs(120)
+    }
+
+    pub(super) fn hedge_budget() -> f64 {
+        0.1
+    }
+
+    pub(super) fn slow_start() -> ConfigDuration {
+        ConfigDuration::secs(30)
+    }
+
+    pub(super) fn key_prefix() -> String {
+        "steadfast".into()
+    }
+
+    pub(super) fn redis_timeout() -> ConfigDuration {
+        ConfigDuration::millis(250)
+    }
+
+    pub(super) fn audit_max_len() -> u64 {
+        10_000
+    }
+}

@@ -1,0 +1,114 @@
+//! The accept loop shared by the gateway and the simulated providers: HTTP/1.1
+//! and HTTP/2 on one port, a limit on how long a client may take to send its
+//! request head, and graceful shutdown that lets in-flight requests finish.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::watch;
+
+/// Binds a listener with `SO_REUSEADDR`, so a restarted server (or a simulated
+/// provider that stopped refusing connections) can take its port back at once.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+/// How the accept loop treats clients.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    /// Longest time a client may take to send its request head.
+    pub header_timeout: Duration,
+    /// Longest time in-flight requests may run after shutdown begins.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> ServeOptions {
+        ServeOptions {
+            header_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The HTTP/1.1 + HTTP/2 connection builder with the slow-client limit.
+pub fn http_builder(options: &ServeOptions) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout)
+        .keep_alive(true);
+    builder.http2().timer(TokioTimer::new());
+    builder
+}
+
+/// Serves one accepted connection with `router` until it closes.
+pub fn serve_connection(
+    builder: &auto::Builder<TokioExecutor>,
+    stream: TcpStream,
+    router: Router,
+) -> impl Future<Output = ()> + Send + 'static {
+    let _ = stream.set_nodelay(true);
+    let service = TowerToHyperService::new(router);
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+        .into_owned();
+    async move {
+        let _ = connection.await;
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true, then stops
+/// accepting and waits up to the grace period for open connections to finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+    options: ServeOptions,
+) {
+    let builder = http_builder(&options);
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors and similar: back off briefly, keep serving.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let service = TowerToHyperService::new(router.clone());
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+            _ = wait_for(&mut shutdown) => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(options.shutdown_grace, graceful.shutdown()).await;
+}
+
+/// Resolves once `flag` is true (or its sender is gone).
+pub async fn wait_for(flag: &mut watch::Receiver<bool>) {
+    let _ = flag.wait_for(|value| *value).await;
+}

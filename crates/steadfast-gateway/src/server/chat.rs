@@ -1,0 +1,404 @@
+//! `POST /v1/chat/completions` and `POST /v1/embeddings`: parse just enough
+//! of the request to route it, pass every other field through untouched, and
+//! answer from the first target that serves it.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use steadfast::FailureKind;
+
+use super::error::ApiError;
+use super::record::{self, summary};
+use super::state::AppState;
+use super::{body, clients, request_id, resume};
+use crate::config::ProviderKind;
+use crate::proxy::engine::{self, Attempt, AttemptResult, Failed, Served, Unserved};
+use crate::proxy::inbound::Inbound;
+use crate::proxy::relay::Resume;
+use crate::proxy::{attempt, relay};
+use crate::runtime::Runtime;
+use crate::telemetry::INVALID_REQUESTS;
+
+/// Tokens assumed for an answer when the request sets no `max_tokens`.
+const DEFAULT_ANSWER_TOKENS: u64 = 256;
+
+/// Which OpenAI endpoint a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Chat,
+    Embeddings,
+}
+
+impl Endpoint {
+    /// The endpoint's name in metrics labels.
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "chat_completions",
+            Endpoint::Embeddings => "embeddings",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "/chat/completions",
+            Endpoint::Embeddings => "/embeddings",
+        }
+    }
+}
+
+/// `POST /v1/chat/completions`.
+pub async fn chat(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    serve(app, headers, body, Endpoint::Chat).await
+}
+
+/// `POST /v1/embeddings`.
+pub async fn embeddings(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    serve(app, headers, body, Endpoint::Embeddings).await
+}
+
+async fn serve(app: Arc<AppState>, headers: HeaderMap, body: Body, endpoint: Endpoint) -> Response {
+    let request_id = request_id(&headers);
+    let runtime = app.runtime();
+    let server = &runtime.config.server;
+    let result = async {
+        clients::admit(&runtime, &headers).await?;
+        let bytes = body::read(
+            &headers,
+            body,
+            server.max_body_bytes,
+            server.client_timeout.0,
+        )
+        .await?;
+        let request = parse(&bytes, endpoint)?;
+        let units = estimate_tokens(&request.fields, bytes.len());
+        let inbound = match endpoint {
+            Endpoint::Chat => Inbound::chat(ProviderKind::Openai, request.fields, request.stream),
+            Endpoint::Embeddings => {
+                Inbound::native(ProviderKind::Openai, endpoint.path(), request.fields)
+            }
+        };
+        forward(&app, &runtime, &request.route, inbound, units, &request_id).await
+    }
+    .await;
+    let mut response = result.unwrap_or_else(|error| {
+        metrics::counter!(INVALID_REQUESTS, "endpoint" => endpoint.name()).increment(1);
+        error.into_response()
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// The fields the gateway reads; the rest passes through.
+struct ClientRequest {
+    fields: Map<String, Value>,
+    route: String,
+    stream: bool,
+}
+
+fn parse(bytes: &[u8], endpoint: Endpoint) -> Result<ClientRequest, ApiError> {
+    let fields: Map<String, Value> = serde_json::from_slice(bytes).map_err(|error| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("The request body is not a JSON object: {error}."),
+        )
+    })?;
+    let route = match fields.get("model") {
+        Some(Value::String(route)) => route.clone(),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_type",
+                "'model' must be a string.",
+            ));
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                "'model' is a required property.",
+            ));
+        }
+    };
+    match endpoint {
+        Endpoint::Chat => match fields.get("messages") {
+            Some(Value::Array(messages)) if !messages.is_empty() => {}
+            Some(Value::Array(_)) => {
+                return Err(ApiError::bad_request(
+                    "invalid_value",
+                    "'messages' must not be empty.",
+                ));
+            }
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "invalid_type",
+                    "'messages' must be an array.",
+                ));
+            }
+            None => {
+                return Err(ApiError::bad_request(
+                    "missing_field",
+                    "'messages' is a required property.",
+                ));
+            }
+        },
+        Endpoint::Embeddings => {
+            if !fields.contains_key("input") {
+                return Err(ApiError::bad_request(
+                    "missing_field",
+                    "'input' is a required property.",
+                ));
+            }
+        }
+    }
+    let stream = match fields.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(stream)) => *stream,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_type",
+                "'stream' must be a boolean.",
+            ));
+        }
+    };
+    if stream && endpoint == Endpoint::Embeddings {
+        return Err(ApiError::bad_request(
+            "invalid_value",
+            "Embeddings cannot be streamed.",
+        ));
+    }
+    Ok(ClientRequest {
+        fields,
+        route,
+        stream,
+    })
+}
+
+/// A rough token estimate for rate limits: about four bytes a token for the
+/// prompt, plus the answer's `max_tokens`. Corrected from the usage returned.
+pub(super) fn estimate_tokens(fields: &Map<String, Value>, body_len: usize) -> u64 {
+    let answer = ["max_completion_tokens", "max_tokens"]
+        .iter()
+        .find_map(|key| fields.get(*key).and_then(Value::as_u64))
+        .unwrap_or(DEFAULT_ANSWER_TOKENS);
+    (body_len as u64).div_ceil(4) + answer
+}
+
+/// Serves `inbound` from route `route`, answering in the client's format
+/// (errors too, once the route is known).
+pub(super) async fn forward(
+    app: &Arc<AppState>,
+    runtime: &Runtime,
+    route: &str,
+    inbound: Inbound,
+    units: u64,
+    request_id: &str,
+) -> Result<Response, ApiError> {
+    let Some(route) = runtime.routes.get(route) else {
+        let mut known: Vec<&str> = runtime.routes.keys().map(|name| &**name).collect();
+        known.sort_unstable();
+        return Err(ApiError::unknown_route(route, &known));
+    };
+    if matches!(route.strategy, crate::runtime::RouteStrategy::Quorum(_))
+        && (inbound.stream || !inbound.is_chat() || inbound.format != ProviderKind::Openai)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_value",
+            format!(
+                "Route {:?} gathers answers from several models: it serves plain chat completions only (no stream, no embeddings, no Messages API).",
+                &*route.name
+            ),
+        ));
+    }
+    let upstream = &app.upstream;
+    let inbound = &inbound;
+    let started = tokio::time::Instant::now();
+    let outcome = engine::run(route, &app.events, units, &[], |admission| {
+        let call = inbound.call(admission.target());
+        async move {
+            let call = call?;
+            if inbound.stream {
+                attempt::open_stream(upstream, admission, call, request_id)
+                    .await
+                    .map(|open| Answer::Stream(Box::new(open)))
+            } else {
+                attempt::plain(upstream, admission, call, request_id)
+                    .await
+                    .map(Answer::Plain)
+            }
+        }
+    })
+    .await;
+    record::request(
+        route,
+        &outcome,
+        started.elapsed(),
+        inbound.stream,
+        request_id,
+    );
+    let resume = (inbound.stream && route.settings.stream_resume)
+        .then(|| resume::resumer(app, route, inbound, units, request_id));
+    match outcome {
+        Ok(served) => Ok(respond(&route.name, served, resume)),
+        Err(failed) => Ok(unserved(&route.name, failed, inbound.format)),
+    }
+}
+
+enum Answer {
+    Plain(Bytes),
+    Stream(Box<relay::OpenStream>),
+}
+
+fn respond(route: &str, served: Served<Answer>, resume: Option<Resume>) -> Response {
+    let names: Vec<&str> = served
+        .values
+        .iter()
+        .map(|(target, _)| &*target.name)
+        .collect();
+    let target_header = names.join(",");
+    let mut values = served.values.into_iter();
+    let mut response = match (values.next(), values.len()) {
+        (Some((_, Answer::Plain(body))), 0) => json_response(body),
+        (Some((_, Answer::Stream(open))), 0) => Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(Body::from_stream((*open).relay(resume)))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        (Some(first), _) => {
+            let answers = std::iter::once(first)
+                .chain(values)
+                .filter_map(|(target, answer)| match answer {
+                    Answer::Plain(body) => Some((target, body)),
+                    Answer::Stream(_) => None,
+                });
+            json_response(Bytes::from(quorum_body(route, answers).to_string()))
+        }
+        (None, _) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    add_attempt_headers(
+        response.headers_mut(),
+        Some(&target_header),
+        &served.attempts,
+    );
+    response
+}
+
+fn json_response(body: Bytes) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// One chat completion holding the first choice of every quorum answer, each
+/// choice naming the model that wrote it, with the usage summed.
+fn quorum_body(
+    route: &str,
+    answers: impl Iterator<Item = (Arc<crate::runtime::Target>, Bytes)>,
+) -> Value {
+    let mut choices = Vec::new();
+    let (mut prompt, mut completion) = (0, 0);
+    for (index, (target, body)) in answers.enumerate() {
+        let answer: Value = serde_json::from_slice(&body).unwrap_or_default();
+        let mut choice = answer["choices"][0].clone();
+        choice["index"] = index.into();
+        choice["model"] = Value::String(target.name.to_string());
+        choice["upstream_model"] = answer["model"].clone();
+        choices.push(choice);
+        prompt += answer["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
+        completion += answer["usage"]["completion_tokens"].as_u64().unwrap_or(0);
+    }
+    serde_json::json!({
+        "id": format!("chatcmpl-quorum-{}", super::new_request_id()),
+        "object": "chat.completion",
+        "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        "model": route,
+        "choices": choices,
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    })
+}
+
+fn add_attempt_headers(headers: &mut HeaderMap, target: Option<&str>, attempts: &[Attempt]) {
+    if let Some(value) = target.and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert("x-steadfast-target", value);
+    }
+    headers.insert(
+        "x-steadfast-attempts",
+        HeaderValue::from(engine::sent(attempts)),
+    );
+}
+
+/// The answer when no target served: the client's own error as 4xx, a
+/// timeout as 504, anything else as 503 naming what each target did.
+fn unserved(route: &str, failed: Failed, format: ProviderKind) -> Response {
+    let error = match &failed.reason {
+        Unserved::Client(error) => ApiError::with_status(
+            error
+                .status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .filter(StatusCode::is_client_error)
+                .unwrap_or(StatusCode::BAD_REQUEST),
+            "invalid_request_error",
+            "invalid_request",
+            error.message.clone(),
+        ),
+        Unserved::TimedOut { after } => ApiError::timed_out(format!(
+            "Route {route:?} found no answer within its time budget of {after:?}. {}",
+            summary(&failed.attempts)
+        )),
+        Unserved::Exhausted { last: Some(last) }
+            if last.failure.kind == FailureKind::ContextLength
+                && all_context_length(&failed.attempts) =>
+        {
+            ApiError::with_status(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "context_length_exceeded",
+                format!(
+                    "The request does not fit the context window of any model of route {route:?}: {}",
+                    last.message
+                ),
+            )
+        }
+        Unserved::NoQuorum { needed, got } => ApiError::unavailable(
+            "quorum_not_reached",
+            format!(
+                "Route {route:?} needs {needed} answers from different models and got {got}. {}",
+                summary(&failed.attempts)
+            ),
+        ),
+        Unserved::Exhausted { .. } => {
+            let code = if engine::sent(&failed.attempts) == 0 {
+                "no_target_available"
+            } else {
+                "all_targets_failed"
+            };
+            ApiError::unavailable(
+                code,
+                format!(
+                    "Every target of route {route:?} is unavailable. {}",
+                    summary(&failed.attempts)
+                ),
+            )
+        }
+    };
+    let mut response = error.respond_as(format);
+    add_attempt_headers(response.headers_mut(), None, &failed.attempts);
+    response
+}
+
+fn all_context_length(attempts: &[Attempt]) -> bool {
+    attempts.iter().all(|a| match a.result {
+        AttemptResult::Failed { kind } => kind == FailureKind::ContextLength,
+        _ => true,
+    })
+}

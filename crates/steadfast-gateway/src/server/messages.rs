@@ -1,0 +1,87 @@
+//! `POST /v1/messages`: Anthropic's Messages API on the gateway, so Anthropic
+//! SDK clients get the same routes and resilience. Targets that speak
+//! Anthropic get the request as sent (but for `model`); others get it
+//! translated, and their answers (plain and streamed) come back in
+//! Anthropic's format. Errors have Anthropic's shape here.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use serde_json::{Map, Value};
+
+use super::chat::{estimate_tokens, forward};
+use super::error::ApiError;
+use super::state::AppState;
+use super::{body, clients, request_id};
+use crate::config::ProviderKind;
+use crate::proxy::inbound::Inbound;
+
+/// `POST /v1/messages`.
+pub async fn messages(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let request_id = request_id(&headers);
+    let runtime = app.runtime();
+    let server = &runtime.config.server;
+    let result = async {
+        clients::admit(&runtime, &headers).await?;
+        let bytes = body::read(
+            &headers,
+            body,
+            server.max_body_bytes,
+            server.client_timeout.0,
+        )
+        .await?;
+        let (fields, route, stream) = parse(&bytes)?;
+        let units = estimate_tokens(&fields, bytes.len());
+        let inbound = Inbound::chat(ProviderKind::Anthropic, fields, stream);
+        forward(&app, &runtime, &route, inbound, units, &request_id).await
+    }
+    .await;
+    let mut response = result.unwrap_or_else(|error| error.respond_as(ProviderKind::Anthropic));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// Checks what the gateway itself needs (and what Anthropic requires of
+/// every request), with Anthropic's wording; the rest is the targets' to judge.
+fn parse(bytes: &[u8]) -> Result<(Map<String, Value>, String, bool), ApiError> {
+    let invalid = |message: String| ApiError::bad_request("invalid_request", message);
+    let fields: Map<String, Value> = serde_json::from_slice(bytes)
+        .map_err(|error| invalid(format!("The request body is not a JSON object: {error}.")))?;
+    let route = match fields.get("model") {
+        Some(Value::String(route)) => route.clone(),
+        Some(_) => return Err(invalid("model: Input should be a valid string".into())),
+        None => return Err(invalid("model: Field required".into())),
+    };
+    match fields.get("max_tokens") {
+        Some(value) if value.is_u64() => {}
+        Some(_) => {
+            return Err(invalid(
+                "max_tokens: Input should be a valid integer".into(),
+            ));
+        }
+        None => return Err(invalid("max_tokens: Field required".into())),
+    }
+    match fields.get("messages") {
+        Some(Value::Array(messages)) if !messages.is_empty() => {}
+        Some(Value::Array(_)) => {
+            return Err(invalid("messages: at least one message is required".into()));
+        }
+        Some(_) => return Err(invalid("messages: Input should be a valid list".into())),
+        None => return Err(invalid("messages: Field required".into())),
+    }
+    let stream = match fields.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(stream)) => *stream,
+        Some(_) => return Err(invalid("stream: Input should be a valid boolean".into())),
+    };
+    Ok((fields, route, stream))
+}

@@ -1,0 +1,337 @@
+//! Talking to providers: one pooled HTTP client for every upstream
+//! (keep-alive, HTTP/2 where offered), provider credentials, the
+//! classification of their answers and the sanitising of their error bodies.
+
+pub mod sse;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use steadfast::classify::http::{classify_response, connection_failure};
+use steadfast::{Failure, FailureKind, Outcome};
+
+use crate::config::{ProviderConfig, ProviderKind, Secret};
+
+/// Largest upstream answer body read into memory (non-streamed answers and error bodies).
+const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
+
+/// One configured provider, ready to be called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    /// Its name in the config.
+    pub name: Arc<str>,
+    /// The wire format it speaks.
+    pub kind: ProviderKind,
+    base_url: String,
+    api_key: Option<Secret>,
+    headers: HeaderMap,
+}
+
+impl Provider {
+    /// Prepares a provider from its config; the config was validated already,
+    /// so only header names and values can still be refused.
+    pub fn from_config(name: &str, config: &ProviderConfig) -> Result<Provider, String> {
+        let mut headers = HeaderMap::new();
+        for (key, value) in &config.headers {
+            let key = HeaderName::try_from(key.as_str())
+                .map_err(|_| format!("providers.{name}.headers: {key:?} is not a header name"))?;
+            let value = HeaderValue::try_from(value.as_str())
+                .map_err(|_| format!("providers.{name}.headers.{key}: not a valid header value"))?;
+            headers.insert(key, value);
+        }
+        Ok(Provider {
+            name: name.into(),
+            kind: config.kind,
+            base_url: config.base_url.trim_end_matches('/').to_owned(),
+            api_key: config.api_key.clone(),
+            headers,
+        })
+    }
+
+    /// The full URL of `path` (e.g. `/chat/completions`) on this provider.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Redacts this provider's key from a text that came from outside.
+    fn redact(&self, text: &str) -> String {
+        match &self.api_key {
+            Some(key) if key.expose().len() >= 4 => text.replace(key.expose(), "***"),
+            _ => text.to_owned(),
+        }
+    }
+}
+
+/// Why one attempt on one target failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptError {
+    /// The classified failure.
+    pub failure: Failure,
+    /// A sanitised description, safe to show a client.
+    pub message: String,
+    /// The upstream's HTTP status, if it answered.
+    pub status: Option<u16>,
+    skipped: bool,
+}
+
+impl steadfast::classify::AsFailure for AttemptError {
+    fn as_failure(&self) -> Failure {
+        self.failure
+    }
+}
+
+impl AttemptError {
+    /// A target passed over by a local check, without a network call.
+    pub fn skipped(reason: crate::proxy::admission::Skip) -> AttemptError {
+        AttemptError {
+            failure: reason.failure(),
+            message: format!("skipped ({})", reason.as_str()),
+            status: None,
+            skipped: true,
+        }
+    }
+
+    /// Whether the target was passed over without a network call.
+    pub fn is_skip(&self) -> bool {
+        self.skipped
+    }
+
+    /// A failure that never reached an HTTP answer.
+    pub fn new(failure: Failure, message: impl Into<String>) -> AttemptError {
+        AttemptError {
+            failure,
+            message: message.into(),
+            status: None,
+            skipped: false,
+        }
+    }
+}
+
+/// The shared HTTP client for every provider.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    client: reqwest::Client,
+}
+
+impl Upstream {
+    /// A client with pooled keep-alive connections and HTTP/2 where offered.
+    pub fn new() -> Result<Upstream, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(512)
+            .tcp_nodelay(true)
+            .http2_adaptive_window(true)
+            .user_agent(concat!("steadfast/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Upstream { client })
+    }
+
+    /// POSTs a JSON body to `path` on `provider`.
+    pub async fn post(
+        &self,
+        provider: &Provider,
+        path: &str,
+        body: Bytes,
+        request_id: &str,
+    ) -> Result<reqwest::Response, AttemptError> {
+        let request = self
+            .authorized(provider, self.client.post(provider.url(path)))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header("x-request-id", request_id)
+            .body(body);
+        request
+            .send()
+            .await
+            .map_err(|error| send_error(provider, &error))
+    }
+
+    /// GETs `path` on `provider` (health probes).
+    pub async fn get(
+        &self,
+        provider: &Provider,
+        path: &str,
+    ) -> Result<reqwest::Response, AttemptError> {
+        self.authorized(provider, self.client.get(provider.url(path)))
+            .send()
+            .await
+            .map_err(|error| send_error(provider, &error))
+    }
+
+    fn authorized(
+        &self,
+        provider: &Provider,
+        request: reqwest::RequestBuilder,
+    ) -> reqwest::RequestBuilder {
+        let request = request.headers(provider.headers.clone());
+        match (&provider.api_key, provider.kind) {
+            (Some(key), ProviderKind::Openai) => request.bearer_auth(key.expose()),
+            (Some(key), ProviderKind::Anthropic) => request
+                .header("x-api-key", key.expose())
+                .header("anthropic-version", "2023-06-01"),
+            (None, _) => request,
+        }
+    }
+}
+
+fn send_error(provider: &Provider, error: &reqwest::Error) -> AttemptError {
+    let what = if error.is_connect() {
+        "could not connect to the provider"
+    } else if error.is_timeout() {
+        "the provider did not answer in time"
+    } else {
+        "the connection to the provider failed"
+    };
+    let failure = if error.is_timeout() {
+        Failure::timeout()
+    } else {
+        connection_failure()
+    };
+    AttemptError::new(failure, format!("{what} ({})", provider.name))
+}
+
+/// Reads a whole upstream answer body, bounded in size.
+pub async fn read_body(
+    provider: &Provider,
+    mut response: reqwest::Response,
+) -> Result<Bytes, AttemptError> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
+                    return Err(AttemptError::new(
+                        Failure::new(FailureKind::Fatal),
+                        format!("the answer of {} is too large", provider.name),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Bytes::from(body)),
+            Err(error) => return Err(send_error(provider, &error)),
+        }
+    }
+}
+
+/// Judges a non-2xx answer: its failure kind (from status, `Retry-After` and
+/// body) and a sanitised message that never repeats the raw body.
+pub fn judge_error(
+    provider: &Provider,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> AttemptError {
+    let failure = match classify_response(status, headers, body) {
+        Outcome::Failure(failure) => failure,
+        Outcome::Success => Failure::new(FailureKind::Fatal),
+    };
+    let detail = match failure.kind {
+        // The client's own mistake: tell it what the provider said, cleaned.
+        FailureKind::InvalidRequest | FailureKind::ContextLength => upstream_message(body)
+            .map(|message| format!(": {}", provider.redact(&sanitise(&message))))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let what = match failure.kind {
+        FailureKind::RateLimited => "rate-limited the request",
+        FailureKind::Overloaded => "is overloaded",
+        FailureKind::Misconfigured => "refused the gateway's credentials",
+        FailureKind::ContextLength => "cannot fit the request in its context window",
+        FailureKind::InvalidRequest => "rejected the request as invalid",
+        FailureKind::Timeout => "timed out",
+        _ => "failed",
+    };
+    AttemptError {
+        failure,
+        message: format!(
+            "{} {what} (HTTP {}){detail}",
+            provider.name,
+            status.as_u16()
+        ),
+        status: Some(status.as_u16()),
+        skipped: false,
+    }
+}
+
+/// The `error.message` of an OpenAI- or Anthropic-shaped error body.
+fn upstream_message(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value["error"]["message"].as_str().map(str::to_owned)
+}
+
+/// Shortens an upstream message and masks anything that looks like a key.
+pub fn sanitise(message: &str) -> String {
+    let mut out: String = message
+        .split_whitespace()
+        .map(|word| {
+            let looks_like_key = (word.starts_with("sk-") || word.starts_with("sk_"))
+                && word.len() > 8
+                || (word.len() >= 32
+                    && word
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+            if looks_like_key { "***" } else { word }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    if out.chars().count() > 300 {
+        out = out.chars().take(300).collect::<String>() + "…";
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider() -> Provider {
+        Provider::from_config(
+            "openai",
+            &ProviderConfig {
+                kind: ProviderKind::Openai,
+                base_url: "http://127.0.0.1:1/v1/".into(),
+                api_key: Some(Secret::new("sk-test-abcdefgh")),
+                headers: Default::default(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn urls_join_without_double_slashes() {
+        assert_eq!(
+            provider().url("/chat/completions"),
+            "http://127.0.0.1:1/v1/chat/completions"
+        );
+    }
+
+    #[test]
+    fn error_bodies_are_summarised_not_passed_through() {
+        let provider = provider();
+        let body = br#"{"error":{"message":"Incorrect API key provided: sk-test-abcdefgh. Internal trace 123","type":"invalid_request_error"}}"#;
+        let error = judge_error(&provider, StatusCode::UNAUTHORIZED, &HeaderMap::new(), body);
+        assert_eq!(error.failure.kind, FailureKind::Misconfigured);
+        assert_eq!(
+            error.message,
+            "openai refused the gateway's credentials (HTTP 401)"
+        );
+        let body = br#"{"error":{"message":"Invalid value for temperature, key sk-test-abcdefgh","type":"invalid_request_error"}}"#;
+        let error = judge_error(&provider, StatusCode::BAD_REQUEST, &HeaderMap::new(), body);
+        assert_eq!(error.failure.kind, FailureKind::InvalidRequest);
+        assert!(!error.message.contains("abcdefgh"), "{}", error.message);
+        assert!(error.message.contains("Invalid value for temperature"));
+    }
+
+    #[test]
+    fn rate_limits_keep_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("7"));
+        let error = judge_error(&provider(), StatusCode::TOO_MANY_REQUESTS, &headers, b"{}");
+        assert_eq!(
+            error.failure,
+            Failure::rate_limited(Some(Duration::from_secs(7)))
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! The canonical chat model every wire format converts to and from. It is
+//! close to OpenAI's chat completions (system prompt, messages of text and
+//! image parts, tools and tool calls, sampling settings, usage, finish
+//! reason), with the system prompt hoisted out of the messages as Anthropic
+//! keeps it.
+
+use serde_json::Value;
+
+/// A chat request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatRequest {
+    /// The model named by the client (the route).
+    pub model: String,
+    /// The system prompt, if any (OpenAI's system and developer messages, joined).
+    pub system: Option<String>,
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// Tools the model may call.
+    pub tools: Vec<Tool>,
+    /// Whether and which tool the model must call.
+    pub tool_choice: Option<ToolChoice>,
+    /// The most tokens to generate.
+    pub max_tokens: Option<u64>,
+    /// Sampling temperature.
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    pub top_p: Option<f64>,
+    /// Sequences that end the answer.
+    pub stop: Vec<String>,
+    /// Whether the answer is streamed.
+    pub stream: bool,
+    /// Whether a streamed answer should report usage (OpenAI's
+    /// `stream_options.include_usage`).
+    pub stream_usage: bool,
+}
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The user.
+    User,
+    /// The model.
+    Assistant,
+    /// The result of a tool call (answering `tool_call_id`).
+    Tool,
+}
+
+/// One message of the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Who said it.
+    pub role: Role,
+    /// What was said.
+    pub content: Vec<Part>,
+    /// Tools the assistant called.
+    pub tool_calls: Vec<ToolCall>,
+    /// For [`Role::Tool`]: the call this answers.
+    pub tool_call_id: Option<String>,
+}
+
+impl Message {
+    /// A message of plain parts, without tool calls.
+    pub fn new(role: Role, content: Vec<Part>) -> Message {
+        Message {
+            role,
+            content,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+}
+
+/// A part of a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    /// Text.
+    Text(String),
+    /// An image.
+    Image(Image),
+}
+
+/// An image, by URL or inline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Image {
+    /// Fetched by the provider from a URL.
+    Url(String),
+    /// Inline, base64-encoded.
+    Base64 {
+        /// E.g. `image/png`.
+        media_type: String,
+        /// The base64 data.
+        data: String,
+    },
+}
+
+/// A tool the model may call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    /// Its name.
+    pub name: String,
+    /// What it does.
+    pub description: Option<String>,
+    /// The JSON Schema of its arguments.
+    pub parameters: Value,
+}
+
+/// Whether and which tool the model must call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model decides.
+    Auto,
+    /// No tool.
+    None,
+    /// Some tool.
+    Required,
+    /// This tool.
+    Named(String),
+}
+
+/// A call of a tool by the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The call's id, echoed by the tool result.
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments, as a JSON text.
+    pub arguments: String,
+}
+
+/// Why the model stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishReason {
+    /// A natural end or a stop sequence.
+    Stop,
+    /// The token limit.
+    Length,
+    /// It called tools.
+    ToolCalls,
+    /// It refused or was filtered.
+    ContentFilter,
+}
+
+/// Tokens used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Prompt tokens, cached ones included.
+    pub input: u64,
+    /// Generated tokens.
+    pub output: u64,
+}
+
+impl Usage {
+    /// Both together.
+    pub fn total(self) -> u64 {
+        self.input + self.output
+    }
+}
+
+/// A whole (non-streamed) answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatResponse {
+    /// The upstream's id of the answer.
+    pub id: String,
+    /// The model that answered.
+    pub model: String,
+    /// The answer's text (all text blocks, joined).
+    pub text: String,
+    /// Tools the model called.
+    pub tool_calls: Vec<ToolCall>,
+    /// Why it stopped.
+    pub finish: FinishReason,
+    /// Tokens used.
+    pub usage: Usage,
+}
+
+/// One step of a streamed answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// The answer begins.
+    Start {
+        /// The upstream's id of the answer.
+        id: String,
+        /// The model that answers.
+        model: String,
+    },
+    /// More text.
+    Text(String),
+    /// A tool call begins (`index` counts tool calls from 0).
+    ToolCallStart {
+        /// Which tool call.
+        index: usize,
+        /// Its id.
+        id: String,
+        /// The tool's name.
+        name: String,
+    },
+    /// More of a tool call's JSON arguments.
+    ToolCallArguments {
+        /// Which tool call.
+        index: usize,
+        /// The next piece of the arguments text.
+        fragment: String,
+    },
+    /// Why the model stopped.
+    Finish(FinishReason),
+    /// Tokens used (the whole answer's).
+    Usage(Usage),
+    /// The answer is complete.
+    End,
+}
+
+impl StreamEvent {
+    /// Whether the event carries the answer itself (not just its framing):
+    /// the point after which a stream can no longer fail over.
+    pub fn is_content(&self) -> bool {
+        !matches!(self, StreamEvent::Start { .. } | StreamEvent::Usage(_))
+    }
+}

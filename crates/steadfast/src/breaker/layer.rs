@@ -1,0 +1,131 @@
+//! The circuit breaker as a tower middleware.
+
+use std::task::{Context, Poll};
+
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::Breaker;
+use super::future::ResponseFuture;
+use crate::classify::{ByFailure, Classify, Failure};
+use crate::error::{BoxError, Error};
+
+/// Wraps services in a [`CircuitBreaker`] sharing one [`Breaker`].
+///
+/// ```
+/// use steadfast::breaker::{Breaker, CircuitBreakerLayer};
+/// use tower::{ServiceBuilder, service_fn};
+///
+/// let breaker = Breaker::builder("gpt").build();
+/// let service = ServiceBuilder::new()
+///     .layer(CircuitBreakerLayer::new(breaker))
+///     .service(service_fn(|prompt: String| async move { Ok::<_, std::io::Error>(prompt) }));
+/// # let _ = service;
+/// ```
+#[derive(Debug, Clone)]
+pub struct CircuitBreakerLayer<C = ByFailure> {
+    breaker: Breaker,
+    classifier: C,
+}
+
+impl CircuitBreakerLayer {
+    /// A layer judging responses with [`ByFailure`]: `Ok` is a success, an
+    /// error by its [`Error::failure`].
+    pub fn new(breaker: Breaker) -> CircuitBreakerLayer {
+        CircuitBreakerLayer {
+            breaker,
+            classifier: ByFailure,
+        }
+    }
+}
+
+impl<C> CircuitBreakerLayer<C> {
+    /// Judges results with `classifier` instead (for example to count some
+    /// `Ok` responses as failures).
+    pub fn with_classifier<D>(self, classifier: D) -> CircuitBreakerLayer<D> {
+        CircuitBreakerLayer {
+            breaker: self.breaker,
+            classifier,
+        }
+    }
+}
+
+impl<S, C: Clone> Layer<S> for CircuitBreakerLayer<C> {
+    type Service = CircuitBreaker<S, C>;
+
+    fn layer(&self, inner: S) -> CircuitBreaker<S, C> {
+        CircuitBreaker {
+            inner,
+            breaker: self.breaker.clone(),
+            classifier: self.classifier.clone(),
+        }
+    }
+}
+
+/// A service that refuses requests while its [`Breaker`] is open and reports
+/// every response to it.
+///
+/// `poll_ready` only polls the inner service; the permit is taken in `call`,
+/// and a refused request gets a future that is ready with
+/// [`Error::BreakerOpen`] without reaching the inner service.
+#[derive(Debug, Clone)]
+pub struct CircuitBreaker<S, C = ByFailure> {
+    inner: S,
+    breaker: Breaker,
+    classifier: C,
+}
+
+impl<S> CircuitBreaker<S> {
+    /// Wraps `inner`, judging with [`ByFailure`].
+    pub fn new(inner: S, breaker: Breaker) -> CircuitBreaker<S> {
+        CircuitBreakerLayer::new(breaker).layer(inner)
+    }
+}
+
+impl<S, C> CircuitBreaker<S, C> {
+    /// The breaker in use.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, C, Request> Service<Request> for CircuitBreaker<S, C>
+where
+    S: Service<Request>,
+    S::Error: Into<BoxError>,
+    C: Classify<S::Response, Error> + Clone,
+{
+    type Response = S::Response;
+    type Error = Error;
+    type Future = ResponseFuture<S::Future, C>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner
+            .poll_ready(cx)
+            .map_err(|error| Error::from_boxed(error.into(), Failure::transient()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match self.breaker.try_acquire_owned() {
+            Ok(permit) => {
+                ResponseFuture::called(self.inner.call(request), permit, self.classifier.clone())
+            }
+            Err(open) => ResponseFuture::rejected(open),
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! The lock-free state machine shared by every handle of one breaker.
+//!
+//! The state and a generation live in one `AtomicU64` (`generation << 3 |
+//! state`). Every transition — and every manual reset — bumps the generation
+//! with a `compare_exchange`, so exactly one thread performs and announces it,
+//! and a permit can tell whether the breaker moved on since it was granted.
+//!
+//! Half-open probes are counted in [`Probes`], tagged with the generation of
+//! their half-open period.
+//!
+//! Approximations under races: an outcome checked against the generation just
+//! before a transition lands in the window a moment after it (it may be
+//! counted in the new state's window, or lost when the window is cleared); two
+//! threads racing into `Open` may leave the later writer's open-until; events
+//! from transitions performed by different threads may be delivered out of
+//! order.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::State;
+use super::clock::{Clock, nanos};
+use super::config::BreakerConfig;
+use super::probes::Probes;
+use super::stats::{BreakerStats, Counters, bump};
+use super::window::{CALL, FAILED, SLOW, Window};
+use crate::error::BreakerOpen;
+use crate::events::{Event, Events, Rejection};
+
+/// What became of one permit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Report {
+    Success,
+    Failure,
+    Ignored,
+    Cancelled,
+}
+
+/// What a permit remembers: the state word it was granted under and, when
+/// slow calls are tracked, when it was granted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    word: u64,
+    start: Option<Instant>,
+}
+
+/// The shared state of one breaker.
+#[derive(Debug)]
+pub(crate) struct Machine {
+    pub(crate) name: Arc<str>,
+    pub(crate) config: BreakerConfig,
+    events: Events,
+    clock: Clock,
+    word: AtomicU64,
+    probes: Probes,
+    open_until: AtomicU64,
+    window: Window,
+    min_calls: u32,
+    consecutive: AtomicU32,
+    streak: AtomicU32,
+    counters: Counters,
+}
+
+const fn code(state: State) -> u64 {
+    match state {
+        State::Closed => 0,
+        State::Open => 1,
+        State::HalfOpen => 2,
+        State::ForcedOpen => 3,
+        State::Disabled => 4,
+    }
+}
+
+const fn state_of(word: u64) -> State {
+    match word & 0b111 {
+        0 => State::Closed,
+        1 => State::Open,
+        2 => State::HalfOpen,
+        3 => State::ForcedOpen,
+        _ => State::Disabled,
+    }
+}
+
+const fn next_word(word: u64, to: State) -> u64 {
+    (generation(word).wrapping_add(1) << 3) | code(to)
+}
+
+/// The generation of a state word.
+const fn generation(word: u64) -> u64 {
+    word >> 3
+}
+
+impl Machine {
+    pub(crate) fn new(name: Arc<str>, config: BreakerConfig, events: Events) -> Machine {
+        let config = config.normalized();
+        let window = Window::new(config.window);
+        let min_calls = match window.capacity() {
+            Some(capacity) => config.min_calls.min(capacity),
+            None => config.min_calls,
+        }
+        .max(1);
+        // A new breaker is closed: say so, so its gauge exists before any change.
+        #[cfg(feature = "metrics")]
+        metrics::gauge!("steadfast_breaker_state", "name" => name.to_string())
+            .set(code(State::Closed) as f64);
+        Machine {
+            name,
+            config,
+            events,
+            clock: Clock::start(),
+            word: AtomicU64::new(code(State::Closed)),
+            probes: Probes::default(),
+            open_until: AtomicU64::new(0),
+            window,
+            min_calls,
+            consecutive: AtomicU32::new(0),
+            streak: AtomicU32::new(0),
+            counters: Counters::default(),
+        }
+    }
+
+    pub(crate) fn state(&self) -> State {
+        state_of(self.word.load(Acquire))
+    }
+
+    /// Whether a call asking now could be let through: closed, disabled,
+    /// half-open, or open with its open time over. Takes no permit.
+    pub(crate) fn would_admit(&self) -> bool {
+        match self.state() {
+            State::Closed | State::Disabled | State::HalfOpen => true,
+            State::Open => self
+                .open_remaining(State::Open)
+                .is_some_and(|left| left.is_zero()),
+            State::ForcedOpen => false,
+        }
+    }
+
+    /// Grants a permit or says why not. Reads the clock only when open, or
+    /// when slow calls are tracked.
+    pub(crate) fn acquire(&self) -> Result<Ticket, BreakerOpen> {
+        loop {
+            let word = self.word.load(Acquire);
+            let retry_after = match state_of(word) {
+                State::Closed | State::Disabled => return Ok(self.admit(word)),
+                State::HalfOpen
+                    if self
+                        .probes
+                        .claim(generation(word), self.config.half_open_calls) =>
+                {
+                    return Ok(self.admit(word));
+                }
+                State::HalfOpen | State::ForcedOpen => None,
+                State::Open => {
+                    let now = self.clock.now();
+                    let until = self.open_until.load(Acquire);
+                    if now >= until {
+                        self.transition(word, State::HalfOpen, None);
+                        continue;
+                    }
+                    Some(Duration::from_nanos(until - now))
+                }
+            };
+            bump(&self.counters.rejected);
+            self.events.emit(Event::Rejected {
+                name: Arc::clone(&self.name),
+                by: Rejection::BreakerOpen,
+            });
+            return Err(BreakerOpen {
+                name: Arc::clone(&self.name),
+                retry_after,
+            });
+        }
+    }
+
+    fn admit(&self, word: u64) -> Ticket {
+        bump(&self.counters.permitted);
+        let start = match (state_of(word), self.config.slow_call_duration) {
+            (State::Disabled, _) | (_, None) => None,
+            (_, Some(_)) => Some(Instant::now()),
+        };
+        Ticket { word, start }
+    }
+
+    /// Judges what became of a permit.
+    pub(crate) fn finish(&self, ticket: Ticket, report: Report) {
+        let word = self.word.load(Acquire);
+        let current = word == ticket.word;
+        let counter = match report {
+            Report::Cancelled => &self.counters.cancelled,
+            _ if !current => &self.counters.stale,
+            Report::Ignored => &self.counters.ignored,
+            Report::Success => &self.counters.successes,
+            Report::Failure => &self.counters.failures,
+        };
+        bump(counter);
+        if !current {
+            return;
+        }
+        let state = state_of(word);
+        if matches!(report, Report::Cancelled | Report::Ignored) {
+            if state == State::HalfOpen {
+                self.probes.release(generation(word), false);
+            }
+            return;
+        }
+        let failed = report == Report::Failure;
+        // One clock read serves both the slow-call check and the time window.
+        let end = ticket.start.map(|_| Instant::now());
+        let slow = match (ticket.start, end, self.config.slow_call_duration) {
+            (Some(start), Some(end), Some(limit)) => end.saturating_duration_since(start) >= limit,
+            _ => false,
+        };
+        if slow {
+            bump(&self.counters.slow);
+        }
+        match state {
+            State::Closed => self.judge_closed(word, failed, slow, end),
+            State::HalfOpen if failed || slow => {
+                self.open_from(word);
+            }
+            State::HalfOpen => {
+                if self.probes.release(generation(word), true)
+                    >= u64::from(self.config.half_open_calls)
+                {
+                    self.close_from(word);
+                }
+            }
+            State::Open | State::ForcedOpen | State::Disabled => {}
+        }
+    }
+
+    fn judge_closed(&self, word: u64, failed: bool, slow: bool, end: Option<Instant>) {
+        let mut call = CALL;
+        if failed {
+            call |= FAILED;
+        }
+        if slow {
+            call |= SLOW;
+        }
+        self.window.record(call, &self.clock, end);
+        if failed {
+            let in_a_row = self.consecutive.fetch_add(1, Relaxed).saturating_add(1);
+            if self
+                .config
+                .consecutive_failures
+                .is_some_and(|limit| in_a_row >= limit)
+            {
+                self.open_from(word);
+                return;
+            }
+        } else if self.consecutive.load(Relaxed) != 0 {
+            self.consecutive.store(0, Relaxed);
+        }
+        if (failed || slow) && self.exceeds_thresholds() {
+            self.open_from(word);
+        }
+    }
+
+    fn exceeds_thresholds(&self) -> bool {
+        let tally = self.window.tally(&self.clock);
+        if tally.calls < self.min_calls {
+            return false;
+        }
+        let calls = f64::from(tally.calls);
+        f64::from(tally.failures) >= self.config.failure_rate * calls
+            || (self.config.slow_call_duration.is_some()
+                && f64::from(tally.slow) >= self.config.slow_call_rate * calls)
+    }
+
+    /// Opens from `word` for the duration the current trip streak earns.
+    /// Returns whether this thread performed the trip.
+    fn open_from(&self, word: u64) -> bool {
+        let streak = self.streak.load(Relaxed).saturating_add(1);
+        let open_for = self.config.open_duration(streak);
+        if self.transition(word, State::Open, Some(open_for)) {
+            self.streak.fetch_add(1, Relaxed);
+            bump(&self.counters.trips);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn close_from(&self, word: u64) {
+        self.forget();
+        if self.transition(word, State::Closed, None) {
+            self.streak.store(0, Relaxed);
+        }
+    }
+
+    /// Empties the window and the failure run, before entering `Closed`.
+    fn forget(&self) {
+        self.window.clear();
+        self.consecutive.store(0, Relaxed);
+    }
+
+    /// Moves from exactly `from` to `to` (a new generation), storing the open
+    /// deadline first when given. Returns whether this thread did it.
+    fn transition(&self, from: u64, to: State, open_for: Option<Duration>) -> bool {
+        if let Some(open_for) = open_for {
+            let until = self.clock.now().saturating_add(nanos(open_for));
+            self.open_until.store(until, Release);
+        }
+        let moved = self
+            .word
+            .compare_exchange(from, next_word(from, to), AcqRel, Acquire)
+            .is_ok();
+        if moved {
+            self.announce(state_of(from), to);
+        }
+        moved
+    }
+
+    /// Moves to `to` from whatever state holds now (manual and remote changes).
+    fn force(&self, to: State, open_for: Option<Duration>) {
+        loop {
+            let word = self.word.load(Acquire);
+            if self.transition(word, to, open_for) {
+                return;
+            }
+        }
+    }
+
+    fn announce(&self, from: State, to: State) {
+        if from == to {
+            return;
+        }
+        tracing::debug!(breaker = %self.name, %from, %to, "circuit breaker state changed");
+        #[cfg(feature = "metrics")]
+        metrics::gauge!("steadfast_breaker_state", "name" => self.name.to_string())
+            .set(code(to) as f64);
+        self.events.emit(Event::BreakerStateChanged {
+            name: Arc::clone(&self.name),
+            from,
+            to,
+        });
+    }
+
+    /// Opens now, for the duration the current trip streak earns.
+    pub(crate) fn trip(&self) {
+        while !self.open_from(self.word.load(Acquire)) {}
+    }
+
+    pub(crate) fn force_open(&self) {
+        self.force(State::ForcedOpen, None);
+    }
+
+    pub(crate) fn disable(&self) {
+        self.force(State::Disabled, None);
+    }
+
+    pub(crate) fn reset(&self) {
+        self.forget();
+        self.streak.store(0, Relaxed);
+        self.force(State::Closed, None);
+    }
+
+    /// Adopts a state decided elsewhere, without counting a trip. Returns
+    /// whether the state changed.
+    pub(crate) fn apply_remote(&self, to: State, open_for: Option<Duration>) -> bool {
+        let open_for = (to == State::Open).then(|| open_for.unwrap_or(self.config.open_for));
+        loop {
+            let word = self.word.load(Acquire);
+            if state_of(word) == to {
+                if let Some(open_for) = open_for {
+                    let until = self.clock.now().saturating_add(nanos(open_for));
+                    self.open_until.store(until, Release);
+                }
+                return false;
+            }
+            if to == State::Closed {
+                self.forget();
+            }
+            if self.transition(word, to, open_for) {
+                return true;
+            }
+        }
+    }
+
+    fn open_remaining(&self, state: State) -> Option<Duration> {
+        (state == State::Open).then(|| {
+            let until = self.open_until.load(Acquire);
+            Duration::from_nanos(until.saturating_sub(self.clock.now()))
+        })
+    }
+
+    pub(crate) fn stats(&self) -> BreakerStats {
+        let state = self.state();
+        let tally = self.window.tally(&self.clock);
+        let counters = &self.counters;
+        let read = Counters::read;
+        BreakerStats {
+            state,
+            permitted: read(&counters.permitted),
+            rejected: read(&counters.rejected),
+            successes: read(&counters.successes),
+            failures: read(&counters.failures),
+            ignored: read(&counters.ignored),
+            slow: read(&counters.slow),
+            cancelled: read(&counters.cancelled),
+            stale: read(&counters.stale),
+            trips: read(&counters.trips),
+            window_calls: tally.calls,
+            failure_rate: tally.rate(tally.failures),
+            slow_call_rate: tally.rate(tally.slow),
+            consecutive_failures: self.consecutive.load(Relaxed),
+            open_remaining: self.open_remaining(state),
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The bookkeeping every strategy shares: which targets were passed over,
+//! called, answered or cancelled, and the `FallbackTaken` events between them.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::attempt::{AllFailed, Attempt, AttemptInfo, AttemptOutcome, FailoverOn, StopReason};
+use super::{Success, Target};
+use crate::classify::{AsFailure, Failure};
+use crate::events::{Event, Events};
+
+/// The settings every strategy has.
+#[derive(Debug, Clone)]
+pub(super) struct Common {
+    pub(super) name: Arc<str>,
+    pub(super) events: Events,
+    pub(super) fallback_on: FailoverOn,
+}
+
+impl Common {
+    pub(super) fn new(name: &str) -> Common {
+        Common {
+            name: name.into(),
+            events: Events::none(),
+            fallback_on: FailoverOn::default(),
+        }
+    }
+}
+
+/// One run of a strategy over `targets`.
+pub(super) struct Run<'a, T, E> {
+    targets: &'a [T],
+    events: &'a Events,
+    attempts: Vec<Attempt>,
+    last_error: Option<E>,
+    calls: u32,
+    in_flight: Vec<(usize, Instant)>,
+    /// The target being left, and why, until the next one is considered.
+    leaving: Option<(usize, Option<Failure>)>,
+}
+
+impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
+    pub(super) fn new(targets: &'a [T], common: &'a Common) -> Run<'a, T, E> {
+        Run {
+            targets,
+            events: &common.events,
+            attempts: Vec::with_capacity(targets.len()),
+            last_error: None,
+            calls: 0,
+            in_flight: Vec::new(),
+            leaving: None,
+        }
+    }
+
+    /// Considers target `index` next: announces the move from the target left
+    /// before, and records it as skipped (returning `false`) when unavailable.
+    pub(super) fn consider(&mut self, index: usize) -> bool {
+        if let Some((from, failure)) = self.leaving.take() {
+            self.events.emit(Event::FallbackTaken {
+                from: self.targets[from].name().clone(),
+                to: self.targets[index].name().clone(),
+                failure,
+            });
+        }
+        if self.targets[index].is_available() {
+            return true;
+        }
+        self.push(index, AttemptOutcome::Skipped, Instant::now());
+        self.leaving = Some((index, None));
+        false
+    }
+
+    /// Calls target `index`, which [`Run::consider`] found available.
+    pub(super) fn start<R, F, Fut>(&mut self, index: usize, call: &mut F) -> Fut
+    where
+        F: FnMut(&T, AttemptInfo) -> Fut,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        self.calls += 1;
+        self.in_flight.push((index, Instant::now()));
+        let attempt = self.calls;
+        call(&self.targets[index], AttemptInfo { index, attempt })
+    }
+
+    /// Considers the targets of `order` until one is available, and calls it.
+    pub(super) fn start_next<R, I, F, Fut>(
+        &mut self,
+        order: &mut I,
+        call: &mut F,
+    ) -> Option<impl Future<Output = (usize, Result<R, E>)> + use<R, I, F, Fut, T, E>>
+    where
+        I: Iterator<Item = usize>,
+        F: FnMut(&T, AttemptInfo) -> Fut,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        let index = order.by_ref().find(|&index| self.consider(index))?;
+        Some(self.start_tagged(index, call))
+    }
+
+    /// Calls target `index` like [`Run::start`], tagging the output with `index`.
+    pub(super) fn start_tagged<R, F, Fut>(
+        &mut self,
+        index: usize,
+        call: &mut F,
+    ) -> impl Future<Output = (usize, Result<R, E>)> + use<R, F, Fut, T, E>
+    where
+        F: FnMut(&T, AttemptInfo) -> Fut,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        tagged(index, self.start(index, call))
+    }
+
+    /// Records the success of target `index`.
+    pub(super) fn served(&mut self, index: usize) {
+        let started = self.finish(index);
+        self.push(index, AttemptOutcome::Served, started);
+    }
+
+    /// Records the failure of target `index` and returns it.
+    pub(super) fn failed(&mut self, index: usize, error: E) -> Failure {
+        let failure = error.as_failure();
+        let started = self.finish(index);
+        self.push(index, AttemptOutcome::Failed(failure), started);
+        self.last_error = Some(error);
+        self.leaving = Some((index, Some(failure)));
+        failure
+    }
+
+    /// Calls made so far.
+    pub(super) fn calls(&self) -> u32 {
+        self.calls
+    }
+
+    /// Ends the run with `value` from target `index`, cancelling the rest.
+    pub(super) fn success<R>(mut self, index: usize, value: R) -> Success<R> {
+        self.served(index);
+        Success {
+            value,
+            target_index: index,
+            attempts: self.into_attempts().0,
+        }
+    }
+
+    /// Ends the run without an answer, cancelling calls still running.
+    pub(super) fn all_failed(self, reason: StopReason) -> AllFailed<E> {
+        let (attempts, last_error) = self.into_attempts();
+        AllFailed {
+            attempts,
+            last_error,
+            reason,
+        }
+    }
+
+    /// Ends the run once no target is left to call.
+    pub(super) fn exhausted(self) -> AllFailed<E> {
+        let reason = if self.attempts.is_empty() && self.in_flight.is_empty() {
+            StopReason::NoTargets
+        } else if self.calls == 0 {
+            StopReason::NoneAvailable
+        } else {
+            StopReason::Exhausted
+        };
+        self.all_failed(reason)
+    }
+
+    /// The attempts, with calls still running recorded as cancelled, and the
+    /// last error.
+    pub(super) fn into_attempts(mut self) -> (Vec<Attempt>, Option<E>) {
+        for (index, started) in std::mem::take(&mut self.in_flight) {
+            self.push(index, AttemptOutcome::Cancelled, started);
+        }
+        (self.attempts, self.last_error)
+    }
+
+    fn finish(&mut self, index: usize) -> Instant {
+        match self.in_flight.iter().position(|&(i, _)| i == index) {
+            Some(position) => self.in_flight.remove(position).1,
+            None => Instant::now(),
+        }
+    }
+
+    fn push(&mut self, index: usize, outcome: AttemptOutcome, started: Instant) {
+        self.attempts.push(Attempt {
+            target: self.targets[index].name().clone(),
+            index,
+            outcome,
+            elapsed: started.elapsed(),
+        });
+    }
+}
+
+/// Tags a call's output with its target's index.
+async fn tagged<Fut: Future>(index: usize, call: Fut) -> (usize, Fut::Output) {
+    (index, call.await)
+}

@@ -1,0 +1,83 @@
+//! Sequential fallback: targets in priority order, one at a time.
+
+use std::future::Future;
+
+use super::Target;
+use super::attempt::{AllFailed, AttemptInfo, FailoverOn, StopReason, Success};
+use super::run::{Common, Run};
+use crate::classify::AsFailure;
+use crate::events::Events;
+
+/// Calls the targets one at a time in the order given, until one succeeds.
+///
+/// Unavailable targets are skipped without a call. A failure the
+/// [`FailoverOn`] predicate rejects (by default an
+/// [`InvalidRequest`](crate::classify::FailureKind::InvalidRequest)) ends the
+/// run at once with that error.
+#[derive(Debug, Clone)]
+pub struct Sequential {
+    common: Common,
+}
+
+impl Default for Sequential {
+    fn default() -> Sequential {
+        Sequential::new()
+    }
+}
+
+impl Sequential {
+    /// A strategy named `"sequential"` with the default [`FailoverOn`].
+    pub fn new() -> Sequential {
+        Sequential {
+            common: Common::new("sequential"),
+        }
+    }
+
+    super::common_setters!(Sequential);
+
+    /// Runs `call` on `targets` in order until one succeeds.
+    pub async fn run<T, R, E, F, Fut>(
+        &self,
+        targets: &[T],
+        call: F,
+    ) -> Result<Success<R>, AllFailed<E>>
+    where
+        T: Target,
+        E: AsFailure,
+        F: FnMut(&T, AttemptInfo) -> Fut,
+        Fut: Future<Output = Result<R, E>>,
+    {
+        in_order(&self.common, targets, 0..targets.len(), call).await
+    }
+}
+
+/// Calls the targets of `order` one at a time until one succeeds.
+pub(super) async fn in_order<T, R, E, F, Fut>(
+    common: &Common,
+    targets: &[T],
+    order: impl IntoIterator<Item = usize>,
+    mut call: F,
+) -> Result<Success<R>, AllFailed<E>>
+where
+    T: Target,
+    E: AsFailure,
+    F: FnMut(&T, AttemptInfo) -> Fut,
+    Fut: Future<Output = Result<R, E>>,
+{
+    let mut run = Run::new(targets, common);
+    for index in order {
+        if !run.consider(index) {
+            continue;
+        }
+        match run.start(index, &mut call).await {
+            Ok(value) => return Ok(run.success(index, value)),
+            Err(error) => {
+                let failure = run.failed(index, error);
+                if !common.fallback_on.allows(&failure) {
+                    return Err(run.all_failed(StopReason::NotFailover(failure)));
+                }
+            }
+        }
+    }
+    Err(run.exhausted())
+}

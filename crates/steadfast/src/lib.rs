@@ -1,0 +1,50 @@
+//! Steadfast: resilience policies for applications that call AI models.
+//!
+//! Every policy is usable on its own, composes with the others in a
+//! pipeline, and is also a [`tower_layer::Layer`].
+//!
+//! | module | policy |
+//! |---|---|
+//! | [`classify`] | turn a result into success or a [`FailureKind`] |
+//! | [`breaker`] | circuit breaker with count- and time-based windows and a permit API |
+//! | [`registry`] | get-or-create breakers (and other per-name state) with defaults and overrides |
+//! | [`health`] | per-target health from active probes and live outcomes (outlier ejection) |
+//! | [`events`] | subscribe to every state change, retry, rejection and fault |
+//! | [`retry`] | attempts, backoff with jitter, retry-after, per-kind predicate, stats, batches |
+//! | [`budget`] | cap retries and hedges to a ratio of first attempts over a sliding window |
+//! | [`hedge`] | start another attempt after a fixed or percentile delay; first success wins |
+//! | [`latency`] | lock-free rolling latency percentiles and EWMA |
+//! | [`timeout`] | per-attempt timeout, overall deadline, first-item timeout for streams |
+//! | [`bulkhead`] | bounded concurrency with a bounded, fair wait queue |
+//! | [`rate_limit`] | GCRA request and token quotas, with after-the-fact corrections |
+//! | [`fault`] | seeded injection of latency, errors, hangs and rate limits |
+//! | [`fallback`] | sequential, parallel, hedged, weighted and quorum calls across targets |
+//! | [`pipeline`] | every policy for one target, composed in the right order |
+
+pub mod breaker;
+pub mod budget;
+pub mod bulkhead;
+pub mod classify;
+pub mod error;
+pub mod events;
+pub mod fallback;
+pub mod fault;
+pub mod health;
+pub mod hedge;
+pub mod latency;
+pub mod pipeline;
+pub mod rate_limit;
+pub mod registry;
+pub mod retry;
+pub mod rng;
+pub mod timeout;
+
+pub use breaker::{Breaker, BreakerConfig};
+pub use classify::{Failure, FailureKind, Outcome};
+pub use error::{BoxError, Error};
+pub use pipeline::Pipeline;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,106 @@
+//! The tower layer and service of the rate limit.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::RateLimit;
+use crate::classify::Failure;
+use crate::error::{BoxError, Error, RateLimitExceeded};
+
+/// Puts every request of a service through a [`RateLimit`], rejecting (never
+/// waiting) with [`Error::RateLimited`]; each request takes one request and
+/// one unit. All services made by one layer share its limiters.
+#[derive(Debug, Clone)]
+pub struct RateLimitLayer {
+    limit: RateLimit,
+}
+
+impl RateLimitLayer {
+    /// A layer sharing `limit`'s limiters and events.
+    pub fn new(limit: RateLimit) -> RateLimitLayer {
+        RateLimitLayer { limit }
+    }
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+
+    fn layer(&self, inner: S) -> RateLimit<S> {
+        RateLimit {
+            shared: self.limit.shared.clone(),
+            inner,
+        }
+    }
+}
+
+impl<S, Request> Service<Request> for RateLimit<S>
+where
+    S: Service<Request>,
+    S::Error: Into<BoxError>,
+{
+    type Response = S::Response;
+    type Error = Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner
+            .poll_ready(cx)
+            .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let state = match self.check(1) {
+            Ok(()) => State::Called {
+                future: self.inner.call(request),
+            },
+            Err(exceeded) => State::Rejected {
+                exceeded: Some(exceeded),
+            },
+        };
+        ResponseFuture { state }
+    }
+}
+
+pin_project! {
+    /// The response of a [`RateLimit`] service: the inner response, or the
+    /// rejection decided when the request was made.
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProjection]
+    #[derive(Debug)]
+    enum State<F> {
+        Called { #[pin] future: F },
+        Rejected { exceeded: Option<RateLimitExceeded> },
+    }
+}
+
+impl<F, T, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProjection::Called { future } => future
+                .poll(cx)
+                .map_err(|e| Error::from_boxed(e.into(), Failure::transient())),
+            StateProjection::Rejected { exceeded } => match exceeded.take() {
+                Some(exceeded) => Poll::Ready(Err(Error::RateLimited(exceeded))),
+                None => Poll::Pending,
+            },
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The retry predicate and the builder of [`RetryPolicy`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Backoff, RetryPolicy, Shared};
+use crate::budget::Budget;
+use crate::classify::{Failure, FailureKind};
+use crate::events::Events;
+use crate::rng::Rng;
+
+/// Which failures are worth another attempt.
+#[derive(Clone)]
+pub enum RetryPredicate {
+    /// Retry exactly these kinds.
+    Kinds(Vec<FailureKind>),
+    /// Ask a closure.
+    Custom(Arc<dyn Fn(&Failure) -> bool + Send + Sync>),
+}
+
+impl RetryPredicate {
+    /// Whether `failure` may be retried.
+    pub fn allows(&self, failure: &Failure) -> bool {
+        match self {
+            RetryPredicate::Kinds(kinds) => kinds.contains(&failure.kind),
+            RetryPredicate::Custom(predicate) => predicate(failure),
+        }
+    }
+}
+
+impl Default for RetryPredicate {
+    /// The [retryable](FailureKind::is_retryable) kinds.
+    fn default() -> RetryPredicate {
+        RetryPredicate::Kinds(
+            FailureKind::ALL
+                .into_iter()
+                .filter(|kind| kind.is_retryable())
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Debug for RetryPredicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RetryPredicate::Kinds(kinds) => f.debug_tuple("Kinds").field(kinds).finish(),
+            RetryPredicate::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// Builds a [`RetryPolicy`]. Defaults: name `"retry"`, 3 attempts,
+/// [`Backoff::default`], no budget, the default [`RetryPredicate`], no cap on
+/// retry-after, [`Events::none`], an entropy-seeded random source.
+#[derive(Debug)]
+pub struct RetryBuilder {
+    name: Arc<str>,
+    max_attempts: u32,
+    backoff: Backoff,
+    budget: Option<Budget>,
+    predicate: RetryPredicate,
+    max_retry_after: Option<Duration>,
+    events: Events,
+    rng: Option<Rng>,
+}
+
+impl Default for RetryBuilder {
+    fn default() -> RetryBuilder {
+        RetryBuilder {
+            name: "retry".into(),
+            max_attempts: 3,
+            backoff: Backoff::default(),
+            budget: None,
+            predicate: RetryPredicate::default(),
+            max_retry_after: None,
+            events: Events::none(),
+            rng: None,
+        }
+    }
+}
+
+impl RetryBuilder {
+    /// The name used in events and metrics.
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> RetryBuilder {
+        self.name = name.into();
+        self
+    }
+
+    /// Total attempts, the first included (at least 1).
+    pub fn max_attempts(mut self, max_attempts: u32) -> RetryBuilder {
+        self.max_attempts = max_attempts.max(1);
+        self
+    }
+
+    /// The wait between attempts.
+    pub fn backoff(mut self, backoff: Backoff) -> RetryBuilder {
+        self.backoff = backoff;
+        self
+    }
+
+    /// A budget that every call deposits into and every retry withdraws from.
+    pub fn budget(mut self, budget: Budget) -> RetryBuilder {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Retry only failures of these kinds.
+    pub fn retry_on(mut self, kinds: impl IntoIterator<Item = FailureKind>) -> RetryBuilder {
+        self.predicate = RetryPredicate::Kinds(kinds.into_iter().collect());
+        self
+    }
+
+    /// Retry the failures for which `predicate` says `true`.
+    pub fn retry_if(
+        mut self,
+        predicate: impl Fn(&Failure) -> bool + Send + Sync + 'static,
+    ) -> RetryBuilder {
+        self.predicate = RetryPredicate::Custom(Arc::new(predicate));
+        self
+    }
+
+    /// Give up at once, instead of waiting, when the target asks to wait longer
+    /// than this (so a fallback can move on to another target).
+    pub fn max_retry_after(mut self, max: Duration) -> RetryBuilder {
+        self.max_retry_after = Some(max);
+        self
+    }
+
+    /// The bus to publish retry events into.
+    pub fn events(mut self, events: Events) -> RetryBuilder {
+        self.events = events;
+        self
+    }
+
+    /// Seeds the jitter's random source, for reproducible delays.
+    pub fn seed(mut self, seed: u64) -> RetryBuilder {
+        self.rng = Some(Rng::with_seed(seed));
+        self
+    }
+
+    /// Builds the policy.
+    pub fn build(self) -> RetryPolicy {
+        RetryPolicy {
+            shared: Arc::new(Shared {
+                name: self.name,
+                max_attempts: self.max_attempts,
+                backoff: self.backoff,
+                budget: self.budget,
+                predicate: self.predicate,
+                max_retry_after: self.max_retry_after,
+                events: self.events,
+                rng: self.rng.unwrap_or_default(),
+                counters: Default::default(),
+            }),
+        }
+    }
+}
