@@ -53,6 +53,12 @@ async fn every_shipped_scenario_meets_its_targets_in_short_form() {
         let (report, _) = chaos::run_file(file, &options(&out, None)).await.unwrap();
         assert!(report.overall.requests > 100, "{name}: {report:?}");
         assert!(out.join("report.json").exists() && out.join("report.md").exists());
+        let ended_early = report
+            .faults
+            .iter()
+            .any(|f| f.end_s + 1.0 < report.duration_s);
+        let recovered = report.faults.iter().any(|f| f.recovery == "recovered");
+        assert!(!ended_early || recovered, "{name}: {:?}", report.faults);
         for verdict in report.verdicts.iter().filter(|v| v.passed == Some(false)) {
             missed.push(format!(
                 "{name}: {} {} (target {})",
