@@ -1,4 +1,5 @@
-//! The command line: `serve`, `check`, `mock`, `schema`, `chaos`, `demo`.
+//! The command line: `serve`, `check`, `mock`, `schema`, `chaos`, `demo`,
+//! `report`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::analytics;
 use crate::chaos::{self, ChaosOptions, View};
 use crate::config::{self, ProviderKind};
 use crate::demo::{self, DemoOptions};
@@ -94,6 +96,19 @@ pub enum Command {
         /// Keep the gateway and providers up after the report, until Ctrl-C.
         #[arg(long)]
         keep_serving: bool,
+    },
+    /// Print a running gateway's report: availability, failovers, breaker
+    /// trips, mean times to detect and recover, degraded minutes.
+    Report {
+        /// The gateway's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// How far back, e.g. 15m, 1h, 24h (the most the gateway keeps).
+        #[arg(long, default_value = "1h")]
+        window: String,
+        /// Print the report as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -211,6 +226,26 @@ pub async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
+        Command::Report { url, window, json } => match analytics::fetch(&url, &window).await {
+            Ok(report) if json => match serde_json::to_string_pretty(&report) {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            },
+            Ok(report) => {
+                print!("{}", analytics::text::table(&report));
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve { config } => match Gateway::start(&config).await {
             Ok(gateway) => {
                 gateway.run_until_signalled().await;

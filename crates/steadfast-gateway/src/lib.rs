@@ -7,6 +7,7 @@
 #![allow(unreachable_pub)]
 
 pub mod alerts;
+pub mod analytics;
 pub mod audit;
 pub mod chaos;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod proxy;
 pub mod runtime;
 pub mod server;
 pub mod shared;
+pub mod table;
 pub mod telemetry;
 pub mod upstream;
 pub mod wire;

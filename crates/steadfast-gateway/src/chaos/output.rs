@@ -6,20 +6,11 @@ use std::path::Path;
 
 use super::report::Report;
 
-fn ms(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".into(), |v| format!("{v:.0} ms"))
-}
-
-fn pct(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".into(), |v| format!("{:.2}%", v * 100.0))
-}
+use crate::table::{self, Section, millis as ms, percent as pct};
 
 fn rps(value: Option<f64>) -> String {
     value.map_or_else(|| "-".into(), |v| format!("{v:.1}/s"))
 }
-
-/// One section of the report: a title, a header and rows of cells.
-type Section = (&'static str, Vec<&'static str>, Vec<Vec<String>>);
 
 /// The report's sections.
 fn sections(report: &Report) -> Vec<Section> {
@@ -175,27 +166,7 @@ fn title(report: &Report) -> String {
 /// The report as a plain-text table for a terminal.
 pub fn table(report: &Report) -> String {
     let mut out = format!("{}\n", title(report));
-    for (name, header, rows) in sections(report) {
-        let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-        for row in &rows {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
-        let line = |cells: Vec<String>| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            format!("  {}\n", padded.join("  ").trim_end())
-        };
-        let _ = write!(out, "\n{name}\n");
-        out.push_str(&line(header.iter().map(|h| (*h).to_owned()).collect()));
-        for row in rows {
-            out.push_str(&line(row));
-        }
-    }
+    out.push_str(&table::text(sections(report)));
     for note in &report.notes {
         let _ = writeln!(out, "\nnote: {note}");
     }
@@ -205,17 +176,7 @@ pub fn table(report: &Report) -> String {
 /// The report as Markdown.
 pub fn markdown(report: &Report) -> String {
     let mut out = format!("# {}\n", title(report));
-    for (name, header, rows) in sections(report) {
-        let _ = write!(
-            out,
-            "\n## {name}\n\n| {} |\n|{}\n",
-            header.join(" | "),
-            "---|".repeat(header.len())
-        );
-        for row in rows {
-            let _ = writeln!(out, "| {} |", row.join(" | "));
-        }
-    }
+    out.push_str(&table::markdown(sections(report)));
     for note in &report.notes {
         let _ = writeln!(out, "\n> {note}");
     }

@@ -1,6 +1,8 @@
 //! The task that feeds the history: every second it samples each target's
 //! counters and latency into a [`Sample`], and it records every event of the
-//! library's bus and every gateway notice for the timeline. The gateway owns
+//! library's bus and every gateway notice for the timeline. It feeds the
+//! report's [`Analytics`](crate::analytics::Analytics) from the same seconds
+//! and events. The gateway owns
 //! it and stops it on shutdown, which also ends the open event streams.
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,6 +14,7 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use super::{Sample, TargetSample, event_json, unix_millis};
+use crate::analytics;
 use crate::net;
 use crate::runtime::Runtime;
 use crate::server::AppState;
@@ -31,12 +34,18 @@ pub async fn run(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
         let event = tokio::select! {
             _ = net::wait_for(&mut stop) => break,
             _ = ticks.tick() => {
-                let sample = sample(&app.runtime(), &mut previous);
+                let runtime = app.runtime();
+                let sample = sample(&runtime, &mut previous);
+                app.analytics.second(&runtime, sample.time);
                 app.dashboard.with_history(|history| history.push_sample(sample));
                 continue;
             }
             received = events.recv() => match received {
-                Ok(event) => event_json(&event, unix_millis()),
+                Ok(event) => {
+                    let now = unix_millis();
+                    app.analytics.event(&event, &app.runtime(), now);
+                    event_json(&event, now)
+                }
                 Err(RecvError::Lagged(_)) => None,
                 Err(RecvError::Closed) => break,
             },
@@ -56,17 +65,13 @@ pub async fn run(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
 
 /// The second since the last sample: counter deltas per target (a target
 /// rebuilt by a reload starts from zero) and its current latency percentiles.
-fn sample(runtime: &Runtime, previous: &mut HashMap<Arc<str>, (u64, u64)>) -> Sample {
+fn sample(runtime: &Runtime, previous: &mut HashMap<Arc<str>, [u64; 2]>) -> Sample {
     let mut targets = BTreeMap::new();
     let mut seen = HashMap::with_capacity(runtime.targets.len());
     for (name, target) in &runtime.targets {
         let counts = target.counts();
-        let now = (counts.attempts, counts.failures);
-        let before = previous
-            .get(name)
-            .copied()
-            .filter(|before| before.0 <= now.0 && before.1 <= now.1)
-            .unwrap_or((0, 0));
+        let now = [counts.attempts, counts.failures];
+        let [attempts, failures] = analytics::delta(previous.get(name), now);
         let millis = |q| {
             target
                 .latency
@@ -76,8 +81,8 @@ fn sample(runtime: &Runtime, previous: &mut HashMap<Arc<str>, (u64, u64)>) -> Sa
         targets.insert(
             name.to_string(),
             TargetSample {
-                attempts: now.0 - before.0,
-                failures: now.1 - before.1,
+                attempts,
+                failures,
                 p50_ms: millis(0.5),
                 p99_ms: millis(0.99),
             },

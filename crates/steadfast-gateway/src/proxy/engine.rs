@@ -104,6 +104,24 @@ pub fn sent(attempts: &[Attempt]) -> usize {
         .count()
 }
 
+/// Whether a target answered after another target failed or was skipped (a
+/// retry on the same target or a cancelled race loser is no failover).
+pub fn failed_over(attempts: &[Attempt]) -> bool {
+    let Some(served) = attempts
+        .iter()
+        .find(|a| matches!(a.result, AttemptResult::Served))
+    else {
+        return false;
+    };
+    attempts.iter().any(|a| {
+        a.target != served.target
+            && matches!(
+                a.result,
+                AttemptResult::Failed { .. } | AttemptResult::Skipped { .. }
+            )
+    })
+}
+
 /// A target as the library's strategies see it.
 struct Candidate<'a>(&'a Arc<Target>);
 
@@ -145,11 +163,11 @@ where
     Fut: Future<Output = Result<T, AttemptError>>,
 {
     let result = attempt_loop(route, events, estimated_units, exclude, attempt).await;
-    let served = match &result {
-        Ok(_) => true,
-        Err(failed) => matches!(failed.reason, Unserved::Client(_)),
+    let (served, failed_over) = match &result {
+        Ok(served) => (true, failed_over(&served.attempts)),
+        Err(failed) => (matches!(failed.reason, Unserved::Client(_)), false),
     };
-    route.signals.count(served);
+    route.signals.count(served, failed_over);
     result
 }
 

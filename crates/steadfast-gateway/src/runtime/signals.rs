@@ -11,6 +11,8 @@ pub struct TargetSignals {
     faults: AtomicU64,
     streak: AtomicU64,
     peak_streak: AtomicU64,
+    /// When the current run of failures began (Unix ms).
+    failing_since_ms: AtomicU64,
 }
 
 impl TargetSignals {
@@ -25,6 +27,10 @@ impl TargetSignals {
         if counts_against_target {
             self.faults.fetch_add(1, Ordering::Relaxed);
             let streak = self.streak.fetch_add(1, Ordering::Relaxed) + 1;
+            if streak == 1 {
+                self.failing_since_ms
+                    .store(crate::dashboard::unix_millis(), Ordering::Relaxed);
+            }
             self.peak_streak.fetch_max(streak, Ordering::Relaxed);
         }
     }
@@ -32,6 +38,13 @@ impl TargetSignals {
     /// Failures that counted against the target, since it was built.
     pub fn faults(&self) -> u64 {
         self.faults.load(Ordering::Relaxed)
+    }
+
+    /// When the current run of failures began (Unix ms); `None` after a
+    /// success.
+    pub fn failing_since_ms(&self) -> Option<u64> {
+        (self.streak.load(Ordering::Relaxed) > 0)
+            .then(|| self.failing_since_ms.load(Ordering::Relaxed))
     }
 
     /// The longest run of failures since the last call (or the current run,
@@ -50,14 +63,24 @@ impl TargetSignals {
 pub struct RouteSignals {
     served: AtomicU64,
     unserved: AtomicU64,
+    failovers: AtomicU64,
 }
 
 impl RouteSignals {
     /// Counts a request that ended: `served` when a target answered or the
-    /// request itself was at fault.
-    pub fn count(&self, served: bool) {
+    /// request itself was at fault; `failed_over` when it was served after
+    /// another target failed or was skipped.
+    pub fn count(&self, served: bool, failed_over: bool) {
         let counter = if served { &self.served } else { &self.unserved };
         counter.fetch_add(1, Ordering::Relaxed);
+        if failed_over {
+            self.failovers.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Requests served after a failover, since the route was built.
+    pub fn failovers(&self) -> u64 {
+        self.failovers.load(Ordering::Relaxed)
     }
 
     /// Requests served and unserved since the route was built.

@@ -11,6 +11,7 @@ pub mod error;
 mod info;
 mod messages;
 mod record;
+mod report;
 mod resume;
 mod scrape;
 mod state;
@@ -46,6 +47,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/ready", get(info::ready))
         .route("/api/status", get(info::status))
         .route("/api/alerts", get(alerts::active))
+        .route("/api/report", get(report::report))
         .route("/metrics", get(scrape::metrics))
         .route("/api/events", get(dashboard::events))
         .route("/api/history", get(dashboard::history))

@@ -11,9 +11,10 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::alerts::AlertBoard;
+use crate::analytics::Analytics;
 use crate::audit::Audit;
 use crate::config::{self, Config, ConfigError};
-use crate::dashboard::Dashboard;
+use crate::dashboard::{self, Dashboard};
 use crate::runtime::{HealthProbes, Runtime};
 use crate::shared::SharedState;
 use crate::telemetry;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub audit: Audit,
     /// The dashboard's history and gateway notices.
     pub dashboard: Dashboard,
+    /// The bounded day of history that reports are built from.
+    pub analytics: Analytics,
     /// Active health probes of every target.
     pub probes: HealthProbes,
     /// Where state shared with the fleet lives (memory or Redis).
@@ -67,6 +70,7 @@ impl AppState {
             events,
             audit,
             dashboard: Dashboard::new(),
+            analytics: Analytics::new(dashboard::unix_millis()),
             config_path,
             started: Instant::now(),
             alerts: AlertBoard::default(),
