@@ -4,25 +4,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use steadfast_gateway::cli::{self, Cli};
-use tracing_subscriber::EnvFilter;
+use steadfast_gateway::telemetry::logging;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_env("STEADFAST_LOG").unwrap_or_else(|_| {
-        EnvFilter::new(if cli.command.draws_output() {
-            "error"
-        } else {
-            "info"
-        })
-    });
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if cli.log_json {
-        subscriber.json().init();
-    } else {
-        subscriber.init();
-    }
+    let _logging = match logging::init(cli.log_json, cli.command.draws_output()) {
+        Ok(logging) => logging,
+        Err(error) => {
+            eprintln!("error: setting up logging: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     cli::run(cli).await
 }

@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use steadfast::{Failure, FailureKind};
+use tracing::Instrument as _;
 
 use super::admission::Admission;
 use super::inbound::Call;
 use super::relay::OpenStream;
 use crate::runtime::Target;
+use crate::telemetry::trace;
 use crate::upstream::{AttemptError, Upstream, judge_error, read_body};
 
 /// Sends one plain (non-streamed) request and records its outcome; the
@@ -44,7 +46,9 @@ pub async fn plain(
             )
         })
     };
-    let result = match tokio::time::timeout(target.timeout(), exchange).await {
+    let span = trace::attempt_span(&target);
+    let timed = tokio::time::timeout(target.timeout(), exchange).instrument(span.clone());
+    let result = match timed.await {
         Ok(result) => result,
         Err(_) => Err(AttemptError::new(
             Failure::timeout(),
@@ -65,6 +69,7 @@ pub async fn plain(
             Ok(answered.body)
         }
         Err(error) => {
+            trace::failed(&span, error.failure.kind.as_str());
             admission.fail(error.failure);
             Err(error)
         }
@@ -93,6 +98,7 @@ pub async fn open_stream(
         Ok(response)
     };
     let first_token_timeout = target.first_token_timeout();
+    let span = trace::attempt_span(&target);
     let mut stream = None;
     let opened = tokio::time::timeout(first_token_timeout, async {
         let response = opening.await?;
@@ -112,6 +118,7 @@ pub async fn open_stream(
             None => Ok(()),
         }
     })
+    .instrument(span.clone())
     .await;
     let error = match (opened, stream) {
         (Ok(Ok(())), Some(open)) => return Ok(open.with_admission(admission)),
@@ -124,6 +131,7 @@ pub async fn open_stream(
             ),
         ),
     };
+    trace::failed(&span, error.failure.kind.as_str());
     admission.fail(error.failure);
     Err(error)
 }

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use steadfast::FailureKind;
+use tracing::Instrument as _;
 
 use super::error::ApiError;
 use super::record::{self, summary};
@@ -21,7 +22,7 @@ use crate::proxy::inbound::Inbound;
 use crate::proxy::relay::Resume;
 use crate::proxy::{attempt, relay};
 use crate::runtime::Runtime;
-use crate::telemetry::INVALID_REQUESTS;
+use crate::telemetry::{INVALID_REQUESTS, trace};
 
 /// Tokens assumed for an answer when the request sets no `max_tokens`.
 const DEFAULT_ANSWER_TOKENS: u64 = 256;
@@ -85,7 +86,16 @@ async fn serve(app: Arc<AppState>, headers: HeaderMap, body: Body, endpoint: End
                 Inbound::native(ProviderKind::Openai, endpoint.path(), request.fields)
             }
         };
-        forward(&app, &runtime, &request.route, inbound, units, &request_id).await
+        forward(
+            &app,
+            &runtime,
+            &request.route,
+            inbound,
+            units,
+            &request_id,
+            &headers,
+        )
+        .await
     }
     .await;
     let mut response = result.unwrap_or_else(|error| {
@@ -200,6 +210,7 @@ pub(super) async fn forward(
     inbound: Inbound,
     units: u64,
     request_id: &str,
+    headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let Some(route) = runtime.routes.get(route) else {
         let mut known: Vec<&str> = runtime.routes.keys().map(|name| &**name).collect();
@@ -220,6 +231,7 @@ pub(super) async fn forward(
     let upstream = &app.upstream;
     let inbound = &inbound;
     let started = tokio::time::Instant::now();
+    let span = trace::request_span(&route.name, request_id, headers);
     let outcome = engine::run(route, &app.events, units, &[], |admission| {
         let call = inbound.call(admission.target());
         async move {
@@ -235,6 +247,7 @@ pub(super) async fn forward(
             }
         }
     })
+    .instrument(span.clone())
     .await;
     record::request(
         route,
@@ -242,6 +255,7 @@ pub(super) async fn forward(
         started.elapsed(),
         inbound.stream,
         request_id,
+        &span,
     );
     let resume = (inbound.stream && route.settings.stream_resume)
         .then(|| resume::resumer(app, route, inbound, units, request_id));

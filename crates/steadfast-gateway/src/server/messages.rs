@@ -40,7 +40,16 @@ pub async fn messages(
         let (fields, route, stream) = parse(&bytes)?;
         let units = estimate_tokens(&fields, bytes.len());
         let inbound = Inbound::chat(ProviderKind::Anthropic, fields, stream);
-        forward(&app, &runtime, &route, inbound, units, &request_id).await
+        forward(
+            &app,
+            &runtime,
+            &route,
+            inbound,
+            units,
+            &request_id,
+            &headers,
+        )
+        .await
     }
     .await;
     let mut response = result.unwrap_or_else(|error| error.respond_as(ProviderKind::Anthropic));

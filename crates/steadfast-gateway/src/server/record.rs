@@ -3,18 +3,22 @@
 
 use std::time::Duration;
 
+use tracing::Span;
+
 use crate::proxy::engine::{self, Attempt, AttemptResult, Failed, Served};
 use crate::runtime::Route;
 use crate::telemetry::Outcome;
 
 /// Counts and logs a request that `route` ended with `result` after
-/// `latency` (for a stream: at its first token).
+/// `latency` (for a stream: at its first token), and records the outcome on
+/// the request's trace `span`.
 pub(super) fn request<T>(
     route: &Route,
     result: &Result<Served<T>, Failed>,
     latency: Duration,
     stream: bool,
     request_id: &str,
+    span: &Span,
 ) {
     let outcome = Outcome::of(result);
     let attempts = match result {
@@ -39,6 +43,12 @@ pub(super) fn request<T>(
         engine::sent(attempts),
     );
     let outcome = outcome.as_str();
+    span.record("outcome", outcome);
+    span.record("target", target);
+    span.record("attempts", sent);
+    if result.is_err() {
+        span.record("otel.status_code", "ERROR");
+    }
     if result.is_ok() {
         tracing::info!(
             request_id,

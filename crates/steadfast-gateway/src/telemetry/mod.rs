@@ -8,8 +8,12 @@
 //! library's own metrics (breaker transitions and state, rejections, retries,
 //! fallbacks, health changes, probe latency) land in the same registry.
 
+pub mod logging;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 mod route;
 mod target;
+pub mod trace;
 
 use std::sync::OnceLock;
 use std::time::Duration;

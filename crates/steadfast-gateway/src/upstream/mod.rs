@@ -13,6 +13,7 @@ use steadfast::classify::http::{classify_response, connection_failure};
 use steadfast::{Failure, FailureKind, Outcome};
 
 use crate::config::{ProviderConfig, ProviderKind, Secret};
+use crate::telemetry::trace;
 
 /// Largest upstream answer body read into memory (non-streamed answers and error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
@@ -142,7 +143,7 @@ impl Upstream {
             .header(http::header::CONTENT_TYPE, "application/json")
             .header("x-request-id", request_id)
             .body(body);
-        request
+        trace::propagate(request)
             .send()
             .await
             .map_err(|error| send_error(provider, &error))

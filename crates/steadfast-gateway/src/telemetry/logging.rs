@@ -1,0 +1,50 @@
+//! The process's `tracing` subscriber: log lines to stderr as text or JSON,
+//! filtered by `STEADFAST_LOG` (default `info`, or `error` for commands that
+//! draw their own output), and, with the `otlp` feature and an OTLP
+//! endpoint in the environment, the request traces exported alongside.
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+/// What must live as long as logging does (the trace export, which flushes
+/// when dropped).
+#[derive(Debug)]
+pub struct Logging {
+    #[cfg(feature = "otlp")]
+    _exporter: Option<super::otlp::Exporter>,
+}
+
+/// Installs the subscriber. `json` writes JSON lines; `quiet` lowers the
+/// default level to errors.
+pub fn init(json: bool, quiet: bool) -> anyhow::Result<Logging> {
+    let filter = EnvFilter::try_from_env("STEADFAST_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(if quiet { "error" } else { "info" }));
+    let text = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let lines = if json {
+        text.json().with_filter(filter).boxed()
+    } else {
+        text.with_filter(filter).boxed()
+    };
+    let registry = tracing_subscriber::registry().with(lines);
+    #[cfg(feature = "otlp")]
+    {
+        let exporter = super::otlp::Exporter::from_env()?;
+        let traces = exporter.as_ref().map(|exporter| {
+            exporter.layer().with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target(super::trace::TARGET, tracing::Level::DEBUG),
+            )
+        });
+        registry.with(traces).try_init()?;
+        Ok(Logging {
+            _exporter: exporter,
+        })
+    }
+    #[cfg(not(feature = "otlp"))]
+    {
+        registry.try_init()?;
+        Ok(Logging {})
+    }
+}

@@ -1,0 +1,66 @@
+//! Request traces: a `request` span around each routed request and an
+//! `attempt` span around each upstream call, at debug level under the
+//! [`TARGET`] target. Without the `otlp` feature and an OTLP endpoint no
+//! layer asks for them, so they cost a cached callsite check; with it they
+//! are exported over OTLP (see [`otlp`](super::otlp)), join the client's
+//! trace from its `traceparent` header, and pass theirs on to the upstream.
+
+use axum::http::HeaderMap;
+use tracing::Span;
+use tracing::field::Empty;
+
+use crate::runtime::Target;
+
+/// The `tracing` target of every span exported as a trace.
+pub const TARGET: &str = "steadfast::trace";
+
+/// The span of one routed request, a child of the client's trace if its
+/// headers carry one.
+pub fn request_span(route: &str, request_id: &str, headers: &HeaderMap) -> Span {
+    let span = tracing::debug_span!(
+        target: TARGET,
+        "request",
+        otel.name = %format_args!("route {route}"),
+        otel.kind = "server",
+        otel.status_code = Empty,
+        route,
+        request_id,
+        outcome = Empty,
+        target = Empty,
+        attempts = Empty,
+    );
+    #[cfg(feature = "otlp")]
+    super::otlp::adopt_parent(&span, headers);
+    #[cfg(not(feature = "otlp"))]
+    let _ = headers;
+    span
+}
+
+/// The span of one attempt on `target`.
+pub fn attempt_span(target: &Target) -> Span {
+    tracing::debug_span!(
+        target: TARGET,
+        "attempt",
+        otel.name = %format_args!("attempt {}", target.name),
+        otel.kind = "client",
+        otel.status_code = Empty,
+        target = &*target.name,
+        provider = &*target.provider.name,
+        upstream_model = target.upstream_model(),
+        failure = Empty,
+    )
+}
+
+/// Marks `span` failed with the failure kind `kind`.
+pub fn failed(span: &Span, kind: &str) {
+    span.record("otel.status_code", "ERROR");
+    span.record("failure", kind);
+}
+
+/// `request` with the current span's trace context in a `traceparent`
+/// header (a no-op unless traces are exported).
+pub fn propagate(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    #[cfg(feature = "otlp")]
+    let request = super::otlp::inject(request);
+    request
+}
