@@ -6,6 +6,11 @@ use clap::Parser;
 use steadfast_gateway::cli::{self, Cli};
 use steadfast_gateway::telemetry::logging;
 
+/// mimalloc: glibc's malloc and free were a tenth of the gateway's CPU per
+/// request in a profile under load (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

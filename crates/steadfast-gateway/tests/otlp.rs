@@ -95,10 +95,14 @@ async fn a_failover_is_exported_as_one_trace_and_flushed_on_stop() {
     assert_eq!(header(&response, "x-steadfast-target"), "m1");
     let passed_on = mocks[1].control().last_header("traceparent").unwrap();
     assert!(
-        passed_on.starts_with(&format!("00-{trace_id}-")) && !passed_on.contains("00f067aa0ba902b7"),
+        passed_on.starts_with(&format!("00-{trace_id}-"))
+            && !passed_on.contains("00f067aa0ba902b7"),
         "the upstream call is a child span of the client's trace: {passed_on}"
     );
-    assert!(exports.lock().unwrap().is_empty(), "nothing before the flush");
+    assert!(
+        exports.lock().unwrap().is_empty(),
+        "nothing before the flush"
+    );
 
     let pid = child.id().unwrap().to_string();
     std::process::Command::new("kill")
@@ -114,7 +118,11 @@ async fn a_failover_is_exported_as_one_trace_and_flushed_on_stop() {
     let exports = exports.lock().unwrap();
     assert!(!exports.is_empty(), "no trace exported");
     let body: Vec<u8> = exports.iter().flat_map(|(_, b)| b.to_vec()).collect();
-    assert!(exports.iter().all(|(kind, _)| kind == "application/x-protobuf"));
+    assert!(
+        exports
+            .iter()
+            .all(|(kind, _)| kind == "application/x-protobuf")
+    );
     let raw_trace_id: Vec<u8> = (0..16)
         .map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).unwrap())
         .collect();
@@ -133,5 +141,8 @@ async fn a_failover_is_exported_as_one_trace_and_flushed_on_stop() {
             String::from_utf8_lossy(needle)
         );
     }
-    assert!(!contains(&body, SECRET_KEY.as_bytes()), "the API key leaked");
+    assert!(
+        !contains(&body, SECRET_KEY.as_bytes()),
+        "the API key leaked"
+    );
 }

@@ -31,11 +31,12 @@ pub async fn plain(
             .post(provider, call.path, call.body, request_id)
             .await?;
         let status = response.status();
-        let headers = response.headers().clone();
-        let body = read_body(provider, response).await?;
         if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = read_body(provider, response).await?;
             return Err(judge_error(provider, status, &headers, &body));
         }
+        let body = read_body(provider, response).await?;
         call.translation.read(body).map_err(|error| {
             AttemptError::new(
                 Failure::transient(),

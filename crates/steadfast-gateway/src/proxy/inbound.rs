@@ -90,9 +90,11 @@ impl Inbound {
         };
         let model = target.upstream_model();
         if translation.is_passthrough() {
-            let mut fields = self.fields.clone();
-            fields.insert("model".into(), Value::String(model.to_owned()));
-            let body = serde_json::to_vec(&fields).unwrap_or_default();
+            let body = serde_json::to_vec(&WithModel {
+                fields: &self.fields,
+                model,
+            })
+            .unwrap_or_default();
             return Ok(Call {
                 path: self.path,
                 body: Bytes::from(body),
@@ -125,5 +127,68 @@ impl Inbound {
             translation,
             continuation: false,
         })
+    }
+}
+
+/// A request's fields with `model` set to the target's upstream model,
+/// written without copying the fields (prompts can be large).
+struct WithModel<'a> {
+    fields: &'a Map<String, Value>,
+    model: &'a str,
+}
+
+impl serde::Serialize for WithModel<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let has_model = self.fields.contains_key("model");
+        let len = self.fields.len() + usize::from(!has_model);
+        let mut map = serializer.serialize_map(Some(len))?;
+        if !has_model {
+            map.serialize_entry("model", self.model)?;
+        }
+        for (key, value) in self.fields {
+            if key == "model" {
+                map.serialize_entry(key, self.model)?;
+            } else {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn written(fields: Value) -> Value {
+        let Value::Object(fields) = fields else {
+            panic!("an object")
+        };
+        let body = serde_json::to_vec(&WithModel {
+            fields: &fields,
+            model: "gpt-4o",
+        })
+        .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    #[test]
+    fn the_model_is_replaced_and_every_other_field_kept() {
+        let fields = json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}], "x_vendor": {"a": 1}});
+        assert_eq!(
+            written(fields),
+            json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "x_vendor": {"a": 1}})
+        );
+    }
+
+    #[test]
+    fn a_missing_model_is_added() {
+        assert_eq!(
+            written(json!({"input": "x"})),
+            json!({"model": "gpt-4o", "input": "x"})
+        );
     }
 }

@@ -26,9 +26,15 @@ pub struct Provider {
     /// The wire format it speaks.
     pub kind: ProviderKind,
     base_url: String,
+    /// The URLs of the paths the gateway calls, parsed once.
+    urls: Vec<(&'static str, reqwest::Url)>,
     api_key: Option<Secret>,
+    /// The configured headers and the credentials, sent with every call.
     headers: HeaderMap,
 }
+
+/// The paths the gateway calls on providers, whose URLs are parsed once.
+const CALLED_PATHS: [&str; 4] = ["/chat/completions", "/embeddings", "/messages", "/models"];
 
 impl Provider {
     /// Prepares a provider from its config; the config was validated already,
@@ -42,10 +48,34 @@ impl Provider {
                 .map_err(|_| format!("providers.{name}.headers.{key}: not a valid header value"))?;
             headers.insert(key, value);
         }
+        if let Some(key) = &config.api_key {
+            let credentials = match config.kind {
+                ProviderKind::Openai => [("authorization", format!("Bearer {}", key.expose()))],
+                ProviderKind::Anthropic => [("x-api-key", key.expose().to_owned())],
+            };
+            for (header, value) in credentials {
+                let mut value = HeaderValue::try_from(value)
+                    .map_err(|_| format!("providers.{name}.api_key: not a valid header value"))?;
+                value.set_sensitive(true);
+                headers.insert(header, value);
+            }
+        }
+        if config.kind == ProviderKind::Anthropic {
+            headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        }
+        let base_url = config.base_url.trim_end_matches('/').to_owned();
+        let urls = CALLED_PATHS
+            .iter()
+            .filter_map(|path| {
+                let url = reqwest::Url::parse(&format!("{base_url}{path}")).ok()?;
+                Some((*path, url))
+            })
+            .collect();
         Ok(Provider {
             name: name.into(),
             kind: config.kind,
-            base_url: config.base_url.trim_end_matches('/').to_owned(),
+            base_url,
+            urls,
             api_key: config.api_key.clone(),
             headers,
         })
@@ -54,6 +84,15 @@ impl Provider {
     /// The full URL of `path` (e.g. `/chat/completions`) on this provider.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// [`Provider::url`] ready for the client: parsed once for the paths
+    /// the gateway calls.
+    fn request_url(&self, path: &str) -> Result<reqwest::Url, String> {
+        match self.urls.iter().find(|(known, _)| *known == path) {
+            Some((_, url)) => Ok(url.clone()),
+            None => reqwest::Url::parse(&self.url(path)).map_err(|e| e.to_string()),
+        }
     }
 
     /// Redacts this provider's key from a text that came from outside.
@@ -139,7 +178,7 @@ impl Upstream {
         request_id: &str,
     ) -> Result<reqwest::Response, AttemptError> {
         let request = self
-            .authorized(provider, self.client.post(provider.url(path)))
+            .call(provider, reqwest::Method::POST, path)?
             .header(http::header::CONTENT_TYPE, "application/json")
             .header("x-request-id", request_id)
             .body(body);
@@ -155,25 +194,29 @@ impl Upstream {
         provider: &Provider,
         path: &str,
     ) -> Result<reqwest::Response, AttemptError> {
-        self.authorized(provider, self.client.get(provider.url(path)))
+        self.call(provider, reqwest::Method::GET, path)?
             .send()
             .await
             .map_err(|error| send_error(provider, &error))
     }
 
-    fn authorized(
+    /// A request to `path` on `provider` with its headers and credentials.
+    fn call(
         &self,
         provider: &Provider,
-        request: reqwest::RequestBuilder,
-    ) -> reqwest::RequestBuilder {
-        let request = request.headers(provider.headers.clone());
-        match (&provider.api_key, provider.kind) {
-            (Some(key), ProviderKind::Openai) => request.bearer_auth(key.expose()),
-            (Some(key), ProviderKind::Anthropic) => request
-                .header("x-api-key", key.expose())
-                .header("anthropic-version", "2023-06-01"),
-            (None, _) => request,
-        }
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, AttemptError> {
+        let url = provider.request_url(path).map_err(|why| {
+            AttemptError::new(
+                Failure::new(FailureKind::Misconfigured),
+                format!("{}: the URL of {path} is invalid: {why}", provider.name),
+            )
+        })?;
+        Ok(self
+            .client
+            .request(method, url)
+            .headers(provider.headers.clone()))
     }
 }
 
