@@ -340,7 +340,48 @@ async fn events_are_emitted_in_order() {
 
 #[tokio::test(start_paused = true)]
 async fn stats_account_for_every_permit() {
-    let breaker = builder().slow_call_duration(SEC).build();
+    stats_account_for_every_permit_with(builder()).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn stats_account_for_every_permit_with_a_time_window() {
+    stats_account_for_every_permit_with(builder().window(SlidingWindow::Time {
+        length: 60 * SEC,
+        buckets: 6,
+    }))
+    .await;
+}
+
+/// Lifetime counts survive a reset and the window forgetting calls.
+#[tokio::test(start_paused = true)]
+async fn lifetime_counts_outlive_the_window() {
+    for window in [
+        SlidingWindow::Count(2),
+        SlidingWindow::Time {
+            length: 2 * SEC,
+            buckets: 2,
+        },
+    ] {
+        let breaker = builder().window(window).build();
+        for _ in 0..3 {
+            succeed(&breaker);
+        }
+        fail(&breaker);
+        advance(5 * SEC).await;
+        breaker.reset();
+        succeed(&breaker);
+        let stats = breaker.stats();
+        assert_eq!(
+            [stats.permitted, stats.successes, stats.failures],
+            [5, 4, 1],
+            "{window:?}"
+        );
+        assert_eq!(stats.window_calls, 1, "{window:?}");
+    }
+}
+
+async fn stats_account_for_every_permit_with(builder: BreakerBuilder) {
+    let breaker = builder.slow_call_duration(SEC).build();
     succeed(&breaker);
     fail(&breaker);
     breaker

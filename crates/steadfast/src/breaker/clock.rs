@@ -21,17 +21,14 @@ impl Clock {
     }
 
     /// Nanoseconds elapsed since the base.
+    #[inline]
     pub(crate) fn now(&self) -> u64 {
-        self.at(Instant::now())
-    }
-
-    /// Nanoseconds from the base to `instant`.
-    pub(crate) fn at(&self, instant: Instant) -> u64 {
-        nanos(instant.saturating_duration_since(self.base))
+        nanos(Instant::now().saturating_duration_since(self.base))
     }
 }
 
 /// A duration in whole nanoseconds, saturating at `u64::MAX` (about 584 years).
+#[inline]
 pub(crate) fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }

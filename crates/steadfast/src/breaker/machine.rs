@@ -8,6 +8,13 @@
 //! Half-open probes are counted in [`Probes`], tagged with the generation of
 //! their half-open period.
 //!
+//! The happy path — a permit granted while closed and reported a success —
+//! is inlined into the caller and costs two atomic read-modify-writes: the
+//! `permitted` counter, and the window's lifetime call count, which also
+//! counts the success (see [`window`](super::window)). It reads the clock only
+//! when slow calls are tracked or the window is time-based. Everything else
+//! goes through out-of-line functions.
+//!
 //! Approximations under races: an outcome checked against the generation just
 //! before a transition lands in the window a moment after it (it may be
 //! counted in the new state's window, or lost when the window is cleared); two
@@ -19,8 +26,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 use super::State;
 use super::clock::{Clock, nanos};
@@ -41,11 +46,12 @@ pub(crate) enum Report {
 }
 
 /// What a permit remembers: the state word it was granted under and, when
-/// slow calls are tracked, when it was granted.
+/// the call is timed (slow calls tracked, not disabled), when it was granted
+/// on the breaker's clock (else 0). Two words, so it moves in registers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket {
     word: u64,
-    start: Option<Instant>,
+    start: u64,
 }
 
 /// The shared state of one breaker.
@@ -60,6 +66,8 @@ pub(crate) struct Machine {
     open_until: AtomicU64,
     window: Window,
     min_calls: u32,
+    /// `config.slow_call_duration` in nanoseconds.
+    slow_after: Option<u64>,
     consecutive: AtomicU32,
     streak: AtomicU32,
     counters: Counters,
@@ -73,6 +81,11 @@ const fn code(state: State) -> u64 {
         State::ForcedOpen => 3,
         State::Disabled => 4,
     }
+}
+
+/// Whether `word` holds `State::Closed`.
+const fn is_closed(word: u64) -> bool {
+    word & 0b111 == code(State::Closed)
 }
 
 const fn state_of(word: u64) -> State {
@@ -109,6 +122,7 @@ impl Machine {
             .set(code(State::Closed) as f64);
         Machine {
             name,
+            slow_after: config.slow_call_duration.map(nanos),
             config,
             events,
             clock: Clock::start(),
@@ -141,9 +155,21 @@ impl Machine {
 
     /// Grants a permit or says why not. Reads the clock only when open, or
     /// when slow calls are tracked.
+    #[inline]
     pub(crate) fn acquire(&self) -> Result<Ticket, BreakerOpen> {
+        let word = self.word.load(Acquire);
+        if matches!(state_of(word), State::Closed | State::Disabled) {
+            return Ok(self.admit(word));
+        }
+        self.acquire_slow(word)
+    }
+
+    /// [`acquire`](Self::acquire) when open, forced open or half-open,
+    /// starting from `word` just read.
+    #[cold]
+    #[inline(never)]
+    fn acquire_slow(&self, mut word: u64) -> Result<Ticket, BreakerOpen> {
         loop {
-            let word = self.word.load(Acquire);
             let retry_after = match state_of(word) {
                 State::Closed | State::Disabled => return Ok(self.admit(word)),
                 State::HalfOpen
@@ -159,6 +185,7 @@ impl Machine {
                     let until = self.open_until.load(Acquire);
                     if now >= until {
                         self.transition(word, State::HalfOpen, None);
+                        word = self.word.load(Acquire);
                         continue;
                     }
                     Some(Duration::from_nanos(until - now))
@@ -176,31 +203,69 @@ impl Machine {
         }
     }
 
+    #[inline]
     fn admit(&self, word: u64) -> Ticket {
         bump(&self.counters.permitted);
-        let start = match (state_of(word), self.config.slow_call_duration) {
-            (State::Disabled, _) | (_, None) => None,
-            (_, Some(_)) => Some(Instant::now()),
+        let start = if self.timed(word) {
+            self.clock.now()
+        } else {
+            0
         };
         Ticket { word, start }
     }
 
+    /// Whether a permit granted under `word` is timed for slow-call tracking.
+    #[inline]
+    fn timed(&self, word: u64) -> bool {
+        self.slow_after.is_some() && state_of(word) != State::Disabled
+    }
+
     /// Judges what became of a permit.
+    #[inline]
     pub(crate) fn finish(&self, ticket: Ticket, report: Report) {
+        // The happy path: an untimed success, granted while closed, with the
+        // breaker unchanged since.
+        if report == Report::Success
+            && is_closed(ticket.word)
+            && self.slow_after.is_none()
+            && self.word.load(Acquire) == ticket.word
+        {
+            self.succeed_closed();
+        } else {
+            self.settle(ticket, report);
+        }
+    }
+
+    /// Records an untimed success judged in `Closed` (the window counts it).
+    #[inline]
+    fn succeed_closed(&self) {
+        self.window.record(CALL, &self.clock, None);
+        if self.consecutive.load(Relaxed) != 0 {
+            self.consecutive.store(0, Relaxed);
+        }
+    }
+
+    /// [`finish`](Self::finish) off the happy path.
+    #[inline(never)]
+    fn settle(&self, ticket: Ticket, report: Report) {
         let word = self.word.load(Acquire);
         let current = word == ticket.word;
+        let state = state_of(word);
         let counter = match report {
-            Report::Cancelled => &self.counters.cancelled,
-            _ if !current => &self.counters.stale,
-            Report::Ignored => &self.counters.ignored,
-            Report::Success => &self.counters.successes,
-            Report::Failure => &self.counters.failures,
+            Report::Cancelled => Some(&self.counters.cancelled),
+            _ if !current => Some(&self.counters.stale),
+            Report::Ignored => Some(&self.counters.ignored),
+            // The window counts the calls it records.
+            Report::Success | Report::Failure if state == State::Closed => None,
+            Report::Success => Some(&self.counters.successes),
+            Report::Failure => Some(&self.counters.failures),
         };
-        bump(counter);
+        if let Some(counter) = counter {
+            bump(counter);
+        }
         if !current {
             return;
         }
-        let state = state_of(word);
         if matches!(report, Report::Cancelled | Report::Ignored) {
             if state == State::HalfOpen {
                 self.probes.release(generation(word), false);
@@ -209,9 +274,9 @@ impl Machine {
         }
         let failed = report == Report::Failure;
         // One clock read serves both the slow-call check and the time window.
-        let end = ticket.start.map(|_| Instant::now());
-        let slow = match (ticket.start, end, self.config.slow_call_duration) {
-            (Some(start), Some(end), Some(limit)) => end.saturating_duration_since(start) >= limit,
+        let end = self.timed(ticket.word).then(|| self.clock.now());
+        let slow = match (end, self.slow_after) {
+            (Some(end), Some(limit)) => end.saturating_sub(ticket.start) >= limit,
             _ => false,
         };
         if slow {
@@ -233,7 +298,7 @@ impl Machine {
         }
     }
 
-    fn judge_closed(&self, word: u64, failed: bool, slow: bool, end: Option<Instant>) {
+    fn judge_closed(&self, word: u64, failed: bool, slow: bool, end: Option<u64>) {
         let mut call = CALL;
         if failed {
             call |= FAILED;
@@ -393,12 +458,17 @@ impl Machine {
         let tally = self.window.tally(&self.clock);
         let counters = &self.counters;
         let read = Counters::read;
+        // Calls judged in `Closed` are counted by the window. Its failures
+        // are read first: a failure being recorded meanwhile is then at worst
+        // seen as a success for a moment, never lost from the sum.
+        let (recorded_failures, recorded) = self.window.lifetime();
         BreakerStats {
             state,
             permitted: read(&counters.permitted),
             rejected: read(&counters.rejected),
-            successes: read(&counters.successes),
-            failures: read(&counters.failures),
+            successes: read(&counters.successes)
+                .wrapping_add(recorded.saturating_sub(recorded_failures)),
+            failures: read(&counters.failures).wrapping_add(recorded_failures),
             ignored: read(&counters.ignored),
             slow: read(&counters.slow),
             cancelled: read(&counters.cancelled),

@@ -145,6 +145,7 @@ impl Breaker {
     /// Asks to make one call. Refused while open, forced open, or half-open
     /// with every probe slot taken, publishing `Event::Rejected`; the refusal's
     /// `retry_after` is the open time left when open, `None` otherwise.
+    #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, BreakerOpen> {
         let ticket = self.machine.acquire()?;
         Ok(Permit::new(&self.machine, ticket))
@@ -152,6 +153,7 @@ impl Breaker {
 
     /// As [`try_acquire`](Self::try_acquire), for a permit that must outlive
     /// this borrow (moved into a task or a stream). Costs one `Arc` clone.
+    #[inline]
     pub fn try_acquire_owned(&self) -> Result<OwnedPermit, BreakerOpen> {
         let ticket = self.machine.acquire()?;
         Ok(OwnedPermit::new(Arc::clone(&self.machine), ticket))

@@ -39,6 +39,7 @@ struct Pending {
 }
 
 impl Pending {
+    #[inline]
     fn finish(&mut self, machine: &Machine, report: Report) {
         if !self.done {
             self.done = true;
@@ -64,22 +65,26 @@ macro_rules! reporting {
             /// Reports the call's outcome. A failure whose kind does not
             /// [count against the target](crate::FailureKind::counts_against_target)
             /// is recorded as ignored.
+            #[inline]
             pub fn record(mut self, outcome: Outcome) {
                 self.report.finish(&self.machine, report_of(outcome));
             }
 
             /// Reports a success.
+            #[inline]
             pub fn record_success(mut self) {
                 self.report.finish(&self.machine, Report::Success);
             }
 
             /// Reports a failure.
+            #[inline]
             pub fn record_failure(mut self, failure: Failure) {
                 self.report.finish(&self.machine, report_of(Outcome::Failure(failure)));
             }
 
             /// Reports a call whose outcome says nothing about the target (for
             /// example an inner policy refused it locally).
+            #[inline]
             pub fn record_ignored(mut self) {
                 self.report.finish(&self.machine, Report::Ignored);
             }
@@ -95,6 +100,7 @@ macro_rules! reporting {
         }
 
         impl $(<$lt>)? Drop for $permit $(<$lt>)? {
+            #[inline]
             fn drop(&mut self) {
                 self.report.finish(&self.machine, Report::Cancelled);
             }
@@ -115,6 +121,7 @@ reporting!(Permit<'a>);
 reporting!(OwnedPermit);
 
 impl<'a> Permit<'a> {
+    #[inline]
     pub(crate) fn new(machine: &'a Machine, ticket: Ticket) -> Permit<'a> {
         Permit {
             machine,
@@ -127,6 +134,7 @@ impl<'a> Permit<'a> {
 }
 
 impl OwnedPermit {
+    #[inline]
     pub(crate) fn new(machine: Arc<Machine>, ticket: Ticket) -> OwnedPermit {
         OwnedPermit {
             machine,

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use super::State;
 
-/// Lifetime counters, each bumped with one relaxed `fetch_add`.
+/// Lifetime counters, each bumped with one relaxed `fetch_add`. Successes
+/// and failures judged in `Closed` are not counted here but by the sliding
+/// window that records them (see `Window::lifetime`), so that the happy path
+/// pays for one count, not two.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) permitted: AtomicU64,
@@ -21,6 +24,7 @@ pub(crate) struct Counters {
 }
 
 /// Adds one to a lifetime counter.
+#[inline]
 pub(crate) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Relaxed);
 }

@@ -1,22 +1,28 @@
 //! Sliding windows of recent outcomes: the last N calls (count-based) or the
 //! last D of time split into buckets (time-based).
 //!
-//! Both are lock-free. The count window is a ring of one-byte slots; each
-//! record swaps its slot and applies the difference to aggregate counters, so
-//! the aggregates always converge on the sum of the slots. The time window
-//! keeps per-bucket counters tagged with the bucket's epoch and sums the live
-//! buckets only when a failure or slow call must be judged.
+//! Both are lock-free, and both keep lifetime counts of the calls they
+//! recorded, which double as the breaker's lifetime counts of the outcomes it
+//! judged while closed: recording a success is one read-modify-write.
+//!
+//! The count window is a ring of one-byte slots; each record swaps its slot
+//! (unless it already holds the same outcome) and applies the difference to
+//! aggregate counters, so the aggregates always converge on the sum of the
+//! slots. Its head is its lifetime call count. The time window only adds to
+//! its lifetime totals; each bucket, tagged with its epoch, stores the totals
+//! at its start, so the window holds the totals now minus those at the start
+//! of its oldest live bucket.
 //!
 //! Approximations under races, all bounded by the calls in flight at that
 //! instant: aggregates read while another thread is between its slot swap and
 //! its counter update may be off by that update (reads clamp at zero); a call
-//! recorded in a time bucket at the very moment another thread rolls that
-//! bucket over to a new epoch may be lost.
+//! recorded at the very moment another thread starts a time bucket may fall
+//! in the bucket before or after; a tally read while a thread is between
+//! starting a bucket and storing its totals may count the calls of an older
+//! bucket; calls recorded during a clear may be lost to the window.
 
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
-use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64};
-
-use tokio::time::Instant;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64};
 
 use super::clock::{Clock, nanos};
 use super::config::SlidingWindow;
@@ -72,13 +78,23 @@ impl Window {
     }
 
     /// Records one call, a combination of [`CALL`], [`FAILED`] and [`SLOW`],
-    /// that ended at `end` if the caller already read the clock, else now.
-    pub(crate) fn record(&self, call: u8, clock: &Clock, end: Option<Instant>) {
+    /// that ended at `end` on `clock` if the caller already read it, else now.
+    #[inline]
+    pub(crate) fn record(&self, call: u8, clock: &Clock, end: Option<u64>) {
         match self {
             Window::Count(window) => window.record(call),
             Window::Time(window) => {
-                window.record(call, end.map_or_else(|| clock.now(), |end| clock.at(end)));
+                window.record(call, end.unwrap_or_else(|| clock.now()));
             }
+        }
+    }
+
+    /// The failures and calls (failures included) recorded over the window's
+    /// lifetime: the breaker's lifetime counts of what it judged in `Closed`.
+    pub(crate) fn lifetime(&self) -> (u64, u64) {
+        match self {
+            Window::Count(window) => window.lifetime(),
+            Window::Time(window) => window.lifetime(),
         }
     }
 
@@ -111,7 +127,10 @@ impl Window {
 #[derive(Debug)]
 pub(crate) struct CountWindow {
     slots: Box<[AtomicU8]>,
+    /// Calls recorded over the window's life; the next slot is `head % len`.
     head: AtomicU64,
+    /// Failed calls recorded over the window's life.
+    failed: AtomicU64,
     calls: AtomicI32,
     failures: AtomicI32,
     slow: AtomicI32,
@@ -122,16 +141,24 @@ impl CountWindow {
         CountWindow {
             slots: (0..size.max(1)).map(|_| AtomicU8::new(0)).collect(),
             head: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
             calls: AtomicI32::new(0),
             failures: AtomicI32::new(0),
             slow: AtomicI32::new(0),
         }
     }
 
-    fn record(&self, call: u8) {
+    /// Records one call. Clearing the window keeps the lifetime counts.
+    #[inline]
+    pub(crate) fn record(&self, call: u8) {
         let len = self.slots.len() as u64;
         // The remainder is below `len`, itself a `usize`.
         let index = (self.head.fetch_add(1, Relaxed) % len) as usize;
+        if call & FAILED != 0 {
+            // Released after the head: whoever reads this count sees the head
+            // count this call too (see `lifetime`).
+            self.failed.fetch_add(1, Release);
+        }
         if let Some(slot) = self.slots.get(index) {
             // In a run of like outcomes (the happy path) the slot already
             // holds this call: a plain read saves an atomic swap. Only a
@@ -161,6 +188,13 @@ impl CountWindow {
         }
     }
 
+    /// The failures and calls recorded over the window's life. Read in this
+    /// order, failures never exceed calls.
+    fn lifetime(&self) -> (u64, u64) {
+        let failed = self.failed.load(Acquire);
+        (failed, self.head.load(Relaxed))
+    }
+
     fn tally(&self) -> Tally {
         let read = |counter: &AtomicI32| u32::try_from(counter.load(Relaxed)).unwrap_or(0);
         Tally {
@@ -178,23 +212,61 @@ impl CountWindow {
     }
 }
 
+/// Lifetime counts of recorded calls. Failures and slow calls are released
+/// after the call count, so whoever acquires them sees that count include
+/// them.
+#[derive(Debug, Default)]
+struct Totals {
+    calls: AtomicU64,
+    failures: AtomicU64,
+    slow: AtomicU64,
+}
+
+impl Totals {
+    /// Counts one call.
+    #[inline]
+    fn add(&self, call: u8) {
+        self.calls.fetch_add(1, Relaxed);
+        if call & FAILED != 0 {
+            self.failures.fetch_add(1, Release);
+        }
+        if call & SLOW != 0 {
+            self.slow.fetch_add(1, Release);
+        }
+    }
+
+    /// `[calls, failures, slow]`, read so that neither part exceeds the
+    /// calls.
+    fn read(&self) -> [u64; 3] {
+        let failures = self.failures.load(Acquire);
+        let slow = self.slow.load(Acquire);
+        [self.calls.load(Relaxed), failures, slow]
+    }
+}
+
 /// One bucket of a time window: its epoch (bucket number + 1; 0 is empty)
-/// and its counters.
+/// and the window's totals when the bucket began.
 #[derive(Debug, Default)]
 struct Bucket {
     epoch: AtomicU64,
-    calls: AtomicU32,
-    failures: AtomicU32,
-    slow: AtomicU32,
+    calls: AtomicU64,
+    failures: AtomicU64,
+    slow: AtomicU64,
 }
 
 /// The last D of time in `buckets` buckets of `width` nanoseconds. The window
 /// covers the current (partial) bucket and the ones before it, so its span is
 /// between `D - width` and `D`.
+///
+/// A call only adds to lifetime totals; a bucket stores the totals at its
+/// start, so the window holds the totals now minus those at the start of its
+/// oldest live bucket (no call falls between buckets: a bucket starts at the
+/// first call of its span).
 #[derive(Debug)]
 pub(crate) struct TimeWindow {
     buckets: Box<[Bucket]>,
     width: u64,
+    totals: Totals,
 }
 
 impl TimeWindow {
@@ -202,6 +274,7 @@ impl TimeWindow {
         TimeWindow {
             buckets: (0..buckets.max(1)).map(|_| Bucket::default()).collect(),
             width: width.max(1),
+            totals: Totals::default(),
         }
     }
 
@@ -209,12 +282,23 @@ impl TimeWindow {
         now / self.width + 1
     }
 
-    fn record(&self, call: u8, now: u64) {
+    /// Records one call made at `now`.
+    #[inline]
+    pub(crate) fn record(&self, call: u8, now: u64) {
         let epoch = self.epoch(now);
         let len = self.buckets.len() as u64;
-        let Some(bucket) = self.buckets.get((epoch % len) as usize) else {
-            return;
-        };
+        if let Some(bucket) = self.buckets.get((epoch % len) as usize)
+            && bucket.epoch.load(Acquire) < epoch
+        {
+            self.roll(bucket, epoch);
+        }
+        self.totals.add(call);
+    }
+
+    /// Starts `bucket` for `epoch`, unless another thread did.
+    #[cold]
+    #[inline(never)]
+    fn roll(&self, bucket: &Bucket, epoch: u64) {
         let seen = bucket.epoch.load(Acquire);
         if seen < epoch
             && bucket
@@ -222,33 +306,45 @@ impl TimeWindow {
                 .compare_exchange(seen, epoch, AcqRel, Acquire)
                 .is_ok()
         {
-            // This thread rolled the bucket over: it starts from zero.
-            bucket.calls.store(0, Relaxed);
-            bucket.failures.store(0, Relaxed);
-            bucket.slow.store(0, Relaxed);
-        }
-        bucket.calls.fetch_add(1, Relaxed);
-        if call & FAILED != 0 {
-            bucket.failures.fetch_add(1, Relaxed);
-        }
-        if call & SLOW != 0 {
-            bucket.slow.fetch_add(1, Relaxed);
+            let [calls, failures, slow] = self.totals.read();
+            bucket.calls.store(calls, Relaxed);
+            bucket.failures.store(failures, Relaxed);
+            bucket.slow.store(slow, Relaxed);
         }
     }
 
     fn tally(&self, now: u64) -> Tally {
         let current = self.epoch(now);
         let len = self.buckets.len() as u64;
-        let mut tally = Tally::default();
-        for bucket in &self.buckets {
-            let epoch = bucket.epoch.load(Acquire);
-            if epoch != 0 && epoch + len > current {
-                tally.calls = tally.calls.saturating_add(bucket.calls.load(Relaxed));
-                tally.failures = tally.failures.saturating_add(bucket.failures.load(Relaxed));
-                tally.slow = tally.slow.saturating_add(bucket.slow.load(Relaxed));
-            }
+        let oldest = self
+            .buckets
+            .iter()
+            .map(|bucket| (bucket.epoch.load(Acquire), bucket))
+            .filter(|&(epoch, _)| epoch != 0 && epoch + len > current)
+            .min_by_key(|&(epoch, _)| epoch);
+        let Some((_, bucket)) = oldest else {
+            return Tally::default();
+        };
+        let since = [
+            bucket.calls.load(Relaxed),
+            bucket.failures.load(Relaxed),
+            bucket.slow.load(Relaxed),
+        ];
+        let [calls, failures, slow] = self.totals.read();
+        let count =
+            |now: u64, then: u64| u32::try_from(now.saturating_sub(then)).unwrap_or(u32::MAX);
+        let calls = count(calls, since[0]);
+        Tally {
+            calls,
+            failures: count(failures, since[1]).min(calls),
+            slow: count(slow, since[2]).min(calls),
         }
-        tally
+    }
+
+    /// The failures and calls recorded over the window's life.
+    fn lifetime(&self) -> (u64, u64) {
+        let [calls, failures, _] = self.totals.read();
+        (failures, calls)
     }
 
     fn clear(&self) {
