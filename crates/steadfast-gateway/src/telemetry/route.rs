@@ -1,8 +1,9 @@
-//! Metric handles of one route, made once when the route is built: the
-//! route's request duration and, per target, requests by outcome, attempts by
-//! result and time to first token.
+//! Metric handles of one route, made once so the request path never builds
+//! a label set: the route's request duration and unrouted requests when the
+//! route is built, and per target (on its first attempt through the route)
+//! requests by outcome, attempts by result and time to first token.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use metrics::{Counter, Histogram, Label, counter, histogram};
@@ -61,20 +62,29 @@ impl Outcome {
     }
 }
 
-/// A route's series.
+/// A route's series. A target's series are registered on its first
+/// attempt through the route, so a config with many routes and models holds
+/// only the series of those that served traffic.
 #[derive(Debug)]
 pub struct RouteMetrics {
+    route: Arc<str>,
     duration: Histogram,
     /// Index-aligned with the route's targets.
-    targets: Vec<TargetSeries>,
+    targets: Vec<LazySeries>,
     /// Requests that no attempt was sent for, by outcome.
     untargeted: [Counter; 4],
+}
+
+/// A target's series within one route, registered on first use.
+#[derive(Debug)]
+struct LazySeries {
+    name: Arc<str>,
+    series: OnceLock<TargetSeries>,
 }
 
 /// The series of one target within one route.
 #[derive(Debug)]
 struct TargetSeries {
-    name: Arc<str>,
     requests: [Counter; 4],
     first_token: Histogram,
     served: Counter,
@@ -82,50 +92,63 @@ struct TargetSeries {
     skipped: [Counter; Skip::ALL.len()],
 }
 
+fn requests(route: &str, target: &str) -> [Counter; 4] {
+    Outcome::ALL.map(|outcome| {
+        counter!(REQUESTS, "route" => route.to_owned(), "target" => target.to_owned(), "outcome" => outcome.as_str())
+    })
+}
+
+impl TargetSeries {
+    /// Registers the series of `target` within `route`.
+    fn new(route: &str, target: &str) -> TargetSeries {
+        let attempts = |result: &'static str, detail: Option<(&'static str, &'static str)>| {
+            let mut labels = vec![
+                Label::new("route", route.to_owned()),
+                Label::new("target", target.to_owned()),
+                Label::new("result", result),
+            ];
+            labels.extend(detail.map(|(key, value)| Label::new(key, value)));
+            counter!(ATTEMPTS, labels)
+        };
+        TargetSeries {
+            requests: requests(route, target),
+            first_token: histogram!(TIME_TO_FIRST_TOKEN, "route" => route.to_owned(), "target" => target.to_owned()),
+            served: attempts("served", None),
+            failed: FailureKind::ALL.map(|kind| attempts("failed", Some(("kind", kind.as_str())))),
+            skipped: Skip::ALL.map(|reason| attempts("skipped", Some(("reason", reason.as_str())))),
+        }
+    }
+}
+
 impl RouteMetrics {
     /// Registers the series of route `route` over `targets`.
     pub fn new(route: &str, targets: &[Arc<Target>]) -> RouteMetrics {
-        let requests = |target: &str| {
-            Outcome::ALL.map(|outcome| {
-                counter!(REQUESTS, "route" => route.to_string(), "target" => target.to_owned(), "outcome" => outcome.as_str())
-            })
-        };
-        let targets = targets
-            .iter()
-            .map(|target| {
-                let attempts = |result: &'static str, detail: Option<(&'static str, &'static str)>| {
-                    let mut labels = vec![
-                        Label::new("route", route.to_string()),
-                        Label::new("target", target.name.to_string()),
-                        Label::new("result", result),
-                    ];
-                    labels.extend(detail.map(|(key, value)| Label::new(key, value)));
-                    counter!(ATTEMPTS, labels)
-                };
-                TargetSeries {
-                    name: Arc::clone(&target.name),
-                    requests: requests(&target.name),
-                    first_token: histogram!(TIME_TO_FIRST_TOKEN, "route" => route.to_string(), "target" => target.name.to_string()),
-                    served: attempts("served", None),
-                    failed: FailureKind::ALL
-                        .map(|kind| attempts("failed", Some(("kind", kind.as_str())))),
-                    skipped: Skip::ALL
-                        .map(|reason| attempts("skipped", Some(("reason", reason.as_str())))),
-                }
-            })
-            .collect();
         RouteMetrics {
-            duration: histogram!(REQUEST_DURATION, "route" => route.to_string()),
-            targets,
-            untargeted: requests(NO_TARGET),
+            route: route.into(),
+            duration: histogram!(REQUEST_DURATION, "route" => route.to_owned()),
+            targets: targets
+                .iter()
+                .map(|target| LazySeries {
+                    name: Arc::clone(&target.name),
+                    series: OnceLock::new(),
+                })
+                .collect(),
+            untargeted: requests(route, NO_TARGET),
         }
+    }
+
+    /// The series of `lazy`, registered now if this is its first use.
+    fn series<'a>(&self, lazy: &'a LazySeries) -> &'a TargetSeries {
+        lazy.series
+            .get_or_init(|| TargetSeries::new(&self.route, &lazy.name))
     }
 
     /// Counts one attempt on the route's target number `target`.
     pub fn attempt(&self, target: usize, result: AttemptResult) {
-        let Some(series) = self.targets.get(target) else {
+        let Some(lazy) = self.targets.get(target) else {
             return;
         };
+        let series = self.series(lazy);
         let counter = match result {
             AttemptResult::Served => Some(&series.served),
             AttemptResult::Failed { kind } => FailureKind::ALL
@@ -146,7 +169,9 @@ impl RouteMetrics {
     pub fn request(&self, target: Option<&str>, outcome: Outcome, elapsed: Duration, stream: bool) {
         let seconds = elapsed.as_secs_f64();
         self.duration.record(seconds);
-        let series = target.and_then(|name| self.targets.iter().find(|s| &*s.name == name));
+        let series = target
+            .and_then(|name| self.targets.iter().find(|s| &*s.name == name))
+            .map(|lazy| self.series(lazy));
         let requests = series.map_or(&self.untargeted, |series| &series.requests);
         requests[outcome as usize].increment(1);
         if let (Some(series), true, Outcome::Served) = (series, stream, outcome) {
