@@ -5,12 +5,12 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 use steadfast_gateway::mock::{Faults, Mode};
-use support::{SECRET_KEY, eventually};
+use support::{SECRET_KEY, ServeProcess, eventually};
 
 const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
 
@@ -144,10 +144,7 @@ fn schema_is_published_and_matches_the_committed_copy() {
 async fn serve_reloads_on_sighup_drains_on_sigterm_and_never_logs_the_key() {
     let mocks = support::mocks(&["primary", "secondary"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = support::free_port();
     let yaml = support::config_yaml(&mocks, "", "")
         .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"))
         .replace(SECRET_KEY, "${UPSTREAM_KEY}")
@@ -159,25 +156,15 @@ async fn serve_reloads_on_sighup_drains_on_sigterm_and_never_logs_the_key() {
             ),
         );
     let config = write(&dir, "steadfast.yaml", &yaml);
-    let mut child = tokio::process::Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("UPSTREAM_KEY", SECRET_KEY)
-        .env("STEADFAST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let gateway = ServeProcess::start(
+        &[],
+        &config,
+        port,
+        &[("UPSTREAM_KEY", SECRET_KEY), ("STEADFAST_LOG", "debug")],
+    )
+    .await;
     let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}");
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            client.get(format!("{url}/health")).send().await.is_ok()
-        })
-        .await,
-        "the gateway did not start"
-    );
+    let url = gateway.url.clone();
     let chat = |content: &'static str| {
         client
             .post(format!("{url}/v1/chat/completions"))
@@ -201,11 +188,10 @@ async fn serve_reloads_on_sighup_drains_on_sigterm_and_never_logs_the_key() {
         .await
         .unwrap();
     assert!(!status.contains(SECRET_KEY));
-    let pid = child.id().unwrap().to_string();
 
     // SIGHUP: reload with one route more.
     std::fs::write(&config, yaml.clone() + "  backup:\n    targets: [m1]\n").unwrap();
-    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    gateway.signal("-HUP");
     assert!(
         eventually(Duration::from_secs(5), || async {
             let models = client
@@ -228,19 +214,9 @@ async fn serve_reloads_on_sighup_drains_on_sigterm_and_never_logs_the_key() {
     });
     let in_flight = tokio::spawn(chat("slow one"));
     tokio::time::sleep(Duration::from_millis(150)).await;
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let logs = gateway.terminate().await;
     let response = in_flight.await.unwrap().unwrap();
-    assert_eq!(response.status(), 200);
-    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(exit.success());
-
-    let mut logs = String::new();
-    tokio::io::AsyncReadExt::read_to_string(child.stderr.as_mut().unwrap(), &mut logs)
-        .await
-        .unwrap();
+    assert_eq!(response.status(), 200, "the request in flight finished");
     assert!(logs.contains("config reloaded"), "{logs}");
     assert!(logs.contains("refused the gateway's credentials"), "{logs}");
     assert!(!logs.contains(SECRET_KEY), "the key leaked into the logs");

@@ -6,12 +6,9 @@
 
 mod support;
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use support::observe::{chat_body, fail_with, renamed};
-use support::{Harness, eventually, header};
+use support::{Harness, ServeProcess, header};
 
 #[tokio::test]
 async fn request_ids_reach_the_upstream() {
@@ -47,32 +44,14 @@ async fn request_ids_reach_the_upstream() {
 async fn log_json_writes_one_json_line_per_request_with_its_fields() {
     let mocks = support::mocks(&["primary", "secondary"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let yaml = support::config_yaml(&mocks, "", "retry: { max_attempts: 1 }")
         .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
     let config = dir.path().join("steadfast.yaml");
     std::fs::write(&config, yaml).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_steadfast"))
-        .args(["--log-json", "serve", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let gateway = ServeProcess::start(&["--log-json"], &config, port, &[]).await;
     let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}");
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            client.get(format!("{url}/health")).send().await.is_ok()
-        })
-        .await,
-        "the gateway did not start"
-    );
+    let url = gateway.url.clone();
     let chat = |id: &'static str| {
         client
             .post(format!("{url}/v1/chat/completions"))
@@ -84,20 +63,7 @@ async fn log_json_writes_one_json_line_per_request_with_its_fields() {
     fail_with(&mocks[0], 500);
     fail_with(&mocks[1], 500);
     assert_eq!(chat("log-failed").await.unwrap().status(), 503);
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(exit.success());
-    let mut logs = String::new();
-    tokio::io::AsyncReadExt::read_to_string(child.stderr.as_mut().unwrap(), &mut logs)
-        .await
-        .unwrap();
+    let logs = gateway.terminate().await;
 
     let lines: Vec<Value> = logs
         .lines()

@@ -9,16 +9,14 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use support::observe::{chat_body, fail_with};
-use support::{SECRET_KEY, eventually, header};
+use support::{SECRET_KEY, ServeProcess, header};
 
 /// Every export received: its content type and body.
 type Exports = Arc<Mutex<Vec<(String, Bytes)>>>;
@@ -52,37 +50,24 @@ async fn a_failover_is_exported_as_one_trace_and_flushed_on_stop() {
     fail_with(&mocks[0], 500);
     let (collector, exports) = receiver().await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let yaml = support::config_yaml(&mocks, "", "retry: { max_attempts: 1 }")
         .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
     let config = dir.path().join("steadfast.yaml");
     std::fs::write(&config, yaml).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_steadfast"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &collector)
-        // Batches wait a minute: what arrives was flushed by the shutdown.
-        .env("OTEL_BSP_SCHEDULE_DELAY", "60000")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env_remove("OTEL_SERVICE_NAME")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let gateway = ServeProcess::start(
+        &[],
+        &config,
+        port,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector),
+            // Batches wait a minute: what arrives was flushed by the shutdown.
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+        ],
+    )
+    .await;
     let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}");
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            client.get(format!("{url}/health")).send().await.is_ok()
-        })
-        .await,
-        "the gateway did not start"
-    );
+    let url = gateway.url.clone();
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let response = client
         .post(format!("{url}/v1/chat/completions"))
@@ -104,16 +89,7 @@ async fn a_failover_is_exported_as_one_trace_and_flushed_on_stop() {
         "nothing before the flush"
     );
 
-    let pid = child.id().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(exit.success());
+    gateway.terminate().await;
 
     let exports = exports.lock().unwrap();
     assert!(!exports.is_empty(), "no trace exported");

@@ -173,11 +173,7 @@ async fn a_bad_window_is_refused_with_the_reason() {
 
 #[test]
 fn an_unreachable_gateway_is_named() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let out = Command::new(BIN)
         .args(["report", "--url", &url])

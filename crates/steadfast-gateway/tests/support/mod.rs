@@ -264,3 +264,82 @@ pub fn python() -> std::path::PathBuf {
     );
     python
 }
+
+/// A free loopback port (bound, then released for the caller).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `steadfast serve` as a child process: stdout discarded, stderr kept,
+/// killed if dropped.
+pub struct ServeProcess {
+    pub child: tokio::process::Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl ServeProcess {
+    /// Runs `steadfast {global} serve --config {config}` with `env` (and
+    /// none of the test environment's OpenTelemetry variables) and waits
+    /// until it answers `/health` on `port` (the port in the config).
+    pub async fn start(
+        global: &[&str],
+        config: &std::path::Path,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> ServeProcess {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_steadfast"))
+            .args(global)
+            .args(["serve", "--config"])
+            .arg(config)
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .env_remove("OTEL_SERVICE_NAME")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        assert!(
+            eventually(Duration::from_secs(10), || async {
+                client.get(format!("{url}/health")).send().await.is_ok()
+            })
+            .await,
+            "the gateway did not start"
+        );
+        ServeProcess { child, url }
+    }
+
+    /// Sends `signal` (e.g. `-HUP`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Sends SIGTERM, asserts a clean exit within 10 s and returns what the
+    /// process wrote to stderr.
+    pub async fn terminate(mut self) -> String {
+        self.signal("-TERM");
+        let exit = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(exit.success(), "{exit}");
+        let mut logs = String::new();
+        tokio::io::AsyncReadExt::read_to_string(self.child.stderr.as_mut().unwrap(), &mut logs)
+            .await
+            .unwrap();
+        logs
+    }
+}
