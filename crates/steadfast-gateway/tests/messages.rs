@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use steadfast_gateway::mock::Mode;
+use steadfast_gateway::mock::{Faults, Mode};
 use support::{SECRET_KEY, anthropic_and_openai as start, events, fail, header, messages, python};
 
 fn message_text(body: &str) -> String {
@@ -89,6 +89,54 @@ async fn anthropic_clients_get_messages_from_any_target() {
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["type"], "overloaded_error");
     assert!(!error.to_string().contains(SECRET_KEY));
+}
+
+#[tokio::test]
+async fn with_stream_resume_an_anthropic_stream_cut_midway_goes_on_from_another_provider() {
+    let h = support::anthropic_and_openai_with(
+        "  resumable: { targets: [m0, m1], stream_resume: true }\n",
+    )
+    .await;
+    // Cut after message_start, ping, content_block_start and two words.
+    h.mocks[0].control().set(Faults {
+        mode: Mode::CutStream,
+        cut_after: 5,
+        chunk_interval_ms: 20,
+        ..Faults::default()
+    });
+    let response = messages(&h, "resumable", json!({"stream": true})).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-steadfast-target"), "m0");
+    let body = response.text().await.unwrap();
+    let kinds: Vec<String> = events(&body)
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!kinds.iter().any(|k| k == "error"), "{body}");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "message_start").count(),
+        1,
+        "one message: {body}"
+    );
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("message_stop"),
+        "{body}"
+    );
+    let text = message_text(&body);
+    assert!(
+        text.starts_with("claude here. gpt here."),
+        "one answer, spliced from both providers: {text}"
+    );
+    // The OpenAI target got the partial answer and was asked to go on from it.
+    let continuation = h.mocks[1].control().last_request().unwrap();
+    let sent = continuation["messages"].as_array().unwrap();
+    assert_eq!(
+        sent[sent.len() - 2],
+        json!({"role": "assistant", "content": "claude here. "}),
+        "{continuation}"
+    );
+    assert_eq!(sent.last().unwrap()["role"], "user");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -200,6 +200,12 @@ where
 /// An Anthropic provider `m0` ("claude") and an OpenAI one `m1` ("gpt"), with
 /// route `claude-first` over [m0, m1] and `gpt-first` over [m1, m0].
 pub async fn anthropic_and_openai() -> Harness {
+    anthropic_and_openai_with("").await
+}
+
+/// [`anthropic_and_openai`] with `routes` (YAML lines under `routes:`, each
+/// indented by two spaces) added.
+pub async fn anthropic_and_openai_with(routes: &str) -> Harness {
     let claude = MockServer::start(MockOptions {
         kind: ProviderKind::Anthropic,
         ..MockOptions::named("claude")
@@ -218,7 +224,7 @@ models:
 routes:
   claude-first: {{ targets: [m0, m1] }}
   gpt-first: {{ targets: [m1, m0] }}
-",
+{routes}",
         claude.base_url(),
         gpt.base_url()
     );
