@@ -45,6 +45,13 @@ pub fn init(json: bool, quiet: bool) -> anyhow::Result<Logging> {
     #[cfg(not(feature = "otlp"))]
     {
         registry.try_init()?;
+        if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+            || std::env::var_os("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+        {
+            tracing::warn!(
+                "an OTLP endpoint is set but this steadfast was built without the `otlp` feature: no traces are exported"
+            );
+        }
         Ok(Logging {})
     }
 }
