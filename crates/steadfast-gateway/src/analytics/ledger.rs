@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
+use crate::dashboard::push_bounded;
+
 /// How many minute buckets are kept: one day.
 pub const MINUTES: usize = 24 * 60;
 /// How many finished incidents are kept.
@@ -213,10 +215,7 @@ impl Ledger {
     pub fn back(&mut self, target: &str, at_ms: u64) {
         if let Some(mut incident) = self.open.remove(target) {
             incident.back_at_ms = Some(at_ms.max(incident.out_at_ms));
-            if self.incidents.len() == INCIDENTS {
-                self.incidents.pop_front();
-            }
-            self.incidents.push_back(incident);
+            push_bounded(&mut self.incidents, incident, INCIDENTS);
         }
     }
 
@@ -235,10 +234,7 @@ impl Ledger {
                 ..Minute::default()
             };
             let finished = std::mem::replace(&mut self.current, next);
-            if self.minutes.len() == MINUTES - 1 {
-                self.minutes.pop_front();
-            }
-            self.minutes.push_back(finished);
+            push_bounded(&mut self.minutes, finished, MINUTES - 1);
         }
         &mut self.current
     }

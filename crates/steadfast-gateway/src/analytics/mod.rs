@@ -8,7 +8,7 @@ pub mod ledger;
 pub mod report;
 pub mod text;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -20,12 +20,13 @@ use steadfast::health::Status;
 
 use self::ledger::{Cause, Ledger, MINUTE_MS, MINUTES, RouteSecond, TargetSecond};
 pub use self::report::Report;
+use crate::dashboard::Sample;
 use crate::runtime::{Runtime, Target};
 
 /// The longest window a report covers: the history kept.
 pub const MAX_WINDOW: Duration = Duration::from_secs(MINUTES as u64 * MINUTE_MS / 1000);
 
-/// The history and the counters seen at the last sample.
+/// The history and the route counters seen at the last sample.
 #[derive(Debug)]
 pub struct Analytics {
     inner: Mutex<Inner>,
@@ -36,8 +37,6 @@ struct Inner {
     ledger: Ledger,
     /// Each route's (requests, errors, failovers) at the last sample.
     routes: HashMap<Arc<str>, [u64; 3]>,
-    /// Each target's (attempts, failures) at the last sample.
-    targets: HashMap<Arc<str>, [u64; 2]>,
 }
 
 impl Analytics {
@@ -47,67 +46,68 @@ impl Analytics {
             inner: Mutex::new(Inner {
                 ledger: Ledger::new(now_ms),
                 routes: HashMap::new(),
-                targets: HashMap::new(),
             }),
         }
     }
 
-    /// Records the second up to `now_ms`: each route's and target's counters
-    /// since the last sample (a route or target rebuilt by a reload starts
-    /// from zero), and which targets are out. A target found admitting again
-    /// ends its incident even if the event saying so was missed.
-    pub fn second(&self, runtime: &Runtime, now_ms: u64) {
-        let mut inner = self.lock();
-        let Inner {
-            ledger,
-            routes: route_counts,
-            targets: target_counts,
-        } = &mut *inner;
-        let mut seen_targets = HashMap::with_capacity(runtime.targets.len());
-        let targets: Vec<(&Arc<str>, TargetSecond)> = runtime
+    /// Records the dashboard's `sample` of the last second (its targets'
+    /// attempts and failures), each route's counters since the last call (a
+    /// route rebuilt by a reload starts from zero), and which targets are
+    /// out. A target found admitting again ends its incident even if the
+    /// event saying so was missed.
+    pub fn second(&self, runtime: &Runtime, sample: &Sample) {
+        let out: HashSet<&str> = runtime
             .targets
             .iter()
-            .map(|(name, target)| {
-                let counts = target.counts();
-                let now = [counts.attempts, counts.failures];
-                let [attempts, failures] = delta(target_counts.get(name), now);
-                seen_targets.insert(Arc::clone(name), now);
+            .filter(|(_, target)| is_out(target))
+            .map(|(name, _)| &**name)
+            .collect();
+        let targets: Vec<(&Arc<str>, TargetSecond)> = runtime
+            .targets
+            .keys()
+            .map(|name| {
+                let counted = sample.targets.get(&**name);
                 let second = TargetSecond {
-                    attempts,
-                    failures,
-                    out: is_out(target),
+                    attempts: counted.map_or(0, |s| s.attempts),
+                    failures: counted.map_or(0, |s| s.failures),
+                    out: out.contains(&**name),
                 };
                 (name, second)
             })
             .collect();
-        let mut seen_routes = HashMap::with_capacity(runtime.routes.len());
-        let routes: Vec<(&Arc<str>, RouteSecond)> = runtime
+        let mut inner = self.lock();
+        let Inner { ledger, routes } = &mut *inner;
+        let mut seen = HashMap::with_capacity(runtime.routes.len());
+        let route_seconds: Vec<(&Arc<str>, RouteSecond)> = runtime
             .routes
             .iter()
             .map(|(name, route)| {
                 let (served, unserved) = route.signals.counts();
                 let now = [served + unserved, unserved, route.signals.failovers()];
-                let [requests, errors, failovers] = delta(route_counts.get(name), now);
-                seen_routes.insert(Arc::clone(name), now);
-                let out = route.targets.iter().filter(|t| is_out(t)).count();
+                let [requests, errors, failovers] = delta(routes.get(name), now);
+                seen.insert(Arc::clone(name), now);
+                let down = route
+                    .targets
+                    .iter()
+                    .filter(|t| out.contains(&*t.name))
+                    .count();
                 let second = RouteSecond {
                     requests,
                     errors,
                     failovers,
-                    some_out: out > 0,
-                    all_out: out > 0 && out == route.targets.len(),
+                    some_out: down > 0,
+                    all_out: down > 0 && down == route.targets.len(),
                 };
                 (name, second)
             })
             .collect();
         for (name, second) in &targets {
             if !second.out && ledger.is_out(name) {
-                ledger.back(name, now_ms);
+                ledger.back(name, sample.time);
             }
         }
-        ledger.second(now_ms, routes, targets);
-        *route_counts = seen_routes;
-        *target_counts = seen_targets;
+        ledger.second(sample.time, route_seconds, targets);
+        *routes = seen;
     }
 
     /// Records a breaker or health change of a target at `now_ms`: a trip

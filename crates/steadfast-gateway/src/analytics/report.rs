@@ -174,11 +174,12 @@ pub fn build(ledger: &Ledger, window_s: u64, now_ms: u64) -> Report {
             sum.ejections += target.ejections;
         }
     }
-    let incidents: Vec<IncidentReport> = ledger
+    let mut incidents: Vec<IncidentReport> = ledger
         .incidents()
         .filter(|i| i.out_at_ms >= from_ms && i.out_at_ms <= now_ms)
         .map(IncidentReport::from)
         .collect();
+    incidents.sort_by_key(|i| i.out_at_ms);
     let mean_times = |target: Option<&str>| {
         let of_target = || {
             incidents
@@ -196,7 +197,7 @@ pub fn build(ledger: &Ledger, window_s: u64, now_ms: u64) -> Report {
             name: name.to_string(),
             requests: sum.requests,
             errors: sum.errors,
-            availability: share(sum.requests - sum.errors.min(sum.requests), sum.requests),
+            availability: served_share(sum.requests, sum.errors),
             failovers: sum.failovers,
             degraded_minutes: degraded,
             down_minutes: down,
@@ -210,7 +211,7 @@ pub fn build(ledger: &Ledger, window_s: u64, now_ms: u64) -> Report {
                 name: name.to_string(),
                 attempts: sum.attempts,
                 failures: sum.failures,
-                availability: share(sum.attempts - sum.failures.min(sum.attempts), sum.attempts),
+                availability: served_share(sum.attempts, sum.failures),
                 breaker_trips: u64::from(sum.trips),
                 ejections: u64::from(sum.ejections),
                 out_s: u64::from(sum.out_s),
@@ -225,7 +226,7 @@ pub fn build(ledger: &Ledger, window_s: u64, now_ms: u64) -> Report {
     let overall = Overall {
         requests,
         errors,
-        availability: share(requests - errors.min(requests), requests),
+        availability: served_share(requests, errors),
         failovers: route_reports.iter().map(|r| r.failovers).sum(),
         breaker_trips: target_reports.iter().map(|t| t.breaker_trips).sum(),
         ejections: target_reports.iter().map(|t| t.ejections).sum(),
@@ -250,6 +251,11 @@ pub fn build(ledger: &Ledger, window_s: u64, now_ms: u64) -> Report {
         incidents: listed,
         incident_count,
     }
+}
+
+/// The share of `total` that did not fail; `None` without any.
+fn served_share(total: u64, failed: u64) -> Option<f64> {
+    share(total - failed.min(total), total)
 }
 
 fn share(part: u64, whole: u64) -> Option<f64> {

@@ -44,12 +44,12 @@ pub fn table(report: &Report) -> String {
         overall.down_minutes
     );
     out.push_str(&table::text(sections(report)));
-    if report.incident_count > SHOWN_INCIDENTS.min(report.incidents.len()) {
+    let shown = SHOWN_INCIDENTS.min(report.incidents.len());
+    if report.incident_count > shown {
         let _ = writeln!(
             out,
-            "\n  ({} incidents in the window; the newest {} shown)",
-            report.incident_count,
-            SHOWN_INCIDENTS.min(report.incidents.len())
+            "\n  ({} incidents in the window; the newest {shown} shown)",
+            report.incident_count
         );
     }
     out

@@ -44,13 +44,14 @@ fn percent(share: f64) -> String {
 /// nearer the end than that (common in short forms) is listed, not failed.
 fn recovery(faults: &[FaultReport], duration_s: f64, limit: Duration) -> Verdict {
     let limit_ms = limit.as_secs_f64() * 1000.0;
-    let ended: Vec<_> = faults
+    let ended: Vec<&FaultReport> = faults
         .iter()
         .filter(|f| f.recovery != "lasted to the end" && f.recovery != "interrupted")
         .collect();
     let observed_ms = |end_s: f64| (duration_s - end_s) * 1000.0;
-    let (unrecovered, too_near): (Vec<&&FaultReport>, Vec<&&FaultReport>) = ended
+    let (unrecovered, too_near): (Vec<&FaultReport>, Vec<&FaultReport>) = ended
         .iter()
+        .copied()
         .filter(|f| f.recover_ms.is_none())
         .partition(|f| observed_ms(f.end_s) >= limit_ms);
     let worst = ended

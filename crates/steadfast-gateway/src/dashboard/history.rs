@@ -109,7 +109,8 @@ fn same_but_time(a: &Value, b: &Value) -> bool {
             .all(|(k, v)| b.get(k) == Some(v))
 }
 
-fn push_bounded<T>(ring: &mut VecDeque<T>, item: T, bound: usize) {
+/// Appends `item`, dropping the oldest first when `ring` holds `bound`.
+pub fn push_bounded<T>(ring: &mut VecDeque<T>, item: T, bound: usize) {
     if ring.len() == bound {
         ring.pop_front();
     }

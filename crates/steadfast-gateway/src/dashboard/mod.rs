@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio::sync::{broadcast, watch};
 
 pub use event_json::{event_json, unix_millis};
-pub use history::{History, Recent, Sample, TargetSample};
+pub use history::{History, Recent, Sample, TargetSample, push_bounded};
 pub use page::{history, page};
 pub use stream::events;
 

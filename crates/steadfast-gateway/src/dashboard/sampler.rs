@@ -36,7 +36,7 @@ pub async fn run(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
             _ = ticks.tick() => {
                 let runtime = app.runtime();
                 let sample = sample(&runtime, &mut previous);
-                app.analytics.second(&runtime, sample.time);
+                app.analytics.second(&runtime, &sample);
                 app.dashboard.with_history(|history| history.push_sample(sample));
                 continue;
             }
