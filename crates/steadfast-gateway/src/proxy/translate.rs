@@ -36,16 +36,21 @@ impl Translation {
     /// A whole answer for the client, with the tokens it used and the model
     /// the upstream says answered.
     pub fn read(self, body: Bytes) -> Result<Answered, WireError> {
-        let value: Value =
-            serde_json::from_slice(&body).map_err(|_| WireError::new("the answer is not JSON"))?;
-        let model = value["model"].as_str().unwrap_or_default().to_owned();
+        let not_json = |_| WireError::new("the answer is not JSON");
         if self.is_passthrough() {
-            let usage = match self.target {
-                ProviderKind::Openai => Usage::of(&value),
-                _ => format::usage_of(self.target, &value).map(Usage::from),
+            let skim: Skim = serde_json::from_slice(&body).map_err(not_json)?;
+            let usage = skim.usage.as_ref().and_then(|usage| match self.target {
+                ProviderKind::Openai => Usage::of(usage),
+                ProviderKind::Anthropic => wire::anthropic::usage_of(usage).map(Usage::from),
+            });
+            let model = match skim.model {
+                Some(Value::String(model)) => model,
+                _ => String::new(),
             };
             return Ok(Answered { body, usage, model });
         }
+        let value: Value = serde_json::from_slice(&body).map_err(not_json)?;
+        let model = value["model"].as_str().unwrap_or_default().to_owned();
         let response = format::parse_response(self.target, &value)?;
         let written = format::write_response(self.client, &response);
         let bytes =
@@ -72,6 +77,14 @@ impl Translation {
             continuing: false,
         }
     }
+}
+
+/// What the gateway reads of an answer it passes through; every other field
+/// is skipped by the parser without being built.
+#[derive(serde::Deserialize)]
+struct Skim {
+    model: Option<Value>,
+    usage: Option<Value>,
 }
 
 /// A whole answer, read.
@@ -221,5 +234,59 @@ impl StreamTranslator {
     /// Carries on from a broken stream's text.
     pub fn carry_text(&mut self, text: String) {
         self.text = text;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passthrough(format: ProviderKind) -> Translation {
+        Translation {
+            client: format,
+            target: format,
+            include_usage: false,
+        }
+    }
+
+    #[test]
+    fn a_passed_through_answer_is_kept_byte_for_byte_with_its_usage_and_model_read() {
+        let body = Bytes::from_static(
+            br#"{"id":"x","model":"gpt-4o-2024-08-06","choices":[{"message":{"content":"hi \u00e9"}}],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8},"x":[1,{"y":null}]}"#,
+        );
+        let answered = passthrough(ProviderKind::Openai)
+            .read(body.clone())
+            .unwrap();
+        assert_eq!(answered.body, body);
+        assert_eq!(answered.model, "gpt-4o-2024-08-06");
+        assert_eq!(
+            answered.usage,
+            Some(Usage {
+                input: 3,
+                output: 5,
+                total: 8
+            })
+        );
+    }
+
+    #[test]
+    fn an_anthropic_answer_counts_cached_input_tokens() {
+        let body = Bytes::from_static(
+            br#"{"model":"claude","usage":{"input_tokens":2,"cache_read_input_tokens":10,"output_tokens":7}}"#,
+        );
+        let answered = passthrough(ProviderKind::Anthropic).read(body).unwrap();
+        assert_eq!(answered.usage.map(|u| (u.input, u.output)), Some((12, 7)));
+    }
+
+    #[test]
+    fn missing_or_odd_fields_read_as_unknown_and_bad_json_fails() {
+        let answered = passthrough(ProviderKind::Openai)
+            .read(Bytes::from_static(br#"{"model":7,"usage":null}"#))
+            .unwrap();
+        assert_eq!((answered.model.as_str(), answered.usage), ("", None));
+        let error = passthrough(ProviderKind::Openai)
+            .read(Bytes::from_static(b"{\"model\":"))
+            .unwrap_err();
+        assert_eq!(error.0, "the answer is not JSON");
     }
 }

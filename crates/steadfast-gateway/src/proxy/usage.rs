@@ -15,10 +15,10 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// The usage in an OpenAI answer or chunk (or an Anthropic answer's
-    /// `input_tokens`/`output_tokens`), if it has one.
-    pub fn of(answer: &Value) -> Option<Usage> {
-        let usage = answer.get("usage").filter(|usage| usage.is_object())?;
+    /// The `usage` object of an OpenAI answer or chunk (or an Anthropic
+    /// answer's `input_tokens`/`output_tokens`), if it reports any.
+    pub fn of(usage: &Value) -> Option<Usage> {
+        let usage = Some(usage).filter(|usage| usage.is_object())?;
         let count = |key: &str| usage.get(key).and_then(Value::as_u64);
         let (input, output, total) = (
             count("prompt_tokens").or_else(|| count("input_tokens")),
@@ -44,8 +44,7 @@ mod tests {
 
     #[test]
     fn reads_chat_and_embedding_usage() {
-        let chat =
-            json!({"usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}});
+        let chat = json!({"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8});
         assert_eq!(
             Usage::of(&chat),
             Some(Usage {
@@ -54,12 +53,12 @@ mod tests {
                 total: 8
             })
         );
-        let embedding = json!({"usage": {"prompt_tokens": 4, "total_tokens": 4}});
+        let embedding = json!({"prompt_tokens": 4, "total_tokens": 4});
         assert_eq!(
             Usage::of(&embedding).map(|u| (u.input, u.output)),
             Some((4, 0))
         );
-        let anthropic = json!({"usage": {"input_tokens": 2, "output_tokens": 7}});
+        let anthropic = json!({"input_tokens": 2, "output_tokens": 7});
         assert_eq!(
             Usage::of(&anthropic),
             Some(Usage {
@@ -68,7 +67,7 @@ mod tests {
                 total: 9
             })
         );
-        assert_eq!(Usage::of(&json!({"usage": null})), None);
-        assert_eq!(Usage::of(&json!({"choices": []})), None);
+        assert_eq!(Usage::of(&json!(null)), None);
+        assert_eq!(Usage::of(&json!({})), None);
     }
 }

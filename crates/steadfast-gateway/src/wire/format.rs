@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{ChatRequest, ChatResponse, Decode, Encode, Usage, WireError, anthropic, openai};
+use super::{ChatRequest, ChatResponse, Decode, Encode, WireError, anthropic, openai};
 use crate::config::ProviderKind;
 
 /// The chat path of a format, relative to a provider's base URL.
@@ -55,14 +55,6 @@ pub fn write_response(format: ProviderKind, response: &ChatResponse) -> Value {
     match format {
         ProviderKind::Openai => openai::write_response(response),
         ProviderKind::Anthropic => anthropic::write_response(response),
-    }
-}
-
-/// The usage reported by a whole answer in `format`.
-pub fn usage_of(format: ProviderKind, body: &Value) -> Option<Usage> {
-    match format {
-        ProviderKind::Openai => openai::usage_of(body),
-        ProviderKind::Anthropic => anthropic::usage_of(&body["usage"]),
     }
 }
 
