@@ -16,6 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
+use http_body_util::BodyExt as _;
 use steadfast::Failure;
 
 use super::admission::Admission;
@@ -23,8 +24,8 @@ use super::translate::{Progress, StreamTranslator};
 use crate::upstream::sse::EventSplitter;
 use crate::wire::StreamError;
 
-/// The upstream's bytes, as reqwest gives them.
-type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+/// The upstream's bytes, as they arrive.
+type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
 
 /// Opens a continuation of a broken stream: given the text the client has
 /// received and the targets already tried, a stream from another target that
@@ -55,12 +56,15 @@ pub struct OpenStream {
 
 impl OpenStream {
     /// A stream over an upstream answer, not yet read.
-    pub(super) fn new(response: reqwest::Response, translator: StreamTranslator) -> OpenStream {
+    pub(super) fn new(
+        response: crate::upstream::Response,
+        translator: StreamTranslator,
+    ) -> OpenStream {
         OpenStream {
             admission: None,
             pending: VecDeque::new(),
             splitter: EventSplitter::default(),
-            upstream: Box::pin(response.bytes_stream()),
+            upstream: Box::pin(response.into_body().into_data_stream()),
             translator,
             idle: Duration::MAX,
             done: false,

@@ -58,7 +58,7 @@ impl AppState {
         let shared = SharedState::from_config(&config.state).map_err(anyhow::Error::msg)?;
         let audit = Audit::new(config.server.audit_log.clone().map(PathBuf::from))
             .with_stream(shared.audit_stream().cloned());
-        let upstream = Upstream::new()?;
+        let upstream = Upstream::new().map_err(anyhow::Error::msg)?;
         let probes = HealthProbes::new(upstream.clone(), events.clone(), shared.clone());
         let runtime =
             Runtime::build(config, None, &events, &probes, &shared).map_err(anyhow::Error::msg)?;

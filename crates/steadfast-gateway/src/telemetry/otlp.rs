@@ -84,22 +84,15 @@ pub fn adopt_parent(span: &Span, headers: &HeaderMap) {
     }
 }
 
-/// Adds the current span's `traceparent` to `request`.
+/// Adds the current span's `traceparent` to `headers`.
 /// Without an exported span (no endpoint configured) it does nothing.
-pub fn inject(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+pub fn inject(headers: &mut HeaderMap) {
     let span = Span::current();
     if span.is_disabled() {
-        return request;
+        return;
     }
     let context = span.context();
-    let mut headers = HeaderWriter(Vec::new());
-    TraceContextPropagator::new().inject_context(&context, &mut headers);
-    headers
-        .0
-        .into_iter()
-        .fold(request, |request, (name, value)| {
-            request.header(name, value)
-        })
+    TraceContextPropagator::new().inject_context(&context, &mut HeaderWriter(headers));
 }
 
 struct HeaderReader<'a>(&'a HeaderMap);
@@ -114,10 +107,15 @@ impl Extractor for HeaderReader<'_> {
     }
 }
 
-struct HeaderWriter(Vec<(String, String)>);
+struct HeaderWriter<'a>(&'a mut HeaderMap);
 
-impl Injector for HeaderWriter {
+impl Injector for HeaderWriter<'_> {
     fn set(&mut self, key: &str, value: String) {
-        self.0.push((key.to_owned(), value));
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::try_from(key),
+            http::HeaderValue::try_from(value),
+        ) {
+            self.0.insert(name, value);
+        }
     }
 }

@@ -57,10 +57,11 @@ pub fn failed(span: &Span, kind: &str) {
     span.record("failure", kind);
 }
 
-/// `request` with the current span's trace context in a `traceparent`
-/// header (a no-op unless traces are exported).
-pub fn propagate(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+/// Adds the current span's trace context to an upstream request's
+/// `headers` as `traceparent` (a no-op unless traces are exported).
+pub fn propagate(headers: &mut http::HeaderMap) {
     #[cfg(feature = "otlp")]
-    let request = super::otlp::inject(request);
-    request
+    super::otlp::inject(headers);
+    #[cfg(not(feature = "otlp"))]
+    let _ = headers;
 }

@@ -2,13 +2,20 @@
 //! (keep-alive, HTTP/2 where offered), provider credentials, the
 //! classification of their answers and the sanitising of their error bodies.
 
+mod connect;
 pub mod sse;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Body as _;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use steadfast::classify::http::{classify_response, connection_failure};
 use steadfast::{Failure, FailureKind, Outcome};
 
@@ -27,7 +34,7 @@ pub struct Provider {
     pub kind: ProviderKind,
     base_url: String,
     /// The URLs of the paths the gateway calls, parsed once.
-    urls: Vec<(&'static str, reqwest::Url)>,
+    urls: Vec<(&'static str, Uri)>,
     api_key: Option<Secret>,
     /// The configured headers and the credentials, sent with every call.
     headers: HeaderMap,
@@ -63,11 +70,15 @@ impl Provider {
         if config.kind == ProviderKind::Anthropic {
             headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
         }
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static(concat!("steadfast/", env!("CARGO_PKG_VERSION"))),
+        );
         let base_url = config.base_url.trim_end_matches('/').to_owned();
         let urls = CALLED_PATHS
             .iter()
             .filter_map(|path| {
-                let url = reqwest::Url::parse(&format!("{base_url}{path}")).ok()?;
+                let url = Uri::try_from(format!("{base_url}{path}")).ok()?;
                 Some((*path, url))
             })
             .collect();
@@ -88,10 +99,10 @@ impl Provider {
 
     /// [`Provider::url`] ready for the client: parsed once for the paths
     /// the gateway calls.
-    fn request_url(&self, path: &str) -> Result<reqwest::Url, String> {
+    fn request_url(&self, path: &str) -> Result<Uri, String> {
         match self.urls.iter().find(|(known, _)| *known == path) {
             Some((_, url)) => Ok(url.clone()),
-            None => reqwest::Url::parse(&self.url(path)).map_err(|e| e.to_string()),
+            None => Uri::try_from(self.url(path)).map_err(|e| e.to_string()),
         }
     }
 
@@ -149,23 +160,31 @@ impl AttemptError {
     }
 }
 
+/// An upstream's answer, its body not yet read.
+pub type Response = http::Response<hyper::body::Incoming>;
+
 /// The shared HTTP client for every provider.
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    client: reqwest::Client,
+    client: Client<HttpsConnector<connect::Connector>, Full<Bytes>>,
 }
 
 impl Upstream {
-    /// A client with pooled keep-alive connections and HTTP/2 where offered.
-    pub fn new() -> Result<Upstream, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
+    /// A client with pooled keep-alive connections, HTTP/2 where offered,
+    /// through the proxy the environment names, if any.
+    pub fn new() -> Result<Upstream, String> {
+        Upstream::with_proxies(Matcher::from_env())
+    }
+
+    /// [`Upstream::new`] with the given proxy rules.
+    pub fn with_proxies(proxies: Matcher) -> Result<Upstream, String> {
+        let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(512)
-            .tcp_nodelay(true)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
             .http2_adaptive_window(true)
-            .user_agent(concat!("steadfast/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            .build(connect::https(proxies)?);
         Ok(Upstream { client })
     }
 
@@ -176,87 +195,89 @@ impl Upstream {
         path: &str,
         body: Bytes,
         request_id: &str,
-    ) -> Result<reqwest::Response, AttemptError> {
-        let request = self
-            .call(provider, reqwest::Method::POST, path)?
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header("x-request-id", request_id)
-            .body(body);
-        trace::propagate(request)
-            .send()
-            .await
-            .map_err(|error| send_error(provider, &error))
+    ) -> Result<Response, AttemptError> {
+        let mut request = self.request(provider, Method::POST, path, body)?;
+        let headers = request.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            headers.insert("x-request-id", id);
+        }
+        trace::propagate(headers);
+        self.send(provider, request).await
     }
 
     /// GETs `path` on `provider` (health probes).
-    pub async fn get(
-        &self,
-        provider: &Provider,
-        path: &str,
-    ) -> Result<reqwest::Response, AttemptError> {
-        self.call(provider, reqwest::Method::GET, path)?
-            .send()
-            .await
-            .map_err(|error| send_error(provider, &error))
+    pub async fn get(&self, provider: &Provider, path: &str) -> Result<Response, AttemptError> {
+        let request = self.request(provider, Method::GET, path, Bytes::new())?;
+        self.send(provider, request).await
     }
 
     /// A request to `path` on `provider` with its headers and credentials.
-    fn call(
+    fn request(
         &self,
         provider: &Provider,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
-    ) -> Result<reqwest::RequestBuilder, AttemptError> {
+        body: Bytes,
+    ) -> Result<http::Request<Full<Bytes>>, AttemptError> {
         let url = provider.request_url(path).map_err(|why| {
             AttemptError::new(
                 Failure::new(FailureKind::Misconfigured),
                 format!("{}: the URL of {path} is invalid: {why}", provider.name),
             )
         })?;
-        Ok(self
-            .client
-            .request(method, url)
-            .headers(provider.headers.clone()))
+        let mut request = http::Request::new(Full::new(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = url;
+        *request.headers_mut() = provider.headers.clone();
+        Ok(request)
     }
-}
 
-fn send_error(provider: &Provider, error: &reqwest::Error) -> AttemptError {
-    let what = if error.is_connect() {
-        "could not connect to the provider"
-    } else if error.is_timeout() {
-        "the provider did not answer in time"
-    } else {
-        "the connection to the provider failed"
-    };
-    let failure = if error.is_timeout() {
-        Failure::timeout()
-    } else {
-        connection_failure()
-    };
-    AttemptError::new(failure, format!("{what} ({})", provider.name))
+    async fn send(
+        &self,
+        provider: &Provider,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<Response, AttemptError> {
+        self.client.request(request).await.map_err(|error| {
+            let what = if error.is_connect() {
+                "could not connect to the provider"
+            } else {
+                "the connection to the provider failed"
+            };
+            AttemptError::new(connection_failure(), format!("{what} ({})", provider.name))
+        })
+    }
 }
 
 /// Reads a whole upstream answer body, bounded in size.
-pub async fn read_body(
-    provider: &Provider,
-    mut response: reqwest::Response,
-) -> Result<Bytes, AttemptError> {
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
-                    return Err(AttemptError::new(
-                        Failure::new(FailureKind::Fatal),
-                        format!("the answer of {} is too large", provider.name),
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(Bytes::from(body)),
-            Err(error) => return Err(send_error(provider, &error)),
+pub async fn read_body(provider: &Provider, response: Response) -> Result<Bytes, AttemptError> {
+    let mut body = response.into_body();
+    let mut whole = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            AttemptError::new(
+                connection_failure(),
+                format!("the connection to the provider failed ({})", provider.name),
+            )
+        })?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        if whole.len() + chunk.len() > MAX_UPSTREAM_BODY {
+            return Err(AttemptError::new(
+                Failure::new(FailureKind::Fatal),
+                format!("the answer of {} is too large", provider.name),
+            ));
         }
+        if whole.is_empty() && body.is_end_stream() {
+            return Ok(chunk);
+        }
+        whole.extend_from_slice(&chunk);
     }
+    Ok(Bytes::from(whole))
 }
 
 /// Judges a non-2xx answer: its failure kind (from status, `Retry-After` and
