@@ -6,13 +6,13 @@
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use serde_json::{Map, Value};
 use steadfast::{Failure, FailureKind};
 
 use super::translate::Translation;
 use crate::config::ProviderKind;
 use crate::runtime::Target;
 use crate::upstream::AttemptError;
+use crate::wire::fields::Fields;
 use crate::wire::{ChatRequest, WireError, format};
 
 /// A client's request, as it arrived.
@@ -24,7 +24,7 @@ pub struct Inbound {
     path: &'static str,
     /// Whether it is a chat request (the only kind other formats can take).
     chat: bool,
-    fields: Map<String, Value>,
+    fields: Fields,
     canonical: OnceLock<Result<ChatRequest, WireError>>,
     /// Whether the answer is streamed.
     pub stream: bool,
@@ -50,12 +50,12 @@ impl Inbound {
     }
 
     /// The client's fields, as sent.
-    pub fn fields(&self) -> &Map<String, Value> {
+    pub fn fields(&self) -> &Fields {
         &self.fields
     }
 
     /// A chat request in `format`.
-    pub fn chat(format: ProviderKind, fields: Map<String, Value>, stream: bool) -> Inbound {
+    pub fn chat(format: ProviderKind, fields: Fields, stream: bool) -> Inbound {
         Inbound {
             format,
             path: format::chat_path(format),
@@ -67,7 +67,7 @@ impl Inbound {
     }
 
     /// A request that only targets of `format` can take, at `path`.
-    pub fn native(format: ProviderKind, path: &'static str, fields: Map<String, Value>) -> Inbound {
+    pub fn native(format: ProviderKind, path: &'static str, fields: Fields) -> Inbound {
         Inbound {
             chat: false,
             path,
@@ -85,16 +85,12 @@ impl Inbound {
             target: target_format,
             include_usage: self
                 .fields
-                .get("stream_options")
-                .is_some_and(|o| o["include_usage"] == true),
+                .get::<StreamOptions>("stream_options")
+                .is_some_and(|options| options.include_usage == Some(true)),
         };
         let model = target.upstream_model();
         if translation.is_passthrough() {
-            let body = serde_json::to_vec(&WithModel {
-                fields: &self.fields,
-                model,
-            })
-            .unwrap_or_default();
+            let body = self.fields.to_json_with_model(model);
             return Ok(Call {
                 path: self.path,
                 body: Bytes::from(body),
@@ -116,7 +112,7 @@ impl Inbound {
         }
         let canonical = self
             .canonical
-            .get_or_init(|| format::parse_request(self.format, &self.fields))
+            .get_or_init(|| format::parse_request(self.format, &self.fields.to_map()))
             .as_ref()
             .map_err(|error| refuse(&error.0))?;
         let body = serde_json::to_vec(&format::write_request(target_format, canonical, model))
@@ -130,65 +126,8 @@ impl Inbound {
     }
 }
 
-/// A request's fields with `model` set to the target's upstream model,
-/// written without copying the fields (prompts can be large).
-struct WithModel<'a> {
-    fields: &'a Map<String, Value>,
-    model: &'a str,
-}
-
-impl serde::Serialize for WithModel<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let has_model = self.fields.contains_key("model");
-        let len = self.fields.len() + usize::from(!has_model);
-        let mut map = serializer.serialize_map(Some(len))?;
-        if !has_model {
-            map.serialize_entry("model", self.model)?;
-        }
-        for (key, value) in self.fields {
-            if key == "model" {
-                map.serialize_entry(key, self.model)?;
-            } else {
-                map.serialize_entry(key, value)?;
-            }
-        }
-        map.end()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn written(fields: Value) -> Value {
-        let Value::Object(fields) = fields else {
-            panic!("an object")
-        };
-        let body = serde_json::to_vec(&WithModel {
-            fields: &fields,
-            model: "gpt-4o",
-        })
-        .unwrap();
-        serde_json::from_slice(&body).unwrap()
-    }
-
-    #[test]
-    fn the_model_is_replaced_and_every_other_field_kept() {
-        let fields = json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}], "x_vendor": {"a": 1}});
-        assert_eq!(
-            written(fields),
-            json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "x_vendor": {"a": 1}})
-        );
-    }
-
-    #[test]
-    fn a_missing_model_is_added() {
-        assert_eq!(
-            written(json!({"input": "x"})),
-            json!({"model": "gpt-4o", "input": "x"})
-        );
-    }
+/// OpenAI's `stream_options`, as far as the gateway reads it.
+#[derive(serde::Deserialize)]
+struct StreamOptions {
+    include_usage: Option<bool>,
 }

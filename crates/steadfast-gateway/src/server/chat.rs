@@ -8,7 +8,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use steadfast::FailureKind;
 use tracing::Instrument as _;
 
@@ -23,6 +23,7 @@ use crate::proxy::relay::Resume;
 use crate::proxy::{attempt, relay};
 use crate::runtime::Runtime;
 use crate::telemetry::{INVALID_REQUESTS, trace};
+use crate::wire::fields::{Fields, Kind};
 
 /// Tokens assumed for an answer when the request sets no `max_tokens`.
 const DEFAULT_ANSWER_TOKENS: u64 = 256;
@@ -110,20 +111,20 @@ async fn serve(app: Arc<AppState>, headers: HeaderMap, body: Body, endpoint: End
 
 /// The fields the gateway reads; the rest passes through.
 struct ClientRequest {
-    fields: Map<String, Value>,
+    fields: Fields,
     route: String,
     stream: bool,
 }
 
 fn parse(bytes: &[u8], endpoint: Endpoint) -> Result<ClientRequest, ApiError> {
-    let fields: Map<String, Value> = serde_json::from_slice(bytes).map_err(|error| {
+    let fields = Fields::parse(bytes).map_err(|error| {
         ApiError::bad_request(
             "invalid_json",
             format!("The request body is not a JSON object: {error}."),
         )
     })?;
-    let route = match fields.get("model") {
-        Some(Value::String(route)) => route.clone(),
+    let route = match fields.kind("model") {
+        Some(Kind::String) => fields.get::<String>("model").unwrap_or_default(),
         Some(_) => {
             return Err(ApiError::bad_request(
                 "invalid_type",
@@ -138,9 +139,9 @@ fn parse(bytes: &[u8], endpoint: Endpoint) -> Result<ClientRequest, ApiError> {
         }
     };
     match endpoint {
-        Endpoint::Chat => match fields.get("messages") {
-            Some(Value::Array(messages)) if !messages.is_empty() => {}
-            Some(Value::Array(_)) => {
+        Endpoint::Chat => match fields.kind("messages") {
+            Some(Kind::Array { empty: false }) => {}
+            Some(Kind::Array { empty: true }) => {
                 return Err(ApiError::bad_request(
                     "invalid_value",
                     "'messages' must not be empty.",
@@ -160,7 +161,7 @@ fn parse(bytes: &[u8], endpoint: Endpoint) -> Result<ClientRequest, ApiError> {
             }
         },
         Endpoint::Embeddings => {
-            if !fields.contains_key("input") {
+            if !fields.contains("input") {
                 return Err(ApiError::bad_request(
                     "missing_field",
                     "'input' is a required property.",
@@ -168,9 +169,9 @@ fn parse(bytes: &[u8], endpoint: Endpoint) -> Result<ClientRequest, ApiError> {
             }
         }
     }
-    let stream = match fields.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(stream)) => *stream,
+    let stream = match fields.kind("stream") {
+        None | Some(Kind::Null) => false,
+        Some(Kind::Bool) => fields.get::<bool>("stream").unwrap_or_default(),
         Some(_) => {
             return Err(ApiError::bad_request(
                 "invalid_type",
@@ -193,10 +194,10 @@ fn parse(bytes: &[u8], endpoint: Endpoint) -> Result<ClientRequest, ApiError> {
 
 /// A rough token estimate for rate limits: about four bytes a token for the
 /// prompt, plus the answer's `max_tokens`. Corrected from the usage returned.
-pub(super) fn estimate_tokens(fields: &Map<String, Value>, body_len: usize) -> u64 {
+pub(super) fn estimate_tokens(fields: &Fields, body_len: usize) -> u64 {
     let answer = ["max_completion_tokens", "max_tokens"]
         .iter()
-        .find_map(|key| fields.get(*key).and_then(Value::as_u64))
+        .find_map(|key| fields.get::<u64>(key))
         .unwrap_or(DEFAULT_ANSWER_TOKENS);
     (body_len as u64).div_ceil(4) + answer
 }

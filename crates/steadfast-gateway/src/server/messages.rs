@@ -10,7 +10,6 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
-use serde_json::{Map, Value};
 
 use super::chat::{estimate_tokens, forward};
 use super::error::ApiError;
@@ -18,6 +17,7 @@ use super::state::AppState;
 use super::{body, clients, request_id};
 use crate::config::ProviderKind;
 use crate::proxy::inbound::Inbound;
+use crate::wire::fields::{Fields, Kind};
 
 /// `POST /v1/messages`.
 pub async fn messages(
@@ -61,17 +61,17 @@ pub async fn messages(
 
 /// Checks what the gateway itself needs (and what Anthropic requires of
 /// every request), with Anthropic's wording; the rest is the targets' to judge.
-fn parse(bytes: &[u8]) -> Result<(Map<String, Value>, String, bool), ApiError> {
+fn parse(bytes: &[u8]) -> Result<(Fields, String, bool), ApiError> {
     let invalid = |message: String| ApiError::bad_request("invalid_request", message);
-    let fields: Map<String, Value> = serde_json::from_slice(bytes)
+    let fields = Fields::parse(bytes)
         .map_err(|error| invalid(format!("The request body is not a JSON object: {error}.")))?;
-    let route = match fields.get("model") {
-        Some(Value::String(route)) => route.clone(),
+    let route = match fields.kind("model") {
+        Some(Kind::String) => fields.get::<String>("model").unwrap_or_default(),
         Some(_) => return Err(invalid("model: Input should be a valid string".into())),
         None => return Err(invalid("model: Field required".into())),
     };
-    match fields.get("max_tokens") {
-        Some(value) if value.is_u64() => {}
+    match fields.kind("max_tokens") {
+        Some(_) if fields.get::<u64>("max_tokens").is_some() => {}
         Some(_) => {
             return Err(invalid(
                 "max_tokens: Input should be a valid integer".into(),
@@ -79,17 +79,17 @@ fn parse(bytes: &[u8]) -> Result<(Map<String, Value>, String, bool), ApiError> {
         }
         None => return Err(invalid("max_tokens: Field required".into())),
     }
-    match fields.get("messages") {
-        Some(Value::Array(messages)) if !messages.is_empty() => {}
-        Some(Value::Array(_)) => {
+    match fields.kind("messages") {
+        Some(Kind::Array { empty: false }) => {}
+        Some(Kind::Array { empty: true }) => {
             return Err(invalid("messages: at least one message is required".into()));
         }
         Some(_) => return Err(invalid("messages: Input should be a valid list".into())),
         None => return Err(invalid("messages: Field required".into())),
     }
-    let stream = match fields.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(stream)) => *stream,
+    let stream = match fields.kind("stream") {
+        None | Some(Kind::Null) => false,
+        Some(Kind::Bool) => fields.get::<bool>("stream").unwrap_or_default(),
         Some(_) => return Err(invalid("stream: Input should be a valid boolean".into())),
     };
     Ok((fields, route, stream))

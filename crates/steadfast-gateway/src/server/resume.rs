@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::state::AppState;
 use crate::proxy::inbound::Inbound;
@@ -40,10 +40,13 @@ pub(super) fn resumer(
         let mut fields = fields.clone();
         let request_id = request_id.clone();
         Box::pin(async move {
-            if let Some(Value::Array(messages)) = fields.get_mut("messages") {
-                messages.push(json!({"role": "assistant", "content": text}));
-                messages.push(json!({"role": "user", "content": CONTINUE}));
-            }
+            fields.extend_array(
+                "messages",
+                &[
+                    json!({"role": "assistant", "content": text}),
+                    json!({"role": "user", "content": CONTINUE}),
+                ],
+            );
             let upstream = &app.upstream;
             let inbound = Inbound::chat(format, fields, true);
             let inbound = &inbound;

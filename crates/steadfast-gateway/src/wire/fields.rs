@@ -1,0 +1,265 @@
+//! A client request's top-level fields, each kept as the JSON text the
+//! client sent. The gateway reads the few it needs (`model`, `stream`,
+//! `max_tokens`, …) and passes the rest through byte for byte: a prompt of
+//! many kilobytes is checked once by the parser and copied, never built into
+//! a tree of values and written out again.
+
+use std::fmt;
+
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// A JSON object's members in the order sent, the last of a repeated name
+/// winning (as for any JSON object the gateway parses).
+#[derive(Debug, Clone, Default)]
+pub struct Fields(Vec<(String, Box<RawValue>)>);
+
+/// The JSON kind of a field, read from its first character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool,
+    /// A number.
+    Number,
+    /// A string.
+    String,
+    /// An array, and whether it has no element.
+    Array {
+        /// `[]`.
+        empty: bool,
+    },
+    /// An object.
+    Object,
+}
+
+impl Fields {
+    /// Parses a JSON object.
+    pub fn parse(bytes: &[u8]) -> Result<Fields, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// The JSON text of field `key`.
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, raw)| raw.get())
+    }
+
+    /// Whether the object has field `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.raw(key).is_some()
+    }
+
+    /// The kind of field `key`.
+    pub fn kind(&self, key: &str) -> Option<Kind> {
+        let raw = self.raw(key)?;
+        Some(match raw.as_bytes().first() {
+            Some(b'n') => Kind::Null,
+            Some(b't' | b'f') => Kind::Bool,
+            Some(b'"') => Kind::String,
+            Some(b'[') => Kind::Array {
+                empty: raw[1..].trim_start().starts_with(']'),
+            },
+            Some(b'{') => Kind::Object,
+            _ => Kind::Number,
+        })
+    }
+
+    /// Field `key` read as a `T`; `None` if it is missing or is not a `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        serde_json::from_str(self.raw(key)?).ok()
+    }
+
+    /// Every field as a JSON value (for converting the request to another
+    /// format).
+    pub fn to_map(&self) -> Map<String, Value> {
+        self.0
+            .iter()
+            .filter_map(|(key, raw)| Some((key.clone(), serde_json::from_str(raw.get()).ok()?)))
+            .collect()
+    }
+
+    /// Appends `items` to the array in field `key` (which must be an array).
+    pub fn extend_array(&mut self, key: &str, items: &[Value]) {
+        let Some((_, raw)) = self.0.iter_mut().find(|(name, _)| name == key) else {
+            return;
+        };
+        let Some(open) = raw.get().strip_suffix(']') else {
+            return;
+        };
+        let mut text = open.to_owned();
+        let mut first = open[1..].trim().is_empty();
+        for item in items {
+            if !first {
+                text.push(',');
+            }
+            first = false;
+            text.push_str(&item.to_string());
+        }
+        text.push(']');
+        if let Ok(extended) = RawValue::from_string(text) {
+            *raw = extended;
+        }
+    }
+
+    /// The object written back with field `model` set to `model` (added
+    /// first if absent), every other field as sent.
+    pub fn to_json_with_model(&self, model: &str) -> Vec<u8> {
+        let size: usize = self
+            .0
+            .iter()
+            .map(|(key, raw)| key.len() + raw.get().len() + 4)
+            .sum();
+        let mut out = Vec::with_capacity(size + model.len() + 16);
+        out.push(b'{');
+        let write = |out: &mut Vec<u8>, key: &str, value: Option<&str>| {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            write_string(out, key);
+            out.push(b':');
+            match value {
+                Some(raw) => out.extend_from_slice(raw.as_bytes()),
+                None => write_string(out, model),
+            }
+        };
+        if !self.contains("model") {
+            write(&mut out, "model", None);
+        }
+        for (key, raw) in &self.0 {
+            let value = (key != "model").then(|| raw.get());
+            write(&mut out, key, value);
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+/// Writes `text` as a JSON string.
+fn write_string(out: &mut Vec<u8>, text: &str) {
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fields, D::Error> {
+        struct Members;
+
+        impl<'de> Visitor<'de> for Members {
+            type Value = Fields;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut fields: Vec<(String, Box<RawValue>)> = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
+                    match fields.iter_mut().find(|(name, _)| *name == key) {
+                        Some((_, earlier)) => *earlier = value,
+                        None => fields.push((key, value)),
+                    }
+                }
+                Ok(Fields(fields))
+            }
+        }
+
+        deserializer.deserialize_map(Members)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn fields(text: &str) -> Fields {
+        Fields::parse(text.as_bytes()).unwrap()
+    }
+
+    fn written(fields: &Fields, model: &str) -> Value {
+        serde_json::from_slice(&fields.to_json_with_model(model)).unwrap()
+    }
+
+    #[test]
+    fn the_model_is_replaced_and_every_other_field_kept_as_sent() {
+        let request = fields(
+            r#"{"model": "chat", "messages": [{"role": "user", "content": "h\u00e9 \"q\""}], "x_vendor": {"a": 1.50}}"#,
+        );
+        let body = String::from_utf8(request.to_json_with_model("gpt-4o")).unwrap();
+        assert_eq!(
+            body,
+            r#"{"model":"gpt-4o","messages":[{"role": "user", "content": "h\u00e9 \"q\""}],"x_vendor":{"a": 1.50}}"#
+        );
+    }
+
+    #[test]
+    fn a_missing_model_is_added_and_odd_keys_are_escaped() {
+        assert_eq!(
+            written(&fields(r#"{"input": "x", "a\"b": 1}"#), "m\"1"),
+            json!({"model": "m\"1", "input": "x", "a\"b": 1})
+        );
+        assert_eq!(written(&fields("{}"), "m"), json!({"model": "m"}));
+    }
+
+    #[test]
+    fn a_repeated_field_keeps_its_last_value() {
+        let request = fields(r#"{"model": "a", "stream": true, "model": "b"}"#);
+        assert_eq!(request.get::<String>("model").as_deref(), Some("b"));
+        assert_eq!(
+            written(&request, "m"),
+            json!({"model": "m", "stream": true})
+        );
+    }
+
+    #[test]
+    fn kinds_and_typed_reads() {
+        let request = fields(
+            r#"{"n": null, "b": false, "i": 12, "f": -1.5, "s": "x", "e": [ ], "a": [1], "o": {}}"#,
+        );
+        assert_eq!(request.kind("n"), Some(Kind::Null));
+        assert_eq!(request.kind("b"), Some(Kind::Bool));
+        assert_eq!(request.kind("i"), Some(Kind::Number));
+        assert_eq!(request.kind("f"), Some(Kind::Number));
+        assert_eq!(request.kind("s"), Some(Kind::String));
+        assert_eq!(request.kind("e"), Some(Kind::Array { empty: true }));
+        assert_eq!(request.kind("a"), Some(Kind::Array { empty: false }));
+        assert_eq!(request.kind("o"), Some(Kind::Object));
+        assert_eq!(request.kind("missing"), None);
+        assert_eq!(request.get::<u64>("i"), Some(12));
+        assert_eq!(request.get::<u64>("f"), None);
+        assert_eq!(request.get::<bool>("b"), Some(false));
+        assert_eq!(
+            request.to_map(),
+            serde_json::from_str::<Map<String, Value>>(
+                r#"{"n": null, "b": false, "i": 12, "f": -1.5, "s": "x", "e": [], "a": [1], "o": {}}"#
+            )
+            .unwrap()
+        );
+    }
+
+    #[test]
+    fn arrays_are_extended_in_place() {
+        let mut request = fields(r#"{"messages": [{"role": "user"}], "e": [ ]}"#);
+        request.extend_array("messages", &[json!({"role": "assistant"}), json!(2)]);
+        request.extend_array("e", &[json!(1)]);
+        request.extend_array("missing", &[json!(1)]);
+        assert_eq!(
+            Value::Object(request.to_map()),
+            json!({"messages": [{"role": "user"}, {"role": "assistant"}, 2], "e": [1]})
+        );
+    }
+
+    #[test]
+    fn only_objects_parse() {
+        for text in ["[1]", "\"x\"", "{\"a\":", "{\"a\": tru}"] {
+            assert!(Fields::parse(text.as_bytes()).is_err(), "{text}");
+        }
+    }
+}
