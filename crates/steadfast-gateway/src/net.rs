@@ -27,6 +27,65 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(1024)
 }
 
+/// Serves `router` on `addr` from `threads` threads, each with its own
+/// single-threaded runtime and its own listener on the same port
+/// (`SO_REUSEPORT`: the kernel spreads connections across them), so a
+/// request is handled start to finish on one thread, like an nginx worker —
+/// no hand-over between threads, no waking of an idle one. Returns the bound
+/// address and a task per thread that ends once the thread has drained
+/// after `shutdown`.
+pub fn serve_threads(
+    addr: SocketAddr,
+    threads: usize,
+    router: Router,
+    shutdown: watch::Receiver<bool>,
+    options: ServeOptions,
+) -> std::io::Result<(SocketAddr, Vec<tokio::task::JoinHandle<()>>)> {
+    let first = bind_shared(addr)?;
+    let addr = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..threads.max(1) {
+        listeners.push(bind_shared(addr)?);
+    }
+    let mut tasks = Vec::new();
+    for (index, listener) in listeners.into_iter().enumerate() {
+        let listener = listener.into_std()?;
+        let (router, shutdown) = (router.clone(), shutdown.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name(format!("steadfast-serve-{index}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => serve(listener, router, shutdown, options).await,
+                        Err(error) => tracing::error!(%error, "a serving thread cannot listen"),
+                    }
+                });
+            })?;
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let _ = thread.join();
+        }));
+    }
+    Ok((addr, tasks))
+}
+
+/// [`bind`] with `SO_REUSEPORT`, so each serving thread can hold a listener
+/// on the same port.
+fn bind_shared(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
 /// How the accept loop treats clients.
 #[derive(Debug, Clone, Copy)]
 pub struct ServeOptions {

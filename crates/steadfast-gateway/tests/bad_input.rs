@@ -119,6 +119,7 @@ async fn oversized_bodies_are_413_declared_or_not() {
         .send()
         .await
         .unwrap();
+    assert_eq!(support::header(&declared, "connection"), "close");
     let (status, error) = error_of(declared).await;
     assert_eq!(
         (status, error["code"].as_str()),

@@ -146,3 +146,27 @@ impl Config {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(settings: &str) -> Result<Config, ConfigError> {
+        let text = format!(
+            "server: {{ {settings} }}\nproviders:\n  p: {{ kind: openai, base_url: \"http://127.0.0.1:1/v1\" }}\n\
+             models:\n  m: {{ provider: p, model: x }}\nroutes:\n  chat: {{ targets: [m] }}\n"
+        );
+        parse(&text, Path::new("steadfast.yaml"), &|_| None)
+    }
+
+    #[test]
+    fn serving_threads_default_to_one_per_cpu_and_zero_is_refused() {
+        assert_eq!(server("").unwrap().server.threads, None);
+        assert_eq!(server("threads: 3").unwrap().server.threads, Some(3));
+        let error = server("threads: 0").unwrap_err().to_string();
+        assert!(
+            error.contains("server.threads: must be at least 1"),
+            "{error}"
+        );
+    }
+}

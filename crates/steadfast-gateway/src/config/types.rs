@@ -62,6 +62,9 @@ pub struct ServerConfig {
     pub shutdown_grace: ConfigDuration,
     /// Where to append the audit log (JSON lines); none keeps it in memory only.
     pub audit_log: Option<String>,
+    /// Threads serving requests, each with its own listener on the port and
+    /// its own upstream connections; none: one per CPU. Read at start only.
+    pub threads: Option<u16>,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +76,7 @@ impl Default for ServerConfig {
             client_timeout: ConfigDuration::secs(30),
             shutdown_grace: ConfigDuration::secs(30),
             audit_log: None,
+            threads: None,
         }
     }
 }

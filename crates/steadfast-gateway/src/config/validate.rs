@@ -18,6 +18,9 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
             "not an address: write host:port, e.g. \"127.0.0.1:8080\"".into(),
         );
     }
+    if config.server.threads == Some(0) {
+        report("server.threads".into(), "must be at least 1".into());
+    }
     if config.server.max_body_bytes == 0 {
         report(
             "server.max_body_bytes".into(),

@@ -105,16 +105,19 @@ impl Gateway {
             config_path.to_owned(),
             Events::new(),
         )?);
-        let listener = net::bind(listen)
-            .map_err(|error| anyhow::anyhow!("cannot listen on {listen}: {error}"))?;
-        let addr = listener.local_addr()?;
         let (shutdown, stop) = signal::channel(false);
-        let mut tasks = vec![tokio::spawn(net::serve(
-            listener,
+        let threads = state.runtime().config.server.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        );
+        let (addr, mut tasks) = net::serve_threads(
+            listen,
+            threads,
             router(Arc::clone(&state)),
             stop.clone(),
             options,
-        ))];
+        )
+        .map_err(|error| anyhow::anyhow!("cannot listen on {listen}: {error}"))?;
         tasks.push(tokio::spawn(telemetry::upkeep(
             state.prometheus.clone(),
             stop.clone(),
@@ -139,7 +142,7 @@ impl Gateway {
             Arc::clone(&state),
             stop,
         )));
-        tracing::info!(%addr, "steadfast gateway listening");
+        tracing::info!(%addr, threads, "steadfast gateway listening");
         Ok(Gateway {
             addr,
             state,

@@ -18,6 +18,7 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use steadfast::classify::http::{classify_response, connection_failure};
 use steadfast::{Failure, FailureKind, Outcome};
+use thread_local::ThreadLocal;
 
 use crate::config::{ProviderConfig, ProviderKind, Secret};
 use crate::telemetry::trace;
@@ -163,10 +164,23 @@ impl AttemptError {
 /// An upstream's answer, its body not yet read.
 pub type Response = http::Response<hyper::body::Incoming>;
 
-/// The shared HTTP client for every provider.
-#[derive(Debug, Clone)]
+/// The HTTP client for every provider: one connection pool per thread, so a
+/// request and the connection task carrying it run on the same thread (a
+/// serving thread's runtime is single-threaded; see [`crate::net`]) and hand
+/// over without waking another thread.
+#[derive(Clone)]
 pub struct Upstream {
-    client: Client<HttpsConnector<connect::Connector>, Full<Bytes>>,
+    connector: HttpsConnector<connect::Connector>,
+    pools: Arc<ThreadLocal<Pool>>,
+}
+
+/// One thread's pooled client.
+type Pool = Client<HttpsConnector<connect::Connector>, Full<Bytes>>;
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream").finish_non_exhaustive()
+    }
 }
 
 impl Upstream {
@@ -178,14 +192,23 @@ impl Upstream {
 
     /// [`Upstream::new`] with the given proxy rules.
     pub fn with_proxies(proxies: Matcher) -> Result<Upstream, String> {
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(512)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .http2_adaptive_window(true)
-            .build(connect::https(proxies)?);
-        Ok(Upstream { client })
+        Ok(Upstream {
+            connector: connect::https(proxies)?,
+            pools: Arc::new(ThreadLocal::new()),
+        })
+    }
+
+    /// This thread's pool.
+    fn pool(&self) -> &Pool {
+        self.pools.get_or(|| {
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(90))
+                .pool_max_idle_per_host(512)
+                .pool_timer(TokioTimer::new())
+                .timer(TokioTimer::new())
+                .http2_adaptive_window(true)
+                .build(self.connector.clone())
+        })
     }
 
     /// POSTs a JSON body to `path` on `provider`.
@@ -241,7 +264,7 @@ impl Upstream {
         provider: &Provider,
         request: http::Request<Full<Bytes>>,
     ) -> Result<Response, AttemptError> {
-        self.client.request(request).await.map_err(|error| {
+        self.pool().request(request).await.map_err(|error| {
             let what = if error.is_connect() {
                 "could not connect to the provider"
             } else {
