@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod demo;
+pub mod headers;
 pub mod mock;
 pub mod net;
 pub mod proxy;

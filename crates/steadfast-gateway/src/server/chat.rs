@@ -104,7 +104,9 @@ async fn serve(app: Arc<AppState>, headers: HeaderMap, body: Body, endpoint: End
         error.into_response()
     });
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", value);
+        response
+            .headers_mut()
+            .insert(crate::headers::REQUEST_ID, value);
     }
     response
 }
@@ -344,10 +346,10 @@ fn quorum_body(
 
 fn add_attempt_headers(headers: &mut HeaderMap, target: Option<&str>, attempts: &[Attempt]) {
     if let Some(value) = target.and_then(|t| HeaderValue::from_str(t).ok()) {
-        headers.insert("x-steadfast-target", value);
+        headers.insert(crate::headers::TARGET, value);
     }
     headers.insert(
-        "x-steadfast-attempts",
+        crate::headers::ATTEMPTS,
         HeaderValue::from(engine::sent(attempts)),
     );
 }

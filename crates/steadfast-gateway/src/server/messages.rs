@@ -54,7 +54,9 @@ pub async fn messages(
     .await;
     let mut response = result.unwrap_or_else(|error| error.respond_as(ProviderKind::Anthropic));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", value);
+        response
+            .headers_mut()
+            .insert(crate::headers::REQUEST_ID, value);
     }
     response
 }

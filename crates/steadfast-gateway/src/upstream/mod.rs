@@ -226,7 +226,7 @@ impl Upstream {
             HeaderValue::from_static("application/json"),
         );
         if let Ok(id) = HeaderValue::from_str(request_id) {
-            headers.insert("x-request-id", id);
+            headers.insert(crate::headers::REQUEST_ID, id);
         }
         trace::propagate(headers);
         self.send(provider, request).await

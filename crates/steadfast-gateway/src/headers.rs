@@ -1,0 +1,11 @@
+//! The gateway's own HTTP header names, built once (a name given as a
+//! string is parsed and hashed again on every insert).
+
+use http::HeaderName;
+
+/// The request id: taken from the client or made up, answered and sent upstream.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The target (or targets, for a quorum) that served the request.
+pub const TARGET: HeaderName = HeaderName::from_static("x-steadfast-target");
+/// How many upstream calls the request took.
+pub const ATTEMPTS: HeaderName = HeaderName::from_static("x-steadfast-attempts");
