@@ -41,12 +41,12 @@ pub fn serve_threads(
     shutdown: watch::Receiver<bool>,
     options: ServeOptions,
 ) -> std::io::Result<(SocketAddr, Vec<tokio::task::JoinHandle<()>>)> {
-    let first = bind_shared(addr)?;
-    let addr = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..threads.max(1) {
-        listeners.push(bind_shared(addr)?);
-    }
+    // A plain bind first: SO_REUSEPORT would let a second gateway share a
+    // port that is already taken instead of failing.
+    let addr = bind(addr)?.local_addr()?;
+    let listeners = (0..threads.max(1))
+        .map(|_| bind_shared(addr))
+        .collect::<std::io::Result<Vec<_>>>()?;
     let mut tasks = Vec::new();
     for (index, listener) in listeners.into_iter().enumerate() {
         let listener = listener.into_std()?;

@@ -166,3 +166,24 @@ async fn a_stalled_client_is_timed_out_and_others_are_served() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
+
+#[tokio::test]
+async fn a_port_already_taken_is_refused_not_shared() {
+    let h = Harness::start(&["primary"], "", "").await;
+    let taken = h.gateway.addr().to_string();
+    let yaml = std::fs::read_to_string(&h.config_path)
+        .unwrap()
+        .replace("127.0.0.1:0", &taken);
+    let path = h.dir.path().join("second.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let config = steadfast_gateway::config::load(&path).unwrap();
+    let error = match steadfast_gateway::server::Gateway::start_with(config, &path).await {
+        Ok(_) => panic!("a second gateway took the first one's port"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        error.contains(&format!("cannot listen on {taken}")),
+        "{error}"
+    );
+    assert_eq!(h.chat("still here").await.status(), 200);
+}
