@@ -16,12 +16,21 @@ use tokio::sync::watch;
 /// Binds a listener with `SO_REUSEADDR`, so a restarted server (or a simulated
 /// provider that stopped refusing connections) can take its port back at once.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    listen(addr, false)
+}
+
+/// A listener on `addr`, with `SO_REUSEPORT` if `shared` (so each serving
+/// thread can hold one on the same port).
+fn listen(addr: SocketAddr, shared: bool) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
+    if shared {
+        socket.set_reuseport(true)?;
+    }
     socket.set_nodelay(true)?;
     socket.bind(addr)?;
     socket.listen(1024)
@@ -45,7 +54,7 @@ pub fn serve_threads(
     // port that is already taken instead of failing.
     let addr = bind(addr)?.local_addr()?;
     let listeners = (0..threads.max(1))
-        .map(|_| bind_shared(addr))
+        .map(|_| listen(addr, true))
         .collect::<std::io::Result<Vec<_>>>()?;
     let mut tasks = Vec::new();
     for (index, listener) in listeners.into_iter().enumerate() {
@@ -69,21 +78,6 @@ pub fn serve_threads(
         }));
     }
     Ok((addr, tasks))
-}
-
-/// [`bind`] with `SO_REUSEPORT`, so each serving thread can hold a listener
-/// on the same port.
-fn bind_shared(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
-    socket.set_nodelay(true)?;
-    socket.bind(addr)?;
-    socket.listen(1024)
 }
 
 /// How the accept loop treats clients.

@@ -58,6 +58,22 @@ async fn chat(gateway: &ServeProcess) -> Value {
     response.json().await.unwrap()
 }
 
+/// A gateway over `mocks` run with `HTTP_PROXY=proxy` and `NO_PROXY=no_proxy`.
+async fn gateway(
+    mocks: &[steadfast_gateway::mock::MockServer],
+    dir: &tempfile::TempDir,
+    proxy: &str,
+    no_proxy: &str,
+) -> ServeProcess {
+    let port = support::free_port();
+    let config = dir.path().join(format!("steadfast-{port}.yaml"));
+    let yaml =
+        support::config_yaml(mocks, "", "").replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    std::fs::write(&config, yaml).unwrap();
+    let env = [("HTTP_PROXY", proxy), ("NO_PROXY", no_proxy)];
+    ServeProcess::start(&[], &config, port, &env).await
+}
+
 #[tokio::test]
 async fn providers_are_reached_through_the_proxy_unless_no_proxy_names_them() {
     let mocks = support::mocks(&["primary"]).await;
@@ -66,43 +82,21 @@ async fn providers_are_reached_through_the_proxy_unless_no_proxy_names_them() {
     let proxy = format!("http://127.0.0.1:{proxy_port}");
     let dir = tempfile::tempdir().unwrap();
 
-    let port = support::free_port();
-    let config = dir.path().join("proxied.yaml");
-    let yaml =
-        support::config_yaml(&mocks, "", "").replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
-    std::fs::write(&config, yaml).unwrap();
-    let gateway = ServeProcess::start(
-        &[],
-        &config,
-        port,
-        &[("HTTP_PROXY", &proxy), ("NO_PROXY", "")],
-    )
-    .await;
-    let answer = chat(&gateway).await;
+    let proxied = gateway(&mocks, &dir, &proxy, "").await;
+    let answer = chat(&proxied).await;
     assert_eq!(
         answer["choices"][0]["message"]["content"],
         "primary here. You said: hi"
     );
-    assert_eq!(*tunnels.lock().unwrap(), vec![mock_address.clone()]);
-    gateway.terminate().await;
+    assert_eq!(*tunnels.lock().unwrap(), vec![mock_address]);
+    proxied.terminate().await;
 
-    let port = support::free_port();
-    let config = dir.path().join("bypassed.yaml");
-    let yaml =
-        support::config_yaml(&mocks, "", "").replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
-    std::fs::write(&config, yaml).unwrap();
-    let gateway = ServeProcess::start(
-        &[],
-        &config,
-        port,
-        &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")],
-    )
-    .await;
-    chat(&gateway).await;
+    let bypassed = gateway(&mocks, &dir, &proxy, "127.0.0.1").await;
+    chat(&bypassed).await;
     assert_eq!(
         tunnels.lock().unwrap().len(),
         1,
         "NO_PROXY names the provider's host: no tunnel"
     );
-    gateway.terminate().await;
+    bypassed.terminate().await;
 }
