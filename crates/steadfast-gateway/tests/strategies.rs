@@ -21,7 +21,11 @@ fn latency(ms: u64) -> Faults {
 #[tokio::test]
 async fn parallel_answers_with_the_fastest_and_cancels_the_others() {
     let h = Harness::start(&["slow", "fast", "slower"], "", "strategy: parallel").await;
+    // The winner takes 100 ms too, so every request is on the wire before it
+    // answers: the gateway runs on its own threads, and a loser still
+    // connecting when the race ends would never reach its provider at all.
     h.mocks[0].control().set(latency(400));
+    h.mocks[1].control().set(latency(100));
     h.mocks[2].control().set(latency(600));
     let started = tokio::time::Instant::now();
     let response = h.chat("race").await;
@@ -46,6 +50,9 @@ async fn parallel_answers_with_the_fastest_and_cancels_the_others() {
 #[tokio::test]
 async fn parallel_fan_out_limits_the_targets_called() {
     let h = Harness::start(&["a", "b", "c"], "", "strategy: parallel\nfan_out: 2").await;
+    // Both called targets answer slowly enough to be sure both were called.
+    h.mocks[0].control().set(latency(100));
+    h.mocks[1].control().set(latency(100));
     h.chat("x").await;
     assert!(
         eventually(Duration::from_secs(1), || async {
