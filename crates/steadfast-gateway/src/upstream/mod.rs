@@ -71,10 +71,12 @@ impl Provider {
         if config.kind == ProviderKind::Anthropic {
             headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
         }
-        headers.insert(
-            http::header::USER_AGENT,
-            HeaderValue::from_static(concat!("steadfast/", env!("CARGO_PKG_VERSION"))),
-        );
+        headers
+            .entry(http::header::USER_AGENT)
+            .or_insert(HeaderValue::from_static(concat!(
+                "steadfast/",
+                env!("CARGO_PKG_VERSION")
+            )));
         let base_url = config.base_url.trim_end_matches('/').to_owned();
         let urls = CALLED_PATHS
             .iter()
@@ -187,13 +189,8 @@ impl Upstream {
     /// A client with pooled keep-alive connections, HTTP/2 where offered,
     /// through the proxy the environment names, if any.
     pub fn new() -> Result<Upstream, String> {
-        Upstream::with_proxies(Matcher::from_env())
-    }
-
-    /// [`Upstream::new`] with the given proxy rules.
-    pub fn with_proxies(proxies: Matcher) -> Result<Upstream, String> {
         Ok(Upstream {
-            connector: connect::https(proxies)?,
+            connector: connect::https(Matcher::from_env())?,
             pools: Arc::new(ThreadLocal::new()),
         })
     }
@@ -385,6 +382,29 @@ mod tests {
             },
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_configured_user_agent_is_kept() {
+        assert!(
+            provider().headers[http::header::USER_AGENT]
+                .to_str()
+                .unwrap()
+                .starts_with("steadfast/")
+        );
+        let own = Provider::from_config(
+            "own",
+            &ProviderConfig {
+                kind: ProviderKind::Openai,
+                base_url: "http://127.0.0.1:1/v1".into(),
+                api_key: None,
+                headers: [("User-Agent".to_owned(), "my-app/2".to_owned())]
+                    .into_iter()
+                    .collect(),
+            },
+        )
+        .unwrap();
+        assert_eq!(own.headers[http::header::USER_AGENT], "my-app/2");
     }
 
     #[test]
