@@ -29,7 +29,10 @@ async fn malformed_requests_are_400_with_a_reason() {
             .body(body)
             .send()
     };
-    let (status, error) = error_of(raw("{not json").await.unwrap()).await;
+    let response = raw("{not json").await.unwrap();
+    // The body was read whole: the connection stays open for the next request.
+    assert!(response.headers().get("connection").is_none());
+    let (status, error) = error_of(response).await;
     assert_eq!(
         (status, error["code"].as_str()),
         (400, Some("invalid_json"))

@@ -79,12 +79,9 @@ impl Generation {
             .get_or_init(|| (0..BUCKETS).map(|_| AtomicU64::new(0)).collect())
     }
 
-    /// The buckets' counts (none while they were never written).
-    fn counts(&self) -> impl Iterator<Item = u64> + '_ {
-        self.buckets
-            .get()
-            .into_iter()
-            .flat_map(|buckets| buckets.iter().map(|bucket| bucket.load(Ordering::Relaxed)))
+    /// The buckets if allocated, else none.
+    fn allocated(&self) -> &[AtomicU64] {
+        self.buckets.get().map_or(&[], |buckets| buckets)
     }
 
     /// Makes this generation hold `epoch`, clearing it if it held an older one.
@@ -102,12 +99,7 @@ impl Generation {
         {
             return self.epoch.load(Ordering::Acquire) == epoch;
         }
-        for bucket in self
-            .buckets
-            .get()
-            .into_iter()
-            .flat_map(|buckets| buckets.iter())
-        {
+        for bucket in self.allocated() {
             bucket.store(0, Ordering::Relaxed);
         }
         self.count.store(0, Ordering::Relaxed);
@@ -168,8 +160,8 @@ impl LatencyTracker {
     pub fn percentile(&self, q: f64) -> Option<Duration> {
         let mut totals = [0u64; BUCKETS];
         for generation in self.readable() {
-            for (total, count) in totals.iter_mut().zip(generation.counts()) {
-                *total += count;
+            for (total, bucket) in totals.iter_mut().zip(generation.allocated()) {
+                *total += bucket.load(Ordering::Relaxed);
             }
         }
         let count: u64 = totals.iter().sum();

@@ -23,6 +23,9 @@ pub struct ApiError {
     pub code: &'static str,
     /// Seconds for a `Retry-After` header, if the client should wait.
     pub retry_after: Option<u64>,
+    /// The request body was left unread: the connection cannot carry another
+    /// request, so the answer says `Connection: close`.
+    pub body_unread: bool,
 }
 
 impl ApiError {
@@ -38,6 +41,7 @@ impl ApiError {
             kind,
             code,
             retry_after: None,
+            body_unread: false,
         }
     }
 
@@ -82,6 +86,7 @@ impl ApiError {
             "request_too_large",
             format!("The request body is larger than the limit of {limit} bytes."),
         )
+        .with_body_unread()
     }
 
     /// 408: the client took too long to send its request.
@@ -92,6 +97,14 @@ impl ApiError {
             "request_timeout",
             "The request body was not received in time.",
         )
+        .with_body_unread()
+    }
+
+    fn with_body_unread(self) -> ApiError {
+        ApiError {
+            body_unread: true,
+            ..self
+        }
     }
 
     /// 401: a missing or wrong bearer token.
@@ -161,12 +174,7 @@ impl ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        if matches!(
-            self.status,
-            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
-        ) {
-            // The body was left unread: the connection cannot carry another
-            // request, and the client must not try.
+        if self.body_unread {
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -349,3 +349,16 @@ impl ServeProcess {
         logs
     }
 }
+
+/// Asserts that `mock`'s last request continued a cut-off stream: the partial
+/// answer as the assistant's turn, then a user turn asking to go on from it.
+pub fn assert_continues(mock: &MockServer, partial: &str) {
+    let continuation = mock.control().last_request().unwrap();
+    let messages = continuation["messages"].as_array().unwrap();
+    assert_eq!(
+        messages[messages.len() - 2],
+        json!({"role": "assistant", "content": partial}),
+        "{continuation}"
+    );
+    assert_eq!(messages.last().unwrap()["role"], "user", "{continuation}");
+}
