@@ -50,11 +50,17 @@ pub fn serve_threads(
     shutdown: watch::Receiver<bool>,
     options: ServeOptions,
 ) -> std::io::Result<(SocketAddr, Vec<tokio::task::JoinHandle<()>>)> {
-    // A plain bind first: SO_REUSEPORT would let a second gateway share a
-    // port that is already taken instead of failing.
-    let addr = bind(addr)?.local_addr()?;
-    let listeners = (0..threads.max(1))
-        .map(|_| listen(addr, true))
+    if addr.port() != 0 {
+        // A plain bind first: SO_REUSEPORT would let a second gateway share a
+        // port that is already taken instead of failing. (A port the kernel
+        // picks is free; probing it would only open a window in which another
+        // process's port-0 bind could be given the same port.)
+        drop(bind(addr)?);
+    }
+    let first = listen(addr, true)?;
+    let addr = first.local_addr()?;
+    let listeners = std::iter::once(Ok(first))
+        .chain((1..threads.max(1)).map(|_| listen(addr, true)))
         .collect::<std::io::Result<Vec<_>>>()?;
     let mut tasks = Vec::new();
     for (index, listener) in listeners.into_iter().enumerate() {
