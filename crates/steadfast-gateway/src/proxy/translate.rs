@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::usage::Usage;
+use super::usage::{Counts, Usage};
 use crate::config::ProviderKind;
 use crate::upstream::sse::event_data;
 use crate::wire::{self, Decode, Encode, StreamError, StreamEvent, WireError, format};
@@ -38,12 +38,18 @@ impl Translation {
     pub fn read(self, body: Bytes) -> Result<Answered, WireError> {
         let not_json = |_| WireError::new("the answer is not JSON");
         if self.is_passthrough() {
-            let skim: Skim = serde_json::from_slice(&body).map_err(not_json)?;
-            let usage = skim.usage.as_ref().and_then(|usage| match self.target {
-                ProviderKind::Openai => Usage::of(usage),
-                ProviderKind::Anthropic => wire::anthropic::usage_of(usage).map(Usage::from),
-            });
-            let model = match skim.model {
+            let (model, usage) = match self.target {
+                ProviderKind::Openai => {
+                    let skim: Skim<Counts> = serde_json::from_slice(&body).map_err(not_json)?;
+                    (skim.model, skim.usage.as_ref().and_then(Usage::of))
+                }
+                ProviderKind::Anthropic => {
+                    let skim: Skim<Value> = serde_json::from_slice(&body).map_err(not_json)?;
+                    let usage = skim.usage.as_ref().and_then(wire::anthropic::usage_of);
+                    (skim.model, usage.map(Usage::from))
+                }
+            };
+            let model = match model {
                 Some(Value::String(model)) => model,
                 _ => String::new(),
             };
@@ -82,9 +88,9 @@ impl Translation {
 /// What the gateway reads of an answer it passes through; every other field
 /// is skipped by the parser without being built.
 #[derive(serde::Deserialize)]
-struct Skim {
+struct Skim<U> {
     model: Option<Value>,
-    usage: Option<Value>,
+    usage: Option<U>,
 }
 
 /// A whole answer, read.

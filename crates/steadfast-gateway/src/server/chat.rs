@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::extract::State;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -53,20 +55,19 @@ impl Endpoint {
 }
 
 /// `POST /v1/chat/completions`.
-pub async fn chat(State(app): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    serve(app, headers, body, Endpoint::Chat).await
+pub async fn chat(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    serve(app, request, Endpoint::Chat).await
 }
 
 /// `POST /v1/embeddings`.
-pub async fn embeddings(
-    State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    serve(app, headers, body, Endpoint::Embeddings).await
+pub async fn embeddings(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    serve(app, request, Endpoint::Embeddings).await
 }
 
-async fn serve(app: Arc<AppState>, headers: HeaderMap, body: Body, endpoint: Endpoint) -> Response {
+/// The request taken whole rather than through a `HeaderMap` extractor, which
+/// would copy every header.
+async fn serve(app: Arc<AppState>, request: Request, endpoint: Endpoint) -> Response {
+    let (Parts { headers, .. }, body) = request.into_parts();
     let request_id = request_id(&headers);
     let runtime = app.runtime();
     let server = &runtime.config.server;

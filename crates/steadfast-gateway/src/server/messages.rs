@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::http::request::Parts;
 use axum::response::Response;
 
 use super::chat::{estimate_tokens, forward};
@@ -20,11 +20,8 @@ use crate::proxy::inbound::Inbound;
 use crate::wire::fields::{Fields, Kind};
 
 /// `POST /v1/messages`.
-pub async fn messages(
-    State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn messages(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    let (Parts { headers, .. }, body) = request.into_parts();
     let request_id = request_id(&headers);
     let runtime = app.runtime();
     let server = &runtime.config.server;
