@@ -5,10 +5,16 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
 use serde_json::{Value, json};
 use steadfast_gateway::mock::{Faults, Mode};
+use steadfast_gateway::net;
 use support::{Harness, SECRET_KEY, header};
 
 fn mode(mode: Mode) -> Faults {
@@ -391,6 +397,78 @@ async fn failing_health_probes_take_a_model_out_until_they_pass_again() {
         primary.counts().model_lists >= 3,
         "probes hit the models endpoint"
     );
+}
+
+#[tokio::test]
+async fn health_probes_read_a_long_model_list_and_reuse_their_connection() {
+    let provider = Catalogue::start(4_000).await;
+    let yaml = format!(
+        "server:\n  listen: \"127.0.0.1:0\"\n\
+         providers:\n  big: {{ kind: openai, base_url: \"{}\" }}\n\
+         models:\n  m0:\n    provider: big\n    model: model-0001\n\
+         \x20   health_check: {{ interval: 50ms, timeout: 1s, retries: 1 }}\n\
+         routes:\n  chat: {{ targets: [m0] }}\n",
+        provider.base_url
+    );
+    let h = Harness::with_config(Vec::new(), &yaml).await;
+    assert!(
+        support::eventually(Duration::from_secs(5), || async {
+            provider.lists.load(Ordering::Relaxed) >= 6
+        })
+        .await,
+        "the model is probed"
+    );
+    assert!(provider.body_bytes > 200_000, "the list spans many reads");
+    assert_eq!(
+        provider.connections.load(Ordering::Relaxed),
+        1,
+        "every probe after the first reuses the first one's connection"
+    );
+    assert_eq!(h.target("m0").await["health"], "healthy");
+}
+
+/// A provider with a long model list (a big catalogue arrives over many
+/// reads, so a probe that dropped it unread would lose its connection); it
+/// counts the connections it accepts and the lists it serves.
+struct Catalogue {
+    base_url: String,
+    body_bytes: usize,
+    connections: Arc<AtomicUsize>,
+    lists: Arc<AtomicUsize>,
+}
+
+impl Catalogue {
+    async fn start(models: usize) -> Catalogue {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+        let data: Vec<Value> = (0..models)
+            .map(|i| json!({"id": format!("model-{i:04}"), "object": "model", "owned_by": "catalogue"}))
+            .collect();
+        let body = json!({"object": "list", "data": data}).to_string();
+        let (connections, lists) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let catalogue = Catalogue {
+            base_url,
+            body_bytes: body.len(),
+            connections: Arc::clone(&connections),
+            lists: Arc::clone(&lists),
+        };
+        let router = Router::new().route(
+            "/v1/models",
+            get(move || {
+                lists.fetch_add(1, Ordering::Relaxed);
+                let body = body.clone();
+                async move { ([(CONTENT_TYPE, "application/json")], body) }
+            }),
+        );
+        tokio::spawn(async move {
+            let builder = net::http_builder(&net::ServeOptions::default());
+            while let Ok((stream, _)) = listener.accept().await {
+                connections.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(net::serve_connection(&builder, stream, router.clone()));
+            }
+        });
+        catalogue
+    }
 }
 
 #[tokio::test]

@@ -82,19 +82,27 @@ impl HealthProbes {
     }
 }
 
-/// One probe: `GET {base_url}/models` must answer 2xx.
+/// The most of a probe's answer read to keep its connection for the next
+/// probe; a longer list is dropped with its connection.
+const MAX_DRAINED_BYTES: usize = 1024 * 1024;
+
+/// One probe: `GET {base_url}/models` must answer 2xx. The answer is read
+/// (and discarded) so the connection goes back to the pool: without that,
+/// every probe of an HTTPS provider paid a new TCP and TLS handshake.
 async fn list_models(upstream: &Upstream, provider: &Provider) -> Result<(), String> {
     let response = upstream
         .get(provider, crate::wire::format::models_path(provider.kind))
         .await
         .map_err(|error| error.message)?;
-    if response.status().is_success() {
+    let status = response.status();
+    crate::upstream::drain(response, MAX_DRAINED_BYTES).await;
+    if status.is_success() {
         Ok(())
     } else {
         Err(format!(
             "{} answered HTTP {}",
             provider.name,
-            response.status().as_u16()
+            status.as_u16()
         ))
     }
 }

@@ -300,6 +300,20 @@ pub async fn read_body(provider: &Provider, response: Response) -> Result<Bytes,
     Ok(Bytes::from(whole))
 }
 
+/// Reads and discards an answer's body, up to `limit` bytes, so that its
+/// connection can be reused; stops at the limit or at the first error (the
+/// connection is then dropped, not reused).
+pub async fn drain(response: Response, limit: usize) {
+    let mut body = response.into_body();
+    let mut read = 0;
+    while let Some(Ok(frame)) = body.frame().await {
+        read += frame.data_ref().map_or(0, Bytes::len);
+        if read > limit {
+            return;
+        }
+    }
+}
+
 /// Judges a non-2xx answer: its failure kind (from status, `Retry-After` and
 /// body) and a sanitised message that never repeats the raw body.
 pub fn judge_error(
