@@ -1,11 +1,13 @@
 //! A fleet of three gateways (in process) sharing one real Redis: breaker
 //! transitions reach every instance, rate limits hold for the fleet, health
-//! probes are not multiplied, and a Redis outage fails no request.
+//! probes are not multiplied, and a Redis outage fails no request. Also:
+//! `rediss://` with a password, verified against the trusted roots.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -14,8 +16,9 @@ use serde_json::json;
 use steadfast::breaker::State;
 use steadfast::events::Event;
 use steadfast_gateway::mock::Mode;
-use support::eventually;
 use support::fleet::{Fleet, audit_entries, summary};
+use support::redis_server::{RedisServer, TLS_PASSWORD};
+use support::{ServeProcess, eventually};
 use tokio::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,4 +304,95 @@ async fn a_redis_outage_fails_no_request_and_the_fleet_resyncs_when_it_returns()
         "{} requests failed: {failed:?}",
         failed.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_is_verified_against_trusted_roots_and_its_password_is_never_logged() {
+    let certificates = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start_tls(certificates.path()).await;
+    let ca = redis.ca_file().unwrap();
+    let mocks = support::mocks(&["a"]).await;
+    let configs = tempfile::tempdir().unwrap();
+    // Trusts the test CA (rustls reads the roots of SSL_CERT_FILE).
+    let trusting = gateway_on_redis(&redis, &mocks, configs.path(), &ca).await;
+    // Trusts only the server's own leaf certificate, not the CA that signed it.
+    let leaf = certificates.path().join("redis.crt");
+    let distrusting = gateway_on_redis(&redis, &mocks, configs.path(), &leaf).await;
+
+    let client = reqwest::Client::new();
+    let connected = |gateway: &ServeProcess| {
+        let (client, url) = (client.clone(), format!("{}/api/status", gateway.url));
+        async move {
+            let status: serde_json::Value =
+                client.get(url).send().await.unwrap().json().await.unwrap();
+            status["state"]["connected"] == true
+        }
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || connected(&trusting)).await,
+        "TLS with password to a server whose CA is trusted"
+    );
+    let tripped = client
+        .post(format!("{}/admin/models/m0/trip", trusting.url))
+        .bearer_auth(support::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tripped.status(), 200);
+    let redis_client = redis.connection().await;
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let mut redis = redis_client.clone();
+            async move { audit_entries(&mut redis).await.len() == 1 }
+        })
+        .await,
+        "the trip reached Redis over TLS"
+    );
+
+    assert!(
+        !connected(&distrusting).await,
+        "an unknown issuer is refused"
+    );
+    let served = client
+        .post(format!("{}/v1/chat/completions", distrusting.url))
+        .json(&json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        served.status(),
+        200,
+        "without Redis it serves on local state"
+    );
+
+    let refused = distrusting.terminate().await;
+    assert!(
+        refused.to_lowercase().contains("certificate"),
+        "the log says why: {refused}"
+    );
+    let accepted = trusting.terminate().await;
+    for logs in [&refused, &accepted] {
+        assert!(!logs.contains(TLS_PASSWORD), "{logs}");
+    }
+}
+
+/// A gateway (child process) over `mocks` sharing state in `redis`, with
+/// `SSL_CERT_FILE` as its only trusted roots.
+async fn gateway_on_redis(
+    redis: &RedisServer,
+    mocks: &[steadfast_gateway::mock::MockServer],
+    dir: &Path,
+    roots: &Path,
+) -> ServeProcess {
+    let port = support::free_port();
+    let yaml = support::config_yaml(mocks, "", "")
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"))
+        + &format!(
+            "state: {{ backend: redis, url: \"{}\", key_prefix: fleet-test }}\n",
+            redis.url()
+        );
+    let path = dir.join(format!("steadfast-{port}.yaml"));
+    std::fs::write(&path, yaml).unwrap();
+    let roots = roots.to_str().unwrap();
+    ServeProcess::start(&[], &path, port, &[("SSL_CERT_FILE", roots)]).await
 }

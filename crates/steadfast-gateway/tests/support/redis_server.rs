@@ -1,8 +1,10 @@
 //! A real `redis-server` for the shared-state tests: a child process on a
 //! free loopback port with persistence off, killed on drop, restartable on
-//! the same port. `scripts/setup` installs the server.
+//! the same port; optionally TLS-only, with a certificate from a throwaway
+//! CA. `scripts/setup` installs the server and `openssl`.
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -10,24 +12,54 @@ use std::time::Duration;
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// The folder of the CA and server certificates of a TLS-only server.
+    tls: Option<PathBuf>,
 }
+
+/// The password a TLS server requires.
+pub const TLS_PASSWORD: &str = "tls-redis-secret";
 
 impl RedisServer {
     /// Starts a Redis on a free port and waits until it accepts connections.
     pub async fn start() -> RedisServer {
+        RedisServer::start_with(None).await
+    }
+
+    /// Starts a Redis that speaks only TLS, with a certificate for
+    /// `localhost` signed by a CA made in `dir` (its certificate:
+    /// [`RedisServer::ca_file`]).
+    pub async fn start_tls(dir: &Path) -> RedisServer {
+        make_certificates(dir);
+        RedisServer::start_with(Some(dir.to_owned())).await
+    }
+
+    async fn start_with(tls: Option<PathBuf>) -> RedisServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut server = RedisServer { port, child: None };
+        let mut server = RedisServer {
+            port,
+            child: None,
+            tls,
+        };
         server.restart().await;
         server
     }
 
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://127.0.0.1:<port>`; with TLS
+    /// `rediss://:<TLS_PASSWORD>@localhost:<port>`.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match self.tls {
+            Some(_) => format!("rediss://:{TLS_PASSWORD}@localhost:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// The certificate of the CA that signed a TLS server's certificate.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.tls.as_ref().map(|dir| dir.join("ca.crt"))
     }
 
     /// Kills the server (as a crash would) and waits for it to be gone.
@@ -41,9 +73,29 @@ impl RedisServer {
     /// Starts the server again on the same port, empty.
     pub async fn restart(&mut self) {
         self.kill();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+        let port = self.port.to_string();
+        let mut command = Command::new("redis-server");
+        match &self.tls {
+            None => command.args(["--port", &port]),
+            Some(dir) => command
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port,
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .args(["--requirepass", TLS_PASSWORD])
+                .arg("--tls-cert-file")
+                .arg(dir.join("redis.crt"))
+                .arg("--tls-key-file")
+                .arg(dir.join("redis.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(dir.join("ca.crt")),
+        };
+        let child = command
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -60,11 +112,18 @@ impl RedisServer {
 
     /// A plain client connection, for checking what the gateways wrote.
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap()
+        let client = match self.ca_file() {
+            None => redis::Client::open(self.url()).unwrap(),
+            Some(ca) => redis::Client::build_with_tls(
+                self.url(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(std::fs::read(ca).unwrap()),
+                },
+            )
+            .unwrap(),
+        };
+        client.get_multiplexed_async_connection().await.unwrap()
     }
 }
 
@@ -72,4 +131,81 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A CA and a certificate for `localhost` and 127.0.0.1 signed by it, made
+/// with the `openssl` command in `dir`: `ca.crt`, `redis.crt`, `redis.key`.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run openssl (run scripts/setup): {e}"));
+        assert!(status.success(), "openssl {args:?} failed");
+    };
+    let new_key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"],
+            &new_key[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=Steadfast test CA",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"],
+            &new_key[..],
+            &[
+                "-keyout",
+                "redis.key",
+                "-out",
+                "redis.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("redis.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "redis.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "redis.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "redis.ext",
+    ]);
 }
