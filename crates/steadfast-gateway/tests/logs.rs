@@ -41,6 +41,33 @@ async fn request_ids_reach_the_upstream() {
 }
 
 #[tokio::test]
+async fn text_logs_written_to_a_pipe_carry_no_colour_codes() {
+    let mocks = support::mocks(&["primary"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let yaml =
+        support::config_yaml(&mocks, "", "").replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    let config = dir.path().join("steadfast.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let gateway = ServeProcess::start(&[], &config, port, &[]).await;
+    let served = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .header("x-request-id", "plain-text-line")
+        .json(&chat_body("chat", false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    let logs = gateway.terminate().await;
+    assert!(
+        logs.lines()
+            .any(|line| line.contains("request_id=\"plain-text-line\"")),
+        "{logs}"
+    );
+    assert!(!logs.contains('\u{1b}'), "escape codes in {logs:?}");
+}
+
+#[tokio::test]
 async fn log_json_writes_one_json_line_per_request_with_its_fields() {
     let mocks = support::mocks(&["primary", "secondary"]).await;
     let dir = tempfile::tempdir().unwrap();

@@ -3,6 +3,8 @@
 //! draw their own output), and, with the `otlp` feature and an OTLP
 //! endpoint in the environment, the request traces exported alongside.
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -21,7 +23,12 @@ pub struct Logging {
 pub fn init(json: bool, quiet: bool) -> anyhow::Result<Logging> {
     let filter = EnvFilter::try_from_env("STEADFAST_LOG")
         .unwrap_or_else(|_| EnvFilter::new(if quiet { "error" } else { "info" }));
-    let text = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a person at a terminal: a log file, a pipe or journald
+    // gets plain text (and `NO_COLOR` turns them off everywhere).
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     let lines = if json {
         text.json().with_filter(filter).boxed()
     } else {
