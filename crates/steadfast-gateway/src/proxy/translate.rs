@@ -5,9 +5,10 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::usage::{Counts, Usage};
+use super::usage::Usage;
 use crate::config::ProviderKind;
 use crate::upstream::sse::event_data;
+use crate::wire::counts::Counts;
 use crate::wire::{self, Decode, Encode, StreamError, StreamEvent, WireError, format};
 
 /// The formats of one attempt: the client's and the target's.
@@ -38,18 +39,12 @@ impl Translation {
     pub fn read(self, body: Bytes) -> Result<Answered, WireError> {
         let not_json = |_| WireError::new("the answer is not JSON");
         if self.is_passthrough() {
-            let (model, usage) = match self.target {
-                ProviderKind::Openai => {
-                    let skim: Skim<Counts> = serde_json::from_slice(&body).map_err(not_json)?;
-                    (skim.model, skim.usage.as_ref().and_then(Usage::of))
-                }
-                ProviderKind::Anthropic => {
-                    let skim: Skim<Value> = serde_json::from_slice(&body).map_err(not_json)?;
-                    let usage = skim.usage.as_ref().and_then(wire::anthropic::usage_of);
-                    (skim.model, usage.map(Usage::from))
-                }
-            };
-            let model = match model {
+            let skim: Skim = serde_json::from_slice(&body).map_err(not_json)?;
+            let usage = skim.usage.as_ref().and_then(|counts| match self.target {
+                ProviderKind::Openai => Usage::of(counts),
+                ProviderKind::Anthropic => counts.anthropic().map(Usage::from),
+            });
+            let model = match skim.model {
                 Some(Value::String(model)) => model,
                 _ => String::new(),
             };
@@ -88,9 +83,9 @@ impl Translation {
 /// What the gateway reads of an answer it passes through; every other field
 /// is skipped by the parser without being built.
 #[derive(serde::Deserialize)]
-struct Skim<U> {
+struct Skim {
     model: Option<Value>,
-    usage: Option<U>,
+    usage: Option<Counts>,
 }
 
 /// A whole answer, read.

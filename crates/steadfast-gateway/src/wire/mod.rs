@@ -4,6 +4,7 @@
 //! whose client and target speak the same format is not converted at all.
 
 pub mod anthropic;
+pub mod counts;
 pub mod fields;
 pub mod format;
 pub mod model;

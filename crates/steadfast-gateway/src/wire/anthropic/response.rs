@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::wire::counts::Counts;
 use crate::wire::{ChatResponse, FinishReason, ToolCall, Usage, WireError};
 
 /// Reads a Messages API answer.
@@ -39,12 +40,7 @@ pub fn parse_response(body: &Value) -> Result<ChatResponse, WireError> {
 /// A `usage` object: input counts cached tokens too, as OpenAI's prompt
 /// tokens do. `None` if it has no `input_tokens`.
 pub fn usage_of(usage: &Value) -> Option<Usage> {
-    let field = |key: &str| usage[key].as_u64().unwrap_or_default();
-    let input = usage["input_tokens"].as_u64()?;
-    Some(Usage {
-        input: input + field("cache_creation_input_tokens") + field("cache_read_input_tokens"),
-        output: field("output_tokens"),
-    })
+    Counts::of_value(usage).anthropic()
 }
 
 /// Anthropic's `stop_reason`.
