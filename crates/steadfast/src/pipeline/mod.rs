@@ -80,13 +80,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::builder::PipelineBuilder;
-pub use self::layer::{PipelineLayer, PipelineService, ResponseFuture};
+pub use self::layer::{PipelineLayer, PipelineService};
 use crate::breaker::Breaker;
 use crate::bulkhead::Bulkhead;
 use crate::classify::{ByFailure, Classify, Failure};
 use crate::error::{BoxError, Error};
 use crate::events::Events;
 use crate::fault::FaultInjector;
+pub use crate::policy_layer::ResponseFuture;
 use crate::rate_limit::RateLimit;
 use crate::retry::RetryPolicy;
 

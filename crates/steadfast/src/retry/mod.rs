@@ -44,7 +44,7 @@
 
 mod backoff;
 mod batch;
-pub(crate) mod layer;
+mod layer;
 mod policy;
 mod stats;
 
@@ -52,8 +52,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::policy_layer::ResponseFuture;
 pub use backoff::{Backoff, BackoffKind, Jitter};
-pub use layer::{ResponseFuture, Retry, RetryLayer};
+pub use layer::{Retry, RetryLayer};
 pub use policy::{RetryBuilder, RetryPredicate};
 pub use stats::RetryStats;
 
