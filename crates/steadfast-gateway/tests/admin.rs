@@ -129,6 +129,47 @@ async fn a_valid_reload_applies_to_new_requests_and_keeps_unchanged_state() {
 }
 
 #[tokio::test]
+async fn a_reload_says_which_changes_wait_for_a_restart() {
+    let h = Harness::start(&["primary"], "", "").await;
+    let yaml = std::fs::read_to_string(&h.config_path).unwrap().replace(
+        "  listen: \"127.0.0.1:0\"\n",
+        "  listen: \"127.0.0.1:9\"\n  threads: 1\n",
+    );
+    std::fs::write(&h.config_path, yaml).unwrap();
+    let reloaded = h.admin_post("/admin/reload").await;
+    assert_eq!(reloaded.status(), 200);
+    let body: Value = reloaded.json().await.unwrap();
+    assert!(
+        body["summary"]
+            .as_str()
+            .unwrap()
+            .contains("\n  at the next restart: server.listen, server.threads\n"),
+        "{body}"
+    );
+    assert_eq!(
+        h.chat("still here").await.status(),
+        200,
+        "served where it was"
+    );
+    let audit: Value = h
+        .client
+        .get(h.url("/admin/audit"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .to_string()
+            .contains("at the next restart: server.listen"),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
 async fn an_invalid_reload_is_refused_and_the_old_config_keeps_serving() {
     let h = Harness::start(&["primary"], "", "").await;
     let broken = std::fs::read_to_string(&h.config_path)

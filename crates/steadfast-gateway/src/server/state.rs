@@ -103,9 +103,14 @@ impl AppState {
                 })
                 .count();
             let total = config.models.len();
-            let summary = config.summary();
-            if config.state != old.config.state {
-                tracing::warn!("state: changes take effect at the next restart");
+            let mut summary = config.summary();
+            let pending = read_at_start(&old.config, &config);
+            if !pending.is_empty() {
+                let keys = pending.join(", ");
+                tracing::warn!(
+                    "{keys}: read at start only, the change takes effect at the next restart"
+                );
+                summary.push_str(&format!("\n  at the next restart: {keys}"));
             }
             let runtime =
                 Runtime::build(config, Some(&old), &self.events, &self.probes, &self.shared)
@@ -145,4 +150,28 @@ impl AppState {
         }
         result
     }
+}
+
+/// The settings a running gateway reads only when it starts that differ
+/// between `old` and `new`: a reload applies everything else, these wait for
+/// a restart (and the reload says so).
+fn read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
+    let (was, is) = (&old.server, &new.server);
+    [
+        ("server.listen", was.listen != is.listen),
+        ("server.threads", was.threads != is.threads),
+        (
+            "server.client_timeout (for request heads)",
+            was.client_timeout != is.client_timeout,
+        ),
+        (
+            "server.shutdown_grace",
+            was.shutdown_grace != is.shutdown_grace,
+        ),
+        ("server.audit_log", was.audit_log != is.audit_log),
+        ("state", old.state != new.state),
+    ]
+    .into_iter()
+    .filter_map(|(key, changed)| changed.then_some(key))
+    .collect()
 }
