@@ -63,16 +63,7 @@ async fn trip_and_reset_take_a_model_out_and_back_and_are_audited() {
     let unknown = h.admin_post("/admin/models/nope/trip").await;
     assert_eq!(unknown.status(), 404);
 
-    let audit: Value = h
-        .client
-        .get(h.url("/admin/audit"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = h.admin_get("/admin/audit").await;
     let actions: Vec<(String, String, String)> = audit["entries"]
         .as_array()
         .unwrap()
@@ -151,16 +142,7 @@ async fn a_reload_says_which_changes_wait_for_a_restart() {
         200,
         "served where it was"
     );
-    let audit: Value = h
-        .client
-        .get(h.url("/admin/audit"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = h.admin_get("/admin/audit").await;
     assert!(
         audit
             .to_string()

@@ -265,11 +265,19 @@ impl Upstream {
             let what = if error.is_connect() {
                 "could not connect to the provider"
             } else {
-                "the connection to the provider failed"
+                CONNECTION_FAILED
             };
-            AttemptError::new(connection_failure(), format!("{what} ({})", provider.name))
+            connection_error(provider, what)
         })
     }
+}
+
+/// What a connection that broke after it was open says.
+const CONNECTION_FAILED: &str = "the connection to the provider failed";
+
+/// A failure of the connection to `provider`, described by `what`.
+fn connection_error(provider: &Provider, what: &str) -> AttemptError {
+    AttemptError::new(connection_failure(), format!("{what} ({})", provider.name))
 }
 
 /// Reads a whole upstream answer body, bounded in size.
@@ -277,12 +285,7 @@ pub async fn read_body(provider: &Provider, response: Response) -> Result<Bytes,
     let mut body = response.into_body();
     let mut whole = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| {
-            AttemptError::new(
-                connection_failure(),
-                format!("the connection to the provider failed ({})", provider.name),
-            )
-        })?;
+        let frame = frame.map_err(|_| connection_error(provider, CONNECTION_FAILED))?;
         let Ok(chunk) = frame.into_data() else {
             continue;
         };

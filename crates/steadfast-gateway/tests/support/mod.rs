@@ -145,6 +145,19 @@ impl Harness {
             .unwrap()
     }
 
+    /// GETs an admin endpoint with the right token; its JSON answer.
+    pub async fn admin_get(&self, path: &str) -> Value {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The status snapshot.
     pub async fn status(&self) -> Value {
         self.client
