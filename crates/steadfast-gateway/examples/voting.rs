@@ -8,9 +8,9 @@
 use std::io::Write;
 
 use serde_json::{Value, json};
-use steadfast_gateway::config;
-use steadfast_gateway::mock::{Faults, MockOptions, MockServer};
-use steadfast_gateway::server::Gateway;
+use steadfast_config as config;
+use steadfast_mock::{Faults, MockOptions, MockServer};
+use steadfast_server::Gateway;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

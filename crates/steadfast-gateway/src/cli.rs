@@ -7,13 +7,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use steadfast_chaos::demo::{self, DemoOptions};
+use steadfast_chaos::{self as chaos, ChaosOptions, View};
+use steadfast_config as config;
+use steadfast_mock::{Faults, MockOptions, MockServer};
+use steadfast_server::Gateway;
+use steadfast_wire::Format;
 
-use crate::analytics;
-use crate::chaos::{self, ChaosOptions, View};
-use crate::config::{self, ProviderKind};
-use crate::demo::{self, DemoOptions};
-use crate::mock::{Faults, MockOptions, MockServer};
-use crate::server::Gateway;
+use crate::{launch, report};
 
 /// Steadfast keeps applications that call AI models answering when models are
 /// slow, rate-limited, failing or gone.
@@ -169,8 +170,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             };
             let options = MockOptions {
                 kind: match kind {
-                    MockKind::Openai => ProviderKind::Openai,
-                    MockKind::Anthropic => ProviderKind::Anthropic,
+                    MockKind::Openai => Format::Openai,
+                    MockKind::Anthropic => Format::Anthropic,
                 },
                 listen,
                 control,
@@ -202,6 +203,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         } => {
             let options = ChaosOptions {
                 gateway_url: gateway,
+                launcher: launch::in_process(),
                 out,
                 short,
                 view: View::Bar,
@@ -217,6 +219,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 duration,
                 listen,
                 keep_serving,
+                launcher: launch::in_process(),
             };
             match demo::run(&options).await {
                 Ok(_) => ExitCode::SUCCESS,
@@ -226,7 +229,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Command::Report { url, window, json } => match analytics::fetch(&url, &window).await {
+        Command::Report { url, window, json } => match report::fetch(&url, &window).await {
             Ok(report) if json => match serde_json::to_string_pretty(&report) {
                 Ok(text) => {
                     println!("{text}");
@@ -238,7 +241,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 }
             },
             Ok(report) => {
-                print!("{}", analytics::text::table(&report));
+                print!("{}", report::table(&report));
                 ExitCode::SUCCESS
             }
             Err(error) => {

@@ -1,27 +1,18 @@
-//! The Steadfast gateway: an OpenAI-compatible HTTP server in front of many
-//! model providers that keeps answering when models fail. The `steadfast`
-//! binary is a thin command line over this crate.
+//! The `steadfast` command line over the gateway's crates: `serve`, `check`,
+//! `mock`, `schema`, `chaos`, `demo` and `report`, with the process's logging
+//! and trace export. The binary (`src/main.rs`) is a thin shell over [`cli`].
+//!
+//! | module | what |
+//! |---|---|
+//! | [`cli`] | the subcommands and their options |
+//! | [`launch`] | the in-process gateway of chaos runs and the demo |
+//! | [`report`] | `steadfast report`: a gateway's report fetched and printed |
+//! | [`logging`] | the `tracing` subscriber: text or JSON lines, trace export |
+//! | `otlp` | OTLP/HTTP export of the request traces (feature `otlp`) |
 
-// Items are `pub` to say what a module offers its siblings; the crate is
-// the binary's internals plus what the tests drive, so reachability is moot.
-#![allow(unreachable_pub)]
-
-pub mod alerts;
-pub mod analytics;
-pub mod audit;
-pub mod chaos;
 pub mod cli;
-pub mod config;
-pub mod dashboard;
-pub mod demo;
-pub mod headers;
-pub mod mock;
-pub mod net;
-pub mod proxy;
-pub mod runtime;
-pub mod server;
-pub mod shared;
-pub mod table;
-pub mod telemetry;
-pub mod upstream;
-pub mod wire;
+pub mod launch;
+pub mod logging;
+#[cfg(feature = "otlp")]
+pub mod otlp;
+pub mod report;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use steadfast_gateway::cli::{self, Cli};
-use steadfast_gateway::telemetry::logging;
+use steadfast_gateway::logging;
 
 /// mimalloc: glibc's malloc and free were a tenth of the gateway's CPU per
 /// request in a profile under load (see BENCHMARKS.md).

@@ -1,0 +1,178 @@
+//! The gateway's config: one YAML (or JSON) file read into [`Config`], with
+//! `${NAME}` taken from the environment, and checked as a whole so every
+//! mistake is reported at once with its file, key path and reason.
+//!
+//! Read into raw serde types ([`Config`] and its parts, every one refusing
+//! unknown keys), then validated as a whole; the proxy builds its runtime
+//! from a validated `Config`. This crate knows nothing of what runs it.
+
+mod alerts;
+mod duration;
+mod env;
+mod state;
+mod types;
+mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use alerts::{
+    AlertRule, AlertsConfig, ChannelConfig, EmailChannel, RuleKind, SlackChannel, SmtpTls,
+    WebhookChannel,
+};
+pub use duration::{ConfigDuration, format_duration, parse_duration};
+pub use env::{Redactor, Secret};
+pub use state::REDIS_SCHEMES;
+pub use types::*;
+pub use validate::{HedgeAfter, parse_hedge_after};
+
+/// One thing wrong with a config: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The key path, e.g. `routes.chat.targets[1]`; empty for the whole file.
+    pub path: String,
+    /// What is wrong, never quoting a secret.
+    pub reason: String,
+}
+
+impl Problem {
+    fn new(path: impl Into<String>, reason: impl Into<String>) -> Problem {
+        Problem {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A config that cannot be used, with every problem found in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file read.
+    pub file: PathBuf,
+    /// What is wrong with it.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display();
+        match self.problems.as_slice() {
+            [one] if one.path.is_empty() => write!(f, "{file}: {}", one.reason),
+            [one] => write!(f, "{file}: {}: {}", one.path, one.reason),
+            many => {
+                write!(f, "{file}: {} problems:", many.len())?;
+                for problem in many {
+                    if problem.path.is_empty() {
+                        write!(f, "\n  - {}", problem.reason)?;
+                    } else {
+                        write!(f, "\n  - {}: {}", problem.path, problem.reason)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Reads and checks the config file at `path`, taking `${NAME}` from the
+/// process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+        file: path.to_owned(),
+        problems: vec![Problem::new("", format!("cannot read the file: {error}"))],
+    })?;
+    parse(&text, path, &|name| std::env::var(name).ok())
+}
+
+/// Parses and checks config `text` (YAML or JSON) read from `file`, taking
+/// `${NAME}` from `lookup`.
+pub fn parse(
+    text: &str,
+    file: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let fail = |problems: Vec<Problem>| ConfigError {
+        file: file.to_owned(),
+        problems,
+    };
+    let mut value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|error| {
+        fail(vec![Problem::new(
+            "",
+            format!("not valid YAML or JSON: {error}"),
+        )])
+    })?;
+    let redactor = env::substitute(&mut value, lookup).map_err(|errors| {
+        fail(
+            errors
+                .into_iter()
+                .map(|(path, reason)| Problem::new(path, reason))
+                .collect(),
+        )
+    })?;
+    let config: Config = serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let reason = redactor.redact(&error.into_inner().to_string());
+        fail(vec![Problem::new(path, reason)])
+    })?;
+    let problems = validate::validate(&config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(fail(
+            problems
+                .into_iter()
+                .map(|p| Problem::new(p.path, redactor.redact(&p.reason)))
+                .collect(),
+        ))
+    }
+}
+
+/// The JSON Schema of the config file, for editors.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Config)).unwrap_or_default()
+}
+
+impl Config {
+    /// A one-paragraph summary for `steadfast check`.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "{} provider(s), {} model(s), {} route(s)",
+            self.providers.len(),
+            self.models.len(),
+            self.routes.len()
+        );
+        for (name, route) in &self.routes {
+            out.push_str(&format!(
+                "\n  route {name}: {} over {}",
+                route.strategy.as_str(),
+                route.targets.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(settings: &str) -> Result<Config, ConfigError> {
+        let text = format!(
+            "server: {{ {settings} }}\nproviders:\n  p: {{ kind: openai, base_url: \"http://127.0.0.1:1/v1\" }}\n\
+             models:\n  m: {{ provider: p, model: x }}\nroutes:\n  chat: {{ targets: [m] }}\n"
+        );
+        parse(&text, Path::new("steadfast.yaml"), &|_| None)
+    }
+
+    #[test]
+    fn serving_threads_default_to_one_per_cpu_and_zero_is_refused() {
+        assert_eq!(server("").unwrap().server.threads, None);
+        assert_eq!(server("threads: 3").unwrap().server.threads, Some(3));
+        let error = server("threads: 0").unwrap_err().to_string();
+        assert!(
+            error.contains("server.threads: must be at least 1"),
+            "{error}"
+        );
+    }
+}

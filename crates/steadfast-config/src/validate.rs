@@ -1,0 +1,350 @@
+//! Checks that need the whole config: references between sections, ranges,
+//! addresses. Every problem is collected, not just the first.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use super::Problem;
+use super::types::{BreakerConfig, Config, RouteConfig, Strategy};
+
+/// Every problem in `config`, in file order.
+pub(super) fn validate(config: &Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut report = |path: String, reason: String| problems.push(Problem { path, reason });
+
+    if config.server.listen.parse::<SocketAddr>().is_err() {
+        report(
+            "server.listen".into(),
+            "not an address: write host:port, e.g. \"127.0.0.1:8080\"".into(),
+        );
+    }
+    if config.server.threads == Some(0) {
+        report("server.threads".into(), "must be at least 1".into());
+    }
+    if config.server.max_body_bytes == 0 {
+        report(
+            "server.max_body_bytes".into(),
+            "must be greater than 0".into(),
+        );
+    }
+    if config
+        .server
+        .admin_token
+        .as_ref()
+        .is_some_and(|t| t.expose().is_empty())
+    {
+        report("server.admin_token".into(), "is empty".into());
+    }
+
+    for (name, provider) in &config.providers {
+        let path = format!("providers.{name}");
+        match url::Url::parse(&provider.base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            Ok(_) => report(
+                format!("{path}.base_url"),
+                "must be an http:// or https:// URL with a host".into(),
+            ),
+            Err(error) => report(
+                format!("{path}.base_url"),
+                format!("not a valid URL: {error}"),
+            ),
+        }
+        if provider
+            .api_key
+            .as_ref()
+            .is_some_and(|k| k.expose().is_empty())
+        {
+            report(format!("{path}.api_key"), "is empty".into());
+        }
+    }
+
+    for (name, model) in &config.models {
+        let path = format!("models.{name}");
+        if !config.providers.contains_key(&model.provider) {
+            report(
+                format!("{path}.provider"),
+                format!(
+                    "unknown provider {:?}; known: {}",
+                    model.provider,
+                    known(config.providers.keys())
+                ),
+            );
+        }
+        if model.model.trim().is_empty() {
+            report(format!("{path}.model"), "is empty".into());
+        }
+        if model.timeout.0.is_zero() {
+            report(format!("{path}.timeout"), "must be greater than 0".into());
+        }
+        if model.first_token_timeout.0.is_zero() {
+            report(
+                format!("{path}.first_token_timeout"),
+                "must be greater than 0".into(),
+            );
+        }
+        if model.max_concurrency == Some(0) {
+            report(
+                format!("{path}.max_concurrency"),
+                "must be at least 1".into(),
+            );
+        }
+        breaker_problems(
+            &model.circuit_breaker,
+            &format!("{path}.circuit_breaker"),
+            &mut report,
+        );
+        if let Some(health) = &model.health_check {
+            if health.interval.0.is_zero() {
+                report(
+                    format!("{path}.health_check.interval"),
+                    "must be greater than 0".into(),
+                );
+            }
+            if health.timeout.0.is_zero() {
+                report(
+                    format!("{path}.health_check.timeout"),
+                    "must be greater than 0".into(),
+                );
+            }
+            if health.retries == 0 {
+                report(
+                    format!("{path}.health_check.retries"),
+                    "must be at least 1".into(),
+                );
+            }
+        }
+        if let Some(limit) = &model.rate_limit {
+            let path = format!("{path}.rate_limit");
+            match (limit.requests_per_minute, limit.tokens_per_minute) {
+                (None, None) => report(
+                    path,
+                    "set requests_per_minute, tokens_per_minute or both".into(),
+                ),
+                (Some(0), _) => report(
+                    format!("{path}.requests_per_minute"),
+                    "must be at least 1".into(),
+                ),
+                (_, Some(0)) => report(
+                    format!("{path}.tokens_per_minute"),
+                    "must be at least 1".into(),
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    let mut keys = HashSet::new();
+    for (name, client) in &config.clients {
+        let path = format!("clients.{name}");
+        if client.key.expose().len() < 8 {
+            report(
+                format!("{path}.key"),
+                "must be at least 8 characters".into(),
+            );
+        } else if !keys.insert(client.key.expose()) {
+            report(
+                format!("{path}.key"),
+                "is the same key as another client's".into(),
+            );
+        }
+        if client.requests_per_minute == Some(0) {
+            report(
+                format!("{path}.requests_per_minute"),
+                "must be at least 1".into(),
+            );
+        }
+    }
+
+    if config.routes.is_empty() {
+        report("routes".into(), "at least one route is needed".into());
+    }
+    for (name, route) in &config.routes {
+        let path = format!("routes.{name}");
+        if route.targets.is_empty() {
+            report(format!("{path}.targets"), "needs at least one model".into());
+        }
+        let mut seen = HashSet::new();
+        for (index, target) in route.targets.iter().enumerate() {
+            let target_path = format!("{path}.targets[{index}]");
+            if !config.models.contains_key(target) {
+                report(
+                    target_path,
+                    format!(
+                        "unknown model {target:?}; known: {}",
+                        known(config.models.keys())
+                    ),
+                );
+            } else if !seen.insert(target) {
+                report(target_path, format!("model {target:?} is listed twice"));
+            }
+        }
+        let retry = &route.retry;
+        if retry.max_attempts == 0 {
+            report(
+                format!("{path}.retry.max_attempts"),
+                "must be at least 1".into(),
+            );
+        }
+        if retry.initial_backoff > retry.max_backoff {
+            report(
+                format!("{path}.retry.initial_backoff"),
+                "must not exceed max_backoff".into(),
+            );
+        }
+        if !(0.0..=100.0).contains(&retry.budget) {
+            report(
+                format!("{path}.retry.budget"),
+                "must be between 0 and 100".into(),
+            );
+        }
+        if route.timeout.0.is_zero() {
+            report(format!("{path}.timeout"), "must be greater than 0".into());
+        }
+        strategy_problems(route, &path, &mut report);
+    }
+    super::alerts::validate::problems(config, &mut report);
+    crate::state::problems(&config.state, &mut report);
+    problems
+}
+
+fn breaker_problems(breaker: &BreakerConfig, path: &str, report: &mut impl FnMut(String, String)) {
+    let rate = |value: f64| value > 0.0 && value <= 1.0;
+    if !rate(breaker.failure_rate) {
+        report(format!("{path}.failure_rate"), "must be in (0, 1]".into());
+    }
+    if !rate(breaker.slow_call_rate) {
+        report(format!("{path}.slow_call_rate"), "must be in (0, 1]".into());
+    }
+    if breaker.min_calls == 0 {
+        report(format!("{path}.min_calls"), "must be at least 1".into());
+    }
+    if breaker.half_open_calls == 0 {
+        report(
+            format!("{path}.half_open_calls"),
+            "must be at least 1".into(),
+        );
+    }
+    if breaker.window.0.is_zero() {
+        report(format!("{path}.window"), "must be greater than 0".into());
+    }
+    if breaker.open_for.0.is_zero() {
+        report(format!("{path}.open_for"), "must be greater than 0".into());
+    }
+    if breaker.max_open_for < breaker.open_for {
+        report(
+            format!("{path}.max_open_for"),
+            "must not be less than open_for".into(),
+        );
+    }
+    if breaker.open_for_multiplier.is_nan() || breaker.open_for_multiplier < 1.0 {
+        report(
+            format!("{path}.open_for_multiplier"),
+            "must be at least 1".into(),
+        );
+    }
+}
+
+fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Parses `hedge_after`: a duration, or `pNN` (a percentile of recent latency).
+pub fn parse_hedge_after(text: &str) -> Result<HedgeAfter, String> {
+    if let Some(digits) = text.strip_prefix('p') {
+        return match digits.parse::<f64>() {
+            Ok(q) if q > 0.0 && q < 100.0 => Ok(HedgeAfter::Percentile(q / 100.0)),
+            _ => Err(format!("{text:?} is not a percentile: write e.g. \"p95\"")),
+        };
+    }
+    super::parse_duration(text).map(HedgeAfter::Fixed)
+}
+
+/// When a hedged route starts its next target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HedgeAfter {
+    /// After a fixed delay.
+    Fixed(std::time::Duration),
+    /// After this quantile (0 to 1) of the first target's recent latency.
+    Percentile(f64),
+}
+
+fn strategy_problems(route: &RouteConfig, path: &str, report: &mut impl FnMut(String, String)) {
+    for (index, kind) in route.fallback_on.iter().flatten().enumerate() {
+        if steadfast::FailureKind::from_name(kind).is_none() {
+            let known: Vec<&str> = steadfast::FailureKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect();
+            report(
+                format!("{path}.fallback_on[{index}]"),
+                format!("unknown failure kind {kind:?}; known: {}", known.join(", ")),
+            );
+        }
+    }
+    if route.fan_out == Some(0) {
+        report(format!("{path}.fan_out"), "must be at least 1".into());
+    }
+    if let Some(after) = &route.hedge_after {
+        if let Err(reason) = parse_hedge_after(after) {
+            report(format!("{path}.hedge_after"), reason);
+        }
+    }
+    if !(0.0..=1.0).contains(&route.hedge_budget) {
+        report(
+            format!("{path}.hedge_budget"),
+            "must be between 0 and 1".into(),
+        );
+    }
+    for (model, weight) in &route.weights {
+        if !route.targets.contains(model) {
+            report(
+                format!("{path}.weights.{model}"),
+                "is not one of the route's targets".into(),
+            );
+        } else if !(weight.is_finite() && *weight >= 0.0) {
+            report(
+                format!("{path}.weights.{model}"),
+                "must be a number of 0 or more".into(),
+            );
+        }
+    }
+    match (route.strategy, route.quorum) {
+        (Strategy::Quorum, None) => {
+            report(
+                format!("{path}.quorum"),
+                "a quorum route needs `quorum`: the answers required".into(),
+            );
+        }
+        (Strategy::Quorum, Some(k)) if k == 0 || k > route.targets.len() => report(
+            format!("{path}.quorum"),
+            format!(
+                "must be between 1 and the number of targets ({})",
+                route.targets.len()
+            ),
+        ),
+        (Strategy::Quorum, Some(k)) if route.fan_out.is_some_and(|n| n < k) => {
+            report(
+                format!("{path}.fan_out"),
+                "must not be less than `quorum`".into(),
+            );
+        }
+        (strategy, Some(_)) if strategy != Strategy::Quorum => {
+            report(
+                format!("{path}.quorum"),
+                "only applies to `strategy: quorum`".into(),
+            );
+        }
+        _ => {}
+    }
+    if route.strategy == Strategy::Hedged && route.hedge_after.is_none() {
+        report(
+            format!("{path}.hedge_after"),
+            "a hedged route needs `hedge_after` (e.g. \"500ms\" or \"p95\")".into(),
+        );
+    }
+}

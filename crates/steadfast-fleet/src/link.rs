@@ -1,0 +1,255 @@
+//! The link to Redis: a reconnecting command connection, the key names, the
+//! instance id, and whether Redis is usable right now. Every failure is
+//! logged (never with the URL), counted in `steadfast_shared_state_errors_total`,
+//! and turns the link down until the sync task has checked Redis and
+//! resynchronised; while down, callers use their local state and wait on nothing.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, RedisResult};
+use tokio::sync::{Notify, mpsc, watch};
+
+/// Background writes held while Redis is away, at most.
+const QUEUED: usize = 1024;
+
+/// A write that no request waits for: what it is (for errors) and the command.
+pub(super) type Deferred = (&'static str, redis::Cmd);
+
+/// Redis as the fleet's shared state, from one gateway's side.
+pub struct Link {
+    client: Client,
+    manager: ConnectionManager,
+    prefix: String,
+    instance: String,
+    timeout: Duration,
+    up: watch::Sender<bool>,
+    trouble: Notify,
+    /// Whether the current outage was logged as a warning.
+    reported: AtomicBool,
+    deferred: mpsc::Sender<Deferred>,
+    queue: Mutex<Option<mpsc::Receiver<Deferred>>>,
+    /// Credentials in the URL, scrubbed from error text.
+    secrets: Vec<String>,
+}
+
+impl Link {
+    /// A link to `url` (not connected yet: the sync task connects it).
+    /// Must run inside a tokio runtime.
+    pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Link, String> {
+        let secrets = credentials(url);
+        let scrub = |text: String| scrub(&secrets, text);
+        let client = Client::open(url)
+            .map_err(|error| scrub(format!("state.url is not a usable Redis URL: {error}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(connect_timeout(timeout)))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_secs(2));
+        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(|error| scrub(format!("cannot set up the Redis connection: {error}")))?;
+        let rng = steadfast::rng::Rng::from_entropy();
+        let (deferred, queue) = mpsc::channel(QUEUED);
+        Ok(Link {
+            client,
+            manager,
+            prefix: prefix.to_owned(),
+            instance: format!("{:016x}", rng.next_u64()),
+            timeout,
+            up: watch::channel(false).0,
+            trouble: Notify::new(),
+            reported: AtomicBool::new(false),
+            deferred,
+            queue: Mutex::new(Some(queue)),
+            secrets,
+        })
+    }
+
+    /// This gateway's id among the fleet, tagging what it publishes.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// The key (or channel) `prefix:part:part…`.
+    pub fn key(&self, parts: &[&str]) -> String {
+        let mut key = self.prefix.clone();
+        for part in parts {
+            key.push(':');
+            key.push_str(part);
+        }
+        key
+    }
+
+    /// Whether Redis is usable now (connected and resynchronised).
+    pub fn is_up(&self) -> bool {
+        *self.up.borrow()
+    }
+
+    /// Waits until Redis is usable.
+    pub async fn wait_up(&self) {
+        let mut up = self.up.subscribe();
+        let _ = up.wait_for(|up| *up).await;
+    }
+
+    /// The longest wait for one command.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A handle on the command connection, for building a command future.
+    pub fn connection(&self) -> ConnectionManager {
+        self.manager.clone()
+    }
+
+    /// A new pub/sub connection, within the connect timeout.
+    pub(super) async fn pubsub(&self) -> Result<redis::aio::PubSub, String> {
+        let limit = connect_timeout(self.timeout);
+        match tokio::time::timeout(limit, self.client.get_async_pubsub()).await {
+            Ok(Ok(pubsub)) => Ok(pubsub),
+            Ok(Err(error)) => Err(scrub(&self.secrets, error.to_string())),
+            Err(_) => Err(format!("could not connect within {limit:?}")),
+        }
+    }
+
+    /// Runs `command` if Redis is up; `None` when down or on failure (which
+    /// is logged, counted, and turns the link down).
+    pub async fn run<T>(
+        &self,
+        op: &'static str,
+        command: impl Future<Output = RedisResult<T>>,
+    ) -> Option<T> {
+        if !self.is_up() {
+            return None;
+        }
+        match self.bounded(command).await {
+            Ok(value) => Some(value),
+            Err(reason) => {
+                self.failed(op, &reason);
+                None
+            }
+        }
+    }
+
+    /// Runs `command` whatever the link's state, within the timeout.
+    pub(super) async fn bounded<T>(
+        &self,
+        command: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T, String> {
+        match tokio::time::timeout(self.timeout, command).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(scrub(&self.secrets, error.to_string())),
+            Err(_) => Err(format!("no answer within {:?}", self.timeout)),
+        }
+    }
+
+    /// Queues a write for the background writer, which sends it once Redis
+    /// is up; past 1 024 waiting writes, new ones are dropped and counted.
+    pub fn later(&self, op: &'static str, command: redis::Cmd) {
+        if self.deferred.try_send((op, command)).is_err() {
+            metrics::counter!("steadfast_shared_state_errors_total", "op" => op).increment(1);
+            tracing::debug!(
+                op,
+                "shared state: background write dropped, the queue is full"
+            );
+        }
+    }
+
+    /// The queue of background writes, for the one writer task.
+    pub(super) fn take_queue(&self) -> Option<mpsc::Receiver<Deferred>> {
+        self.queue.lock().ok().and_then(|mut queue| queue.take())
+    }
+
+    /// Records a failed Redis operation: logged, counted, link down.
+    pub fn failed(&self, op: &'static str, reason: &str) {
+        metrics::counter!("steadfast_shared_state_errors_total", "op" => op).increment(1);
+        let was_up = self.up.send_replace(false);
+        if was_up || !self.reported.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                op,
+                reason,
+                "shared state: Redis failed; each gateway uses its local state until it is back"
+            );
+        } else {
+            tracing::debug!(op, reason, "shared state: Redis still unavailable");
+        }
+        self.nudge();
+    }
+
+    /// Asks the sync task to check Redis and resynchronise.
+    pub(super) fn nudge(&self) {
+        self.trouble.notify_one();
+    }
+
+    /// Marks Redis usable again (after a resync).
+    pub(super) fn set_up(&self) {
+        self.reported.store(false, Ordering::Relaxed);
+        if !self.up.send_replace(true) {
+            tracing::info!(instance = %self.instance, "shared state: Redis connected");
+        }
+    }
+
+    /// Marks Redis unusable without counting an operation (the sync task saw it go).
+    pub(super) fn set_down(&self) {
+        self.up.send_replace(false);
+    }
+
+    /// Resolves when an operation failed since the last call.
+    pub(super) async fn trouble(&self) {
+        self.trouble.notified().await;
+    }
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link")
+            .field("prefix", &self.prefix)
+            .field("instance", &self.instance)
+            .field("up", &self.is_up())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connecting (TCP, TLS, AUTH) may take longer than one command.
+fn connect_timeout(timeout: Duration) -> Duration {
+    timeout.max(Duration::from_secs(1))
+}
+
+/// The user name and password of a Redis URL, if any.
+fn credentials(url: &str) -> Vec<String> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Vec::new();
+    };
+    [parsed.username(), parsed.password().unwrap_or_default()]
+        .into_iter()
+        .filter(|part| part.len() >= 3)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `text` with every secret replaced by `***`.
+fn scrub(secrets: &[String], mut text: String) -> String {
+    for secret in secrets {
+        text = text.replace(secret.as_str(), "***");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_never_show_credentials() {
+        let secrets = credentials("redis://fleet:hunter22@db.internal:6379/0");
+        assert_eq!(secrets, ["fleet", "hunter22"]);
+        assert_eq!(
+            scrub(&secrets, "auth as fleet with hunter22 failed".into()),
+            "auth as *** with *** failed"
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! The gateway's end-to-end tests, in one test binary: real gateways over
+//! real sockets in front of simulated providers (and, where a test says so,
+//! a real Redis, SMTP server, browser, OpenAI and Anthropic SDKs, or the
+//! `steadfast` binary itself). One binary links the crates once instead of
+//! once per file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod receivers;
+mod support;
+
+mod admin;
+mod alerts;
+mod anthropic;
+mod bad_input;
+mod chaos;
+mod cli;
+mod clients;
+mod dashboard;
+mod docs;
+mod failover;
+mod grafana;
+mod logs;
+mod messages;
+mod metrics;
+#[cfg(feature = "otlp")]
+mod otlp;
+mod proxy;
+mod redis;
+mod report;
+mod sdk;
+mod strategies;
+mod streaming;
+mod translation;

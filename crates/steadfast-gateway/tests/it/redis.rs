@@ -1,0 +1,397 @@
+//! A fleet of three gateways (in process) sharing one real Redis: breaker
+//! transitions reach every instance, rate limits hold for the fleet, health
+//! probes are not multiplied, and a Redis outage fails no request. Also:
+//! `rediss://` with a password, verified against the trusted roots.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::support::fleet::{Fleet, audit_entries, summary};
+use crate::support::redis_server::{RedisServer, TLS_PASSWORD};
+use crate::support::{ServeProcess, eventually};
+use serde_json::json;
+use steadfast::breaker::State;
+use steadfast::events::Event;
+use steadfast_mock::Mode;
+use tokio::time::Instant;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breaker_opening_on_one_instance_opens_everywhere_and_a_probe_closes_it_everywhere() {
+    let fleet = Fleet::start(
+        &["a", "b"],
+        "circuit_breaker: { consecutive_failures: 2, open_for: 500ms, half_open_calls: 1 }",
+        "retry: { max_attempts: 1 }",
+        "",
+    )
+    .await;
+    // When each instance's m0 breaker opens, seen on its own events bus.
+    let opened: Vec<_> = fleet
+        .gateways
+        .iter()
+        .map(|gateway| {
+            let mut events = gateway.state().proxy.events().subscribe();
+            tokio::spawn(async move {
+                loop {
+                    if let Ok(Event::BreakerStateChanged { name, to, .. }) = events.recv().await {
+                        if &*name == "m0" && to == State::Open {
+                            return Instant::now();
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    fleet.mocks[0].control().set_mode(Mode::Error);
+    for _ in 0..2 {
+        assert_eq!(fleet.chat(0, None).await.status(), 200, "m1 answers");
+    }
+    assert_eq!(
+        fleet.breakers("m0")[0],
+        "open",
+        "instance 0 judged m0 itself"
+    );
+    let mut at = Vec::new();
+    for instance in opened {
+        let when = tokio::time::timeout(Duration::from_secs(1), instance).await;
+        at.push(
+            when.expect("m0 did not open on every instance within 1 s")
+                .unwrap(),
+        );
+    }
+    let spread = at.iter().max().unwrap().duration_since(at[0]);
+    println!("m0 open on all three instances {spread:?} after it opened on the first");
+    assert!(spread < Duration::from_secs(1));
+    assert_eq!(fleet.breakers("m0"), ["open", "open", "open"]);
+    let trips: Vec<u64> = fleet
+        .gateways
+        .iter()
+        .map(|g| g.state().runtime().targets["m0"].breaker.stats().trips)
+        .collect();
+    assert_eq!(trips, [1, 0, 0], "remote opens are not local trips");
+
+    fleet.mocks[0].control().set_mode(Mode::Ok);
+    let probed = eventually(Duration::from_secs(3), || async {
+        fleet.chat(0, None).await;
+        fleet.breakers("m0")[0] == "closed"
+    })
+    .await;
+    assert!(probed, "instance 0's half-open probe did not close m0");
+    assert!(
+        fleet
+            .all_breakers("m0", "closed", Duration::from_secs(1))
+            .await,
+        "m0 did not close fleet-wide: {:?}",
+        fleet.breakers("m0")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_trip_and_reset_apply_fleet_wide_and_are_audited_in_one_stream() {
+    let fleet = Fleet::start(&["a", "b"], "", "", "").await;
+    assert_eq!(fleet.admin(1, "/admin/models/m0/trip").await.status(), 200);
+    assert!(
+        fleet
+            .all_breakers("m0", "forced_open", Duration::from_secs(1))
+            .await
+    );
+    let response = fleet.chat(0, None).await;
+    assert_eq!(
+        crate::support::header(&response, "x-steadfast-target"),
+        "m1"
+    );
+    assert_eq!(fleet.admin(2, "/admin/models/m0/reset").await.status(), 200);
+    assert!(
+        fleet
+            .all_breakers("m0", "closed", Duration::from_secs(1))
+            .await
+    );
+
+    let redis = fleet.redis.connection().await;
+    let written = eventually(Duration::from_secs(2), || {
+        let mut redis = redis.clone();
+        async move { audit_entries(&mut redis).await.len() >= 2 }
+    })
+    .await;
+    let entries = audit_entries(&mut redis.clone()).await;
+    assert!(written, "audit stream: {entries:?}");
+    assert_eq!(entries[0].0, "trip");
+    assert_eq!(entries[1].0, "reset");
+    assert_ne!(entries[0].1, entries[1].1, "written by two instances");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_rate_limit_holds_for_the_fleet_and_its_round_trip_is_measured() {
+    let fleet = Arc::new(
+        Fleet::start(
+            &["a", "b"],
+            "rate_limit: { requests_per_minute: 300 }",
+            "",
+            "",
+        )
+        .await,
+    );
+    let started = Instant::now();
+    let statuses = fleet.load(200, None).await;
+    let elapsed = started.elapsed();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let sent = fleet.mocks[0].control().counts().requests;
+    // A burst of 300, then 5 a second.
+    let allowed = 300.0 + 5.0 * elapsed.as_secs_f64();
+    println!("m0 sent {sent} of 600 in {elapsed:?}; the fleet allows {allowed:.1}");
+    assert!(
+        (sent as f64) <= allowed + 1.0 && (sent as f64) >= 300.0 * 0.97,
+        "m0 got {sent}, the fleet allows {allowed:.1}"
+    );
+
+    // The added latency: one Redis round trip per check.
+    let target = Arc::clone(&fleet.gateways[1].state().runtime().targets["m0"]);
+    let limit = target.rate_limit.as_ref().unwrap();
+    let mut shared = Vec::new();
+    for _ in 0..2000 {
+        let at = Instant::now();
+        let _ = limit.check(1).await;
+        shared.push(at.elapsed());
+    }
+    let mut local = Vec::new();
+    for _ in 0..2000 {
+        let at = Instant::now();
+        let _ = limit.local().check(1);
+        local.push(at.elapsed());
+    }
+    let (shared, local) = (summary(&mut shared), summary(&mut local));
+    println!("rate-limit check, shared in Redis: {shared}; local: {local}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_limit_holds_for_the_fleet() {
+    let fleet = Arc::new(
+        Fleet::start(
+            &["a"],
+            "",
+            "",
+            "clients:\n  team: { key: \"k-team-fleet-1234\", requests_per_minute: 30 }\n",
+        )
+        .await,
+    );
+    let started = Instant::now();
+    let statuses = fleet.load(30, Some("k-team-fleet-1234")).await;
+    let elapsed = started.elapsed();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(ok + limited, 90, "{statuses:?}");
+    let allowed = 30.0 + 0.5 * elapsed.as_secs_f64();
+    assert!(
+        ok >= 30 && ok as f64 <= allowed + 1.0,
+        "{ok} admitted, the fleet allows {allowed:.1}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_probes_a_model_once_per_interval() {
+    let fleet = Fleet::start(
+        &["a"],
+        "health_check: { interval: 200ms, timeout: 1s, retries: 2 }",
+        "",
+        "",
+    )
+    .await;
+    let before = fleet.mocks[0].control().counts().model_lists;
+    let window = Duration::from_secs(3);
+    tokio::time::sleep(window).await; // a measurement window, not a wait for a condition
+    let probes = fleet.mocks[0].control().counts().model_lists - before;
+    let intervals = window.as_secs_f64() / 0.2;
+    println!("{probes} probes in {intervals} intervals by 3 instances");
+    assert!(
+        (probes as f64) >= intervals * 0.6 && (probes as f64) <= intervals * 1.3 + 2.0,
+        "{probes} probes in {intervals} intervals (unshared would be {})",
+        intervals * 3.0
+    );
+    for gateway in &fleet.gateways {
+        let health = gateway.state().runtime().targets["m0"].health.status();
+        assert_eq!(
+            health.as_str(),
+            "healthy",
+            "every instance reads the result"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_fails_no_request_and_the_fleet_resyncs_when_it_returns() {
+    let mut fleet = Fleet::start(
+        &["a", "b"],
+        "rate_limit: { requests_per_minute: 1000000 }",
+        "",
+        "",
+    )
+    .await;
+    // Steady traffic on every instance through the whole outage.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut traffic = tokio::task::JoinSet::new();
+    for instance in 0..3 {
+        let (url, stop) = (
+            fleet.url(instance, "/v1/chat/completions"),
+            Arc::clone(&stop),
+        );
+        let client = fleet.client.clone();
+        traffic.spawn(async move {
+            let mut statuses = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let body =
+                    json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]});
+                let response = client.post(&url).json(&body).send().await.unwrap();
+                statuses.push(response.status().as_u16());
+            }
+            statuses
+        });
+    }
+    let served = |fleet: &Fleet| {
+        fleet.mocks[0].control().counts().requests + fleet.mocks[1].control().counts().requests
+    };
+    let at_kill = served(&fleet);
+    fleet.redis.kill();
+    assert!(
+        eventually(Duration::from_secs(5), || async { fleet.connected(false) }).await,
+        "the instances did not notice Redis going"
+    );
+    // While Redis is away: a manual trip stays local for now.
+    assert_eq!(fleet.admin(0, "/admin/models/m1/trip").await.status(), 200);
+    assert_eq!(fleet.breakers("m1"), ["forced_open", "closed", "closed"]);
+    let during = served(&fleet);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            served(&fleet) > during + 30
+        })
+        .await,
+        "traffic stalled while Redis was away"
+    );
+
+    fleet.redis.restart().await;
+    assert!(
+        eventually(Duration::from_secs(10), || async { fleet.connected(true) }).await,
+        "the instances did not reconnect"
+    );
+    assert!(
+        fleet
+            .all_breakers("m1", "forced_open", Duration::from_secs(2))
+            .await,
+        "the trip made during the outage was not shared on resync: {:?}",
+        fleet.breakers("m1")
+    );
+    let after = served(&fleet);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            served(&fleet) > after + 30
+        })
+        .await
+    );
+    stop.store(true, Ordering::Relaxed);
+    let mut statuses = Vec::new();
+    while let Some(done) = traffic.join_next().await {
+        statuses.extend(done.unwrap());
+    }
+    let failed: Vec<_> = statuses.iter().filter(|s| **s != 200).collect();
+    println!(
+        "{} requests, {} served by the models from the kill on, none failed",
+        statuses.len(),
+        served(&fleet) - at_kill
+    );
+    assert!(
+        failed.is_empty(),
+        "{} requests failed: {failed:?}",
+        failed.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_is_verified_against_trusted_roots_and_its_password_is_never_logged() {
+    let certificates = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start_tls(certificates.path()).await;
+    let ca = redis.ca_file().unwrap();
+    let mocks = crate::support::mocks(&["a"]).await;
+    let configs = tempfile::tempdir().unwrap();
+    // Trusts the test CA (rustls reads the roots of SSL_CERT_FILE).
+    let trusting = gateway_on_redis(&redis, &mocks, configs.path(), &ca).await;
+    // Trusts only the server's own leaf certificate, not the CA that signed it.
+    let leaf = certificates.path().join("redis.crt");
+    let distrusting = gateway_on_redis(&redis, &mocks, configs.path(), &leaf).await;
+
+    let client = reqwest::Client::new();
+    let connected = |gateway: &ServeProcess| {
+        let (client, url) = (client.clone(), format!("{}/api/status", gateway.url));
+        async move {
+            let status: serde_json::Value =
+                client.get(url).send().await.unwrap().json().await.unwrap();
+            status["state"]["connected"] == true
+        }
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || connected(&trusting)).await,
+        "TLS with password to a server whose CA is trusted"
+    );
+    let tripped = client
+        .post(format!("{}/admin/models/m0/trip", trusting.url))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tripped.status(), 200);
+    let redis_client = redis.connection().await;
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let mut redis = redis_client.clone();
+            async move { audit_entries(&mut redis).await.len() == 1 }
+        })
+        .await,
+        "the trip reached Redis over TLS"
+    );
+
+    assert!(
+        !connected(&distrusting).await,
+        "an unknown issuer is refused"
+    );
+    let served = client
+        .post(format!("{}/v1/chat/completions", distrusting.url))
+        .json(&json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        served.status(),
+        200,
+        "without Redis it serves on local state"
+    );
+
+    let refused = distrusting.terminate().await;
+    assert!(
+        refused.to_lowercase().contains("certificate"),
+        "the log says why: {refused}"
+    );
+    let accepted = trusting.terminate().await;
+    for logs in [&refused, &accepted] {
+        assert!(!logs.contains(TLS_PASSWORD), "{logs}");
+    }
+}
+
+/// A gateway (child process) over `mocks` sharing state in `redis`, with
+/// `SSL_CERT_FILE` as its only trusted roots.
+async fn gateway_on_redis(
+    redis: &RedisServer,
+    mocks: &[steadfast_mock::MockServer],
+    dir: &Path,
+    roots: &Path,
+) -> ServeProcess {
+    let port = crate::support::free_port();
+    let yaml = crate::support::config_yaml(mocks, "", "")
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"))
+        + &format!(
+            "state: {{ backend: redis, url: \"{}\", key_prefix: fleet-test }}\n",
+            redis.url()
+        );
+    let path = dir.join(format!("steadfast-{port}.yaml"));
+    std::fs::write(&path, yaml).unwrap();
+    let roots = roots.to_str().unwrap();
+    ServeProcess::start(&[], &path, port, &[("SSL_CERT_FILE", roots)]).await
+}

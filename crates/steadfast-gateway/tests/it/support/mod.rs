@@ -1,0 +1,378 @@
+//! Shared set-up of the end-to-end tests: simulated providers and a gateway
+//! on free loopback ports, a config file in a temporary directory, and an HTTP
+//! client.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+pub mod fleet;
+pub mod observe;
+pub mod redis_server;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use steadfast_config as config;
+use steadfast_mock::{Faults, MockOptions, MockServer, Mode};
+use steadfast_server::Gateway;
+use steadfast_wire::Format;
+use tempfile::TempDir;
+
+/// The API key the tests give the primary provider; it must never leak.
+pub const SECRET_KEY: &str = "sk-test-DO-NOT-LEAK-4f9a8b7c6d5e";
+/// The admin token of the tests.
+pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
+
+/// Simulated providers plus a gateway in front of them.
+pub struct Harness {
+    pub mocks: Vec<MockServer>,
+    pub gateway: Gateway,
+    pub dir: TempDir,
+    pub config_path: PathBuf,
+    pub client: reqwest::Client,
+}
+
+/// Starts `names.len()` simulated providers (named as given).
+pub async fn mocks(names: &[&str]) -> Vec<MockServer> {
+    let mut mocks = Vec::new();
+    for name in names {
+        mocks.push(MockServer::start(MockOptions::named(name)).await.unwrap());
+    }
+    mocks
+}
+
+/// A config over `mocks`: provider `p{i}` and model `m{i}` per mock, the first
+/// with [`SECRET_KEY`], and route `chat` over every model in order. `extra`
+/// (YAML) is appended under each model, e.g. `"timeout: 500ms"`.
+pub fn config_yaml(mocks: &[MockServer], model_extra: &str, route_extra: &str) -> String {
+    let mut yaml = format!(
+        "server:\n  listen: \"127.0.0.1:0\"\n  admin_token: \"{ADMIN_TOKEN}\"\n  max_body_bytes: 65536\nproviders:\n"
+    );
+    for (i, mock) in mocks.iter().enumerate() {
+        let key = if i == 0 {
+            format!(", api_key: \"{SECRET_KEY}\"")
+        } else {
+            String::new()
+        };
+        yaml.push_str(&format!(
+            "  p{i}: {{ kind: openai, base_url: \"{}\"{key} }}\n",
+            mock.base_url()
+        ));
+    }
+    yaml.push_str("models:\n");
+    for i in 0..mocks.len() {
+        yaml.push_str(&format!(
+            "  m{i}:\n    provider: p{i}\n    model: upstream-{i}\n"
+        ));
+        for line in model_extra.lines().filter(|l| !l.trim().is_empty()) {
+            yaml.push_str(&format!("    {line}\n"));
+        }
+    }
+    let targets: Vec<String> = (0..mocks.len()).map(|i| format!("m{i}")).collect();
+    yaml.push_str(&format!(
+        "routes:\n  chat:\n    targets: [{}]\n",
+        targets.join(", ")
+    ));
+    for line in route_extra.lines().filter(|l| !l.trim().is_empty()) {
+        yaml.push_str(&format!("    {line}\n"));
+    }
+    yaml
+}
+
+impl Harness {
+    /// Providers named `names` and a gateway over them with `yaml` built by the caller.
+    pub async fn with_config(mocks: Vec<MockServer>, yaml: &str) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("steadfast.yaml");
+        std::fs::write(&config_path, yaml).unwrap();
+        let loaded = config::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
+        let gateway = Gateway::start_with(loaded, &config_path).await.unwrap();
+        Harness {
+            mocks,
+            gateway,
+            dir,
+            config_path,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Providers named `names` and a gateway with the default test config.
+    pub async fn start(names: &[&str], model_extra: &str, route_extra: &str) -> Harness {
+        let mocks = mocks(names).await;
+        let yaml = config_yaml(&mocks, model_extra, route_extra);
+        Harness::with_config(mocks, &yaml).await
+    }
+
+    /// The gateway's URL for `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gateway.addr())
+    }
+
+    /// POSTs a chat completion for route `chat`.
+    pub async fn chat(&self, content: &str) -> reqwest::Response {
+        self.post_json(
+            "/v1/chat/completions",
+            json!({
+                "model": "chat",
+                "messages": [{"role": "user", "content": content}]
+            }),
+        )
+        .await
+    }
+
+    /// POSTs a JSON body.
+    pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POSTs to an admin endpoint with the right token.
+    pub async fn admin_post(&self, path: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GETs an admin endpoint with the right token; its JSON answer.
+    pub async fn admin_get(&self, path: &str) -> Value {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The status snapshot.
+    pub async fn status(&self) -> Value {
+        self.client
+            .get(self.url("/api/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The status entry of model `name`.
+    pub async fn target(&self, name: &str) -> Value {
+        let status = self.status().await;
+        status["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no target {name} in {status}"))
+    }
+}
+
+/// A header's value as text.
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Polls `check` every 10 ms until it holds or `within` passes.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// An Anthropic provider `m0` ("claude") and an OpenAI one `m1` ("gpt"), with
+/// route `claude-first` over [m0, m1] and `gpt-first` over [m1, m0].
+pub async fn anthropic_and_openai() -> Harness {
+    anthropic_and_openai_with("").await
+}
+
+/// [`anthropic_and_openai`] with `routes` (YAML lines under `routes:`, each
+/// indented by two spaces) added.
+pub async fn anthropic_and_openai_with(routes: &str) -> Harness {
+    let claude = MockServer::start(MockOptions {
+        kind: Format::Anthropic,
+        ..MockOptions::named("claude")
+    })
+    .await
+    .unwrap();
+    let gpt = MockServer::start(MockOptions::named("gpt")).await.unwrap();
+    let yaml = format!(
+        "server: {{ listen: \"127.0.0.1:0\" }}
+providers:
+  p0: {{ kind: anthropic, base_url: \"{}\", api_key: \"{SECRET_KEY}\" }}
+  p1: {{ kind: openai, base_url: \"{}\" }}
+models:
+  m0: {{ provider: p0, model: claude-sonnet-4-5 }}
+  m1: {{ provider: p1, model: gpt-4o-mini }}
+routes:
+  claude-first: {{ targets: [m0, m1] }}
+  gpt-first: {{ targets: [m1, m0] }}
+{routes}",
+        claude.base_url(),
+        gpt.base_url()
+    );
+    Harness::with_config(vec![claude, gpt], &yaml).await
+}
+
+/// Sets a provider's fault mode (and the status of `error` mode).
+pub fn fail(mock: &MockServer, mode: Mode, status: u16) {
+    mock.control().set(Faults {
+        mode,
+        status,
+        ..Faults::default()
+    });
+}
+
+/// POSTs a Messages API request for `route` ("hello there", `max_tokens`
+/// 100, a system prompt) with `extra` fields added.
+pub async fn messages(h: &Harness, route: &str, extra: Value) -> reqwest::Response {
+    let mut body = json!({"model": route, "max_tokens": 100, "system": "Be brief.",
+        "messages": [{"role": "user", "content": "hello there"}]});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    h.post_json("/v1/messages", body).await
+}
+
+/// The data of each event of a streamed body, `[DONE]` left out.
+pub fn events(body: &str) -> Vec<Value> {
+    body.lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter(|data| *data != "[DONE]")
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect()
+}
+
+/// The Python of the project's virtualenv, made by `scripts/setup`.
+pub fn python() -> std::path::PathBuf {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup",
+        python.display()
+    );
+    python
+}
+
+/// A free loopback port (bound, then released for the caller).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `steadfast serve` as a child process: stdout discarded, stderr kept,
+/// killed if dropped.
+pub struct ServeProcess {
+    pub child: tokio::process::Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl ServeProcess {
+    /// Runs `steadfast {global} serve --config {config}` with `env` (and
+    /// none of the test environment's OpenTelemetry variables) and waits
+    /// until it answers `/health` on `port` (the port in the config).
+    pub async fn start(
+        global: &[&str],
+        config: &std::path::Path,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> ServeProcess {
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_steadfast"))
+            .args(global)
+            .args(["serve", "--config"])
+            .arg(config)
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .env_remove("OTEL_SERVICE_NAME")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        assert!(
+            eventually(Duration::from_secs(10), || async {
+                client.get(format!("{url}/health")).send().await.is_ok()
+            })
+            .await,
+            "the gateway did not start"
+        );
+        ServeProcess { child, url }
+    }
+
+    /// Sends `signal` (e.g. `-HUP`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Sends SIGTERM, asserts a clean exit within 10 s and returns what the
+    /// process wrote to stderr.
+    pub async fn terminate(mut self) -> String {
+        self.signal("-TERM");
+        let exit = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(exit.success(), "{exit}");
+        let mut logs = String::new();
+        tokio::io::AsyncReadExt::read_to_string(self.child.stderr.as_mut().unwrap(), &mut logs)
+            .await
+            .unwrap();
+        logs
+    }
+}
+
+/// Asserts that `mock`'s last request continued a cut-off stream: the partial
+/// answer as the assistant's turn, then a user turn asking to go on from it.
+pub fn assert_continues(mock: &MockServer, partial: &str) {
+    let continuation = mock.control().last_request().unwrap();
+    let messages = continuation["messages"].as_array().unwrap();
+    assert_eq!(
+        messages[messages.len() - 2],
+        json!({"role": "assistant", "content": partial}),
+        "{continuation}"
+    );
+    assert_eq!(messages.last().unwrap()["role"], "user", "{continuation}");
+}

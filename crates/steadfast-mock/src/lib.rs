@@ -1,0 +1,238 @@
+//! `steadfast mock`: a simulated model provider speaking a real wire format
+//! (OpenAI's or Anthropic's) over real sockets, with faults settable at start and at run time. Tests,
+//! demos and chaos runs put it where a real provider would be.
+//!
+//! Control API (on the provider's own port, or on `--control ADDR` so it stays
+//! reachable while the provider refuses connections):
+//! `GET /_mock/faults`, `PUT /_mock/faults` (a [`Faults`] JSON), `GET /_mock/counts`.
+
+mod anthropic;
+mod control;
+mod openai;
+mod respond;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use control::{Control, Counts, Faults, Mode};
+
+use steadfast_net as net;
+use steadfast_wire::Format;
+
+/// What a simulated provider is.
+#[derive(Debug, Clone)]
+pub struct MockOptions {
+    /// The wire format it speaks.
+    pub kind: Format,
+    /// Address for the model API (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// A separate address for the control API, if wanted.
+    pub control: Option<SocketAddr>,
+    /// The provider's name, used in its answers ("primary here. You said: …").
+    pub name: String,
+    /// The starting faults.
+    pub faults: Faults,
+    /// Seed of the random failures.
+    pub seed: u64,
+}
+
+impl MockOptions {
+    /// A healthy provider named `name` on a free loopback port.
+    pub fn named(name: &str) -> MockOptions {
+        MockOptions {
+            kind: Format::Openai,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            control: None,
+            name: name.to_owned(),
+            faults: Faults::default(),
+            seed: 1,
+        }
+    }
+}
+
+pub(crate) struct MockState {
+    name: String,
+    control: Arc<Control>,
+}
+
+/// A running simulated provider. Dropping it stops it.
+pub struct MockServer {
+    kind: Format,
+    addr: SocketAddr,
+    control_addr: Option<SocketAddr>,
+    control: Arc<Control>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Starts a provider; returns once it is listening.
+    pub async fn start(options: MockOptions) -> std::io::Result<MockServer> {
+        let control = Arc::new(Control::new(options.faults, options.seed));
+        let state = Arc::new(MockState {
+            name: options.name,
+            control: Arc::clone(&control),
+        });
+        let listener = net::bind(options.listen)?;
+        let addr = listener.local_addr()?;
+        let (shutdown, stop) = watch::channel(false);
+        let mut tasks = vec![tokio::spawn(accept_loop(
+            listener,
+            addr,
+            api_router(options.kind, Arc::clone(&state)),
+            Arc::clone(&control),
+            stop.clone(),
+        ))];
+        let mut control_addr = None;
+        if let Some(listen) = options.control {
+            let listener = net::bind(listen)?;
+            control_addr = Some(listener.local_addr()?);
+            let router = control_router().with_state(Arc::clone(&state));
+            tasks.push(tokio::spawn(net::serve(
+                listener,
+                router,
+                stop,
+                net::ServeOptions::default(),
+            )));
+        }
+        Ok(MockServer {
+            kind: options.kind,
+            addr,
+            control_addr,
+            control,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The model API's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL to configure as a provider of its kind: `http://ADDR/v1`
+    /// for OpenAI, `http://ADDR` for Anthropic.
+    pub fn base_url(&self) -> String {
+        match self.kind {
+            Format::Openai => format!("http://{}/v1", self.addr),
+            Format::Anthropic => format!("http://{}", self.addr),
+        }
+    }
+
+    /// The separate control address, if one was asked for.
+    pub fn control_addr(&self) -> Option<SocketAddr> {
+        self.control_addr
+    }
+
+    /// The fault controls and counters.
+    pub fn control(&self) -> &Arc<Control> {
+        &self.control
+    }
+
+    /// Waits until the provider stops (it runs until dropped or shut down).
+    pub async fn wait(mut self) {
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn api_router(kind: Format, state: Arc<MockState>) -> Router {
+    let api = match kind {
+        Format::Openai => Router::new()
+            .route("/v1/chat/completions", post(openai::chat))
+            .route("/v1/embeddings", post(openai::embeddings))
+            .route("/v1/models", get(openai::models)),
+        Format::Anthropic => Router::new()
+            .route("/v1/messages", post(anthropic::messages))
+            .route("/v1/models", get(anthropic::models)),
+    };
+    api.merge(control_router()).with_state(state)
+}
+
+fn control_router() -> Router<Arc<MockState>> {
+    Router::new()
+        .route("/_mock/faults", get(get_faults).put(put_faults))
+        .route("/_mock/counts", get(get_counts))
+}
+
+async fn get_faults(State(state): State<Arc<MockState>>) -> Json<Faults> {
+    Json(state.control.faults())
+}
+
+async fn put_faults(
+    State(state): State<Arc<MockState>>,
+    Json(faults): Json<Faults>,
+) -> Json<Faults> {
+    state.control.set(faults);
+    Json(state.control.faults())
+}
+
+async fn get_counts(State(state): State<Arc<MockState>>) -> Json<Counts> {
+    Json(state.control.counts())
+}
+
+/// Serves the model API, closing the listening socket and every open
+/// connection while the mode is [`Mode::Refuse`], and re-binding the same port
+/// when it changes back.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    router: Router,
+    control: Arc<Control>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let builder = net::http_builder(&net::ServeOptions::default());
+    let mut listener = Some(listener);
+    let mut faults = control.watch();
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        if matches!(faults.borrow_and_update().mode, Mode::Refuse) {
+            listener = None;
+            connections.abort_all();
+        } else if listener.is_none() {
+            match net::bind(addr) {
+                Ok(bound) => listener = Some(bound),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            }
+        }
+        tokio::select! {
+            accepted = accept(listener.as_ref()) => {
+                if let Ok((stream, _)) = accepted {
+                    connections.spawn(net::serve_connection(&builder, stream, router.clone()));
+                }
+            }
+            changed = faults.changed() => if changed.is_err() { return },
+            _ = net::wait_for(&mut stop) => return,
+        }
+    }
+}
+
+async fn accept(
+    listener: Option<&tokio::net::TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}

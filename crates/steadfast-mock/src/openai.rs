@@ -1,0 +1,222 @@
+//! The OpenAI wire format of the simulated provider: chat completions (plain
+//! and streamed), embeddings and the models list.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::MockState;
+use super::control::{Mode, RequestGuard};
+use super::respond::{Verdict, authorization, bad_request, judge, sse_response, tokens};
+use steadfast_wire::Format;
+
+/// The deterministic answer text for a request.
+fn answer_text(name: &str, body: &Value) -> String {
+    let last = body["messages"]
+        .as_array()
+        .and_then(|messages| messages.last())
+        .map(|message| match &message["content"] {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        })
+        .unwrap_or_default();
+    super::respond::echo(name, &last)
+}
+
+pub(super) async fn chat(
+    State(state): State<Arc<MockState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request(
+            Format::Openai,
+            "We could not parse the JSON body of your request.",
+        );
+    };
+    if !body["messages"].is_array() {
+        return bad_request(Format::Openai, "'messages' is a required property");
+    }
+    let control = &state.control;
+    let guard = control.begin(&body, authorization(&headers));
+    control.note_headers(&headers);
+    let faults = control.faults();
+    match judge(control, &faults, Format::Openai).await {
+        Verdict::Answer => {}
+        Verdict::Fail(response) => {
+            guard.fail();
+            return response;
+        }
+        Verdict::Hang => {
+            std::future::pending::<()>().await;
+        }
+    }
+    let model = if faults.answer_model.is_empty() {
+        body["model"].as_str().unwrap_or("mock").to_owned()
+    } else {
+        faults.answer_model.clone()
+    };
+    let text = if faults.reply.is_empty() {
+        answer_text(&state.name, &body)
+    } else {
+        faults.reply.clone()
+    };
+    let prompt_tokens = tokens(&body["messages"].to_string());
+    if body["stream"].as_bool() == Some(true) {
+        let include_usage = body["stream_options"]["include_usage"].as_bool() == Some(true);
+        let cut_after = (faults.mode == Mode::CutStream).then_some(faults.cut_after);
+        return stream_chat(StreamPlan {
+            model,
+            text,
+            prompt_tokens,
+            include_usage,
+            cut_after,
+            interval: Duration::from_millis(faults.chunk_interval_ms),
+            guard,
+        });
+    }
+    guard.complete();
+    let completion_tokens = tokens(&text);
+    Json(json!({
+        "id": "chatcmpl-mock",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": text},
+            "finish_reason": "stop"
+        }],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens
+        }
+    }))
+    .into_response()
+}
+
+struct StreamPlan {
+    model: String,
+    text: String,
+    prompt_tokens: u64,
+    include_usage: bool,
+    cut_after: Option<u32>,
+    interval: Duration,
+    guard: RequestGuard,
+}
+
+fn chunk(model: &str, delta: Value, finish: Option<&str>) -> Bytes {
+    let event = json!({
+        "id": "chatcmpl-mock",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
+    });
+    Bytes::from(format!("data: {event}\n\n"))
+}
+
+fn stream_chat(plan: StreamPlan) -> Response {
+    let mut events = vec![chunk(
+        &plan.model,
+        json!({"role": "assistant", "content": ""}),
+        None,
+    )];
+    let words: Vec<&str> = plan.text.split_inclusive(' ').collect();
+    for word in &words {
+        events.push(chunk(&plan.model, json!({"content": word}), None));
+    }
+    events.push(chunk(&plan.model, json!({}), Some("stop")));
+    if plan.include_usage {
+        let completion = words.len() as u64;
+        let usage = json!({
+            "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
+            "model": plan.model, "choices": [],
+            "usage": {"prompt_tokens": plan.prompt_tokens, "completion_tokens": completion,
+                      "total_tokens": plan.prompt_tokens + completion}
+        });
+        events.push(Bytes::from(format!("data: {usage}\n\n")));
+    }
+    events.push(Bytes::from_static(b"data: [DONE]\n\n"));
+    sse_response(events, plan.cut_after, plan.interval, plan.guard)
+}
+
+pub(super) async fn embeddings(
+    State(state): State<Arc<MockState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request(
+            Format::Openai,
+            "We could not parse the JSON body of your request.",
+        );
+    };
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(text) => vec![text.clone()],
+        Value::Array(items) => items.iter().map(|item| item.to_string()).collect(),
+        _ => return bad_request(Format::Openai, "'input' is a required property"),
+    };
+    let control = &state.control;
+    let guard = control.begin(&body, authorization(&headers));
+    control.note_headers(&headers);
+    let faults = control.faults();
+    match judge(control, &faults, Format::Openai).await {
+        Verdict::Answer => {}
+        Verdict::Fail(response) => {
+            guard.fail();
+            return response;
+        }
+        Verdict::Hang => std::future::pending::<()>().await,
+    }
+    guard.complete();
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, text)| json!({"object": "embedding", "index": index, "embedding": embed(text)}))
+        .collect();
+    let tokens: u64 = inputs.iter().map(|text| tokens(text)).sum();
+    Json(json!({
+        "object": "list",
+        "data": data,
+        "model": body["model"],
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens}
+    }))
+    .into_response()
+}
+
+/// A deterministic 8-dimensional embedding of `text`.
+fn embed(text: &str) -> Vec<f32> {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    (0..8)
+        .map(|_| {
+            for byte in text.bytes() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+            hash = hash.rotate_left(17);
+            (hash % 2000) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
+pub(super) async fn models(State(state): State<Arc<MockState>>) -> Response {
+    let control = &state.control;
+    control.count_model_list();
+    match judge(control, &control.faults(), Format::Openai).await {
+        Verdict::Answer => {}
+        Verdict::Fail(response) => return response,
+        Verdict::Hang => std::future::pending::<()>().await,
+    }
+    Json(json!({
+        "object": "list",
+        "data": [{"id": state.name, "object": "model", "created": 1_700_000_000, "owned_by": "steadfast-mock"}]
+    }))
+    .into_response()
+}

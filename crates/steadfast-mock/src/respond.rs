@@ -1,0 +1,159 @@
+//! What every simulated format shares: the verdict of the fault controls on
+//! a request, error bodies in each provider's shape, server-sent event
+//! answers, and the deterministic answer text and token counts.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use serde_json::{Value, json};
+
+use super::control::{Control, Faults, Mode, RequestGuard};
+use steadfast_wire::Format;
+
+/// What a failing request gets instead of an answer, if anything.
+pub(super) enum Verdict {
+    /// Answer normally (maybe cutting a stream short).
+    Answer,
+    /// Answer with this response.
+    Fail(Response),
+    /// Never answer.
+    Hang,
+}
+
+/// Applies latency and the fault mode to one request.
+pub(super) async fn judge(control: &Control, faults: &Faults, kind: Format) -> Verdict {
+    control.delay(faults).await;
+    let (status, retry_after, fault) = match faults.mode {
+        Mode::Ok | Mode::CutStream | Mode::Refuse => {
+            if !control.random_failure(faults.fail_rate) {
+                return Verdict::Answer;
+            }
+            (500, None, Fault::Server("simulated internal error"))
+        }
+        Mode::Hang => return Verdict::Hang,
+        Mode::Error => (faults.status, None, Fault::Server("simulated failure")),
+        Mode::RateLimit => (429, Some(faults.retry_after), Fault::RateLimit),
+        Mode::ContextLength => (400, None, Fault::ContextLength),
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Json(fault.body(kind, status))).into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    Verdict::Fail(response)
+}
+
+/// A simulated failure, to be put in a provider's error shape.
+enum Fault {
+    Server(&'static str),
+    RateLimit,
+    ContextLength,
+}
+
+impl Fault {
+    fn body(&self, kind: Format, status: StatusCode) -> Value {
+        match (kind, self) {
+            (Format::Openai, Fault::Server(message)) => openai_error("server_error", message),
+            (Format::Openai, Fault::RateLimit) => {
+                openai_error("rate_limit_exceeded", "simulated rate limit")
+            }
+            (Format::Openai, Fault::ContextLength) => json!({"error": {
+                "message": "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
+                "type": "invalid_request_error",
+                "param": "messages",
+                "code": "context_length_exceeded"
+            }}),
+            (Format::Anthropic, Fault::Server(message)) => {
+                let kind = steadfast_wire::anthropic::error_type(status.as_u16());
+                steadfast_wire::anthropic::error_body(kind, message)
+            }
+            (Format::Anthropic, Fault::RateLimit) => steadfast_wire::anthropic::error_body(
+                "rate_limit_error",
+                "Number of request tokens has exceeded your per-minute rate limit (simulated)",
+            ),
+            (Format::Anthropic, Fault::ContextLength) => steadfast_wire::anthropic::error_body(
+                "invalid_request_error",
+                "prompt is too long: 210000 tokens > 200000 maximum",
+            ),
+        }
+    }
+}
+
+fn openai_error(kind: &str, message: &str) -> Value {
+    json!({"error": {"message": message, "type": kind, "param": null, "code": kind}})
+}
+
+/// A 400 for a request the simulated provider cannot read.
+pub(super) fn bad_request(kind: Format, message: &str) -> Response {
+    let body = match kind {
+        Format::Openai => {
+            json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}})
+        }
+        Format::Anthropic => {
+            steadfast_wire::anthropic::error_body("invalid_request_error", message)
+        }
+    };
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// The deterministic answer to a request whose last message says `last`.
+pub(super) fn echo(name: &str, last: &str) -> String {
+    let echo: String = last.chars().take(60).collect();
+    format!("{name} here. You said: {echo}")
+}
+
+/// The authorization the client sent, for tests that check keys are forwarded.
+pub(super) fn authorization(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .or_else(|| headers.get("x-api-key"))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Rough token count of a text (a word is a token, as far as tests care).
+pub(super) fn tokens(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
+
+/// Streams `events` as server-sent events, pausing `interval` between them and
+/// breaking the connection after `cut_after` events if set.
+pub(super) fn sse_response(
+    events: Vec<Bytes>,
+    cut_after: Option<u32>,
+    interval: Duration,
+    guard: RequestGuard,
+) -> Response {
+    let total = events.len();
+    let state = (events.into_iter().enumerate(), Some(guard));
+    let body = stream::unfold(state, move |(mut events, mut guard)| async move {
+        let (index, event) = events.next()?;
+        if index > 0 && !interval.is_zero() {
+            tokio::time::sleep(interval).await;
+        }
+        if cut_after.is_some_and(|after| index >= after as usize) {
+            if let Some(guard) = guard.take() {
+                guard.fail();
+            }
+            let broken = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "simulated cut");
+            return Some((Err(broken), (events, None)));
+        }
+        if index + 1 == total {
+            if let Some(guard) = guard.take() {
+                guard.complete();
+            }
+        }
+        Some((Ok::<_, std::io::Error>(event), (events, guard)))
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}

@@ -1,0 +1,57 @@
+//! Why one attempt on one target failed, in words safe to show a client.
+
+use steadfast::Failure;
+use steadfast::classify::AsFailure;
+
+use crate::outcome::Skip;
+
+/// Why one attempt on one target failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptError {
+    /// The classified failure.
+    pub failure: Failure,
+    /// A sanitised description, safe to show a client.
+    pub message: String,
+    /// The upstream's HTTP status, if it answered.
+    pub status: Option<u16>,
+    skipped: bool,
+}
+
+impl AsFailure for AttemptError {
+    fn as_failure(&self) -> Failure {
+        self.failure
+    }
+}
+
+impl AttemptError {
+    /// A failure that never reached an HTTP answer.
+    pub fn new(failure: Failure, message: impl Into<String>) -> AttemptError {
+        AttemptError {
+            failure,
+            message: message.into(),
+            status: None,
+            skipped: false,
+        }
+    }
+
+    /// A failure the upstream answered with HTTP `status`.
+    pub fn answered(failure: Failure, status: u16, message: impl Into<String>) -> AttemptError {
+        AttemptError {
+            status: Some(status),
+            ..AttemptError::new(failure, message)
+        }
+    }
+
+    /// A target passed over by a local check, without a network call.
+    pub fn skipped(reason: Skip) -> AttemptError {
+        AttemptError {
+            skipped: true,
+            ..AttemptError::new(reason.failure(), format!("skipped ({})", reason.as_str()))
+        }
+    }
+
+    /// Whether the target was passed over without a network call.
+    pub fn is_skip(&self) -> bool {
+        self.skipped
+    }
+}

@@ -1,0 +1,134 @@
+//! A client's request on its way out: the body each target gets, in the
+//! target's format. A target of the client's own format gets the client's
+//! fields untouched but for `model`; any other gets the request converted
+//! through the canonical model, which is built once, when first needed.
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use steadfast::{Failure, FailureKind};
+
+use steadfast_wire::fields::Fields;
+use steadfast_wire::format::{self, Format};
+use steadfast_wire::translate::Translation;
+use steadfast_wire::{ChatRequest, WireError};
+
+use crate::error::AttemptError;
+use crate::runtime::Target;
+
+/// A client's request, as it arrived.
+#[derive(Debug)]
+pub struct Inbound {
+    /// The client's format.
+    pub format: Format,
+    /// The path on targets of the client's format.
+    path: &'static str,
+    /// Whether it is a chat request (the only kind other formats can take).
+    chat: bool,
+    fields: Fields,
+    canonical: OnceLock<Result<ChatRequest, WireError>>,
+    /// Whether the answer is streamed.
+    pub stream: bool,
+}
+
+/// What to send one target.
+#[derive(Debug)]
+pub struct Call {
+    /// The path, relative to the provider's base URL.
+    pub path: &'static str,
+    /// The body.
+    pub body: Bytes,
+    /// The formats of the exchange.
+    pub translation: Translation,
+    /// Whether it continues a broken stream (see [`relay`](crate::relay)).
+    pub continuation: bool,
+}
+
+impl Inbound {
+    /// Whether it is a chat request.
+    pub fn is_chat(&self) -> bool {
+        self.chat
+    }
+
+    /// The client's fields, as sent.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// A chat request in `format`.
+    pub fn chat(format: Format, fields: Fields, stream: bool) -> Inbound {
+        Inbound {
+            format,
+            path: format::chat_path(format),
+            chat: true,
+            fields,
+            canonical: OnceLock::new(),
+            stream,
+        }
+    }
+
+    /// A request that only targets of `format` can take, at `path`.
+    pub fn native(format: Format, path: &'static str, fields: Fields) -> Inbound {
+        Inbound {
+            chat: false,
+            path,
+            ..Inbound::chat(format, fields, false)
+        }
+    }
+
+    /// The request for `target`. A request that cannot be put in the target's
+    /// format fails as [`FailureKind::Fatal`], so another target may take it;
+    /// the caller drops the target's admission unrecorded, as nothing was sent.
+    pub fn call(&self, target: &Target) -> Result<Call, AttemptError> {
+        let target_format = target.provider.format;
+        let translation = Translation {
+            client: self.format,
+            target: target_format,
+            include_usage: self
+                .fields
+                .get::<StreamOptions>("stream_options")
+                .is_some_and(|options| options.include_usage == Some(true)),
+        };
+        let model = target.upstream_model();
+        if translation.is_passthrough() {
+            let body = self.fields.to_json_with_model(model);
+            return Ok(Call {
+                path: self.path,
+                body: Bytes::from(body),
+                translation,
+                continuation: false,
+            });
+        }
+        let refuse = |why: &str| {
+            AttemptError::new(
+                Failure::new(FailureKind::Fatal),
+                format!(
+                    "{} speaks another API and cannot take this request: {why}",
+                    target.name
+                ),
+            )
+        };
+        if !self.chat {
+            return Err(refuse("only chat requests are translated"));
+        }
+        let canonical = self
+            .canonical
+            .get_or_init(|| format::parse_request(self.format, &self.fields.to_map()))
+            .as_ref()
+            .map_err(|error| refuse(&error.0))?;
+        let body = serde_json::to_vec(&format::write_request(target_format, canonical, model))
+            .unwrap_or_default();
+        Ok(Call {
+            path: format::chat_path(target_format),
+            body: Bytes::from(body),
+            translation,
+            continuation: false,
+        })
+    }
+}
+
+/// OpenAI's `stream_options`, as far as the gateway reads it.
+#[derive(serde::Deserialize)]
+struct StreamOptions {
+    include_usage: Option<bool>,
+}

@@ -1,0 +1,272 @@
+//! Relaying a streamed answer to the client: the events received while
+//! waiting for the first piece of the answer, then each event as it arrives,
+//! translated as the exchange needs. A stream that breaks, stalls longer than
+//! the target's timeout, reports an error or ends before the answer is whole
+//! ends with an error event in the client's format (never as a clean finish)
+//! and counts against the target — unless a [`Resume`] (a route's
+//! `stream_resume: true`) gets a continuation from another target: the
+//! relay tracks the text sent so far, asks the next target to carry on from
+//! it and splices the continuation into the same client stream.
+//!
+//! The relay carries the request's [`RequestRecord`] and finishes it when the
+//! client's stream ends: served when the answer was whole, failed when it
+//! broke, cancelled when the client went away first.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::{Stream, StreamExt};
+use http_body_util::BodyExt as _;
+use steadfast::Failure;
+
+use steadfast_wire::StreamError;
+use steadfast_wire::sse::EventSplitter;
+use steadfast_wire::translate::{Progress, StreamTranslator};
+
+use crate::admission::Admission;
+use crate::outcome::{Attempt, Outcome};
+use crate::record::RequestRecord;
+
+/// The upstream's bytes, as they arrive.
+type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
+
+/// Opens a continuation of a broken stream: given the text the client has
+/// received and the targets already tried, a stream from another target that
+/// continues it, if one can be had, and the attempts made to get it.
+pub(crate) type Resume =
+    Arc<dyn Fn(String, Vec<Arc<str>>) -> BoxFuture<'static, Resumed> + Send + Sync>;
+
+/// What an attempt to continue a broken stream came to.
+pub(crate) struct Resumed {
+    /// The continuation, if a target gave one.
+    pub stream: Option<OpenStream>,
+    /// The attempts made for it.
+    pub attempts: Vec<Attempt>,
+}
+
+/// A streamed answer whose first piece has arrived: the client can be
+/// committed to it.
+pub(crate) struct OpenStream {
+    admission: Option<Admission>,
+    pending: VecDeque<Bytes>,
+    splitter: EventSplitter,
+    upstream: ByteStream,
+    translator: StreamTranslator,
+    idle: Duration,
+    /// The upstream's answer is complete.
+    done: bool,
+    /// The stream ended in error; nothing follows the pending events.
+    broken: bool,
+    /// The target's name.
+    name: Arc<str>,
+    /// Continues the stream on another target if it breaks.
+    resume: Option<Resume>,
+    /// The targets tried for this stream.
+    tried: Vec<Arc<str>>,
+    /// The request's record, once the stream is relayed to its client.
+    record: Option<RequestRecord>,
+}
+
+impl OpenStream {
+    /// A stream over an upstream answer, not yet read.
+    pub(crate) fn new(
+        response: crate::upstream::Response,
+        translator: StreamTranslator,
+    ) -> OpenStream {
+        OpenStream {
+            admission: None,
+            pending: VecDeque::new(),
+            splitter: EventSplitter::default(),
+            upstream: Box::pin(response.into_body().into_data_stream()),
+            translator,
+            idle: Duration::MAX,
+            done: false,
+            broken: false,
+            name: "upstream".into(),
+            resume: None,
+            tried: Vec::new(),
+            record: None,
+        }
+    }
+
+    /// The model the stream's first event named, if any.
+    pub(crate) fn model(&self) -> Option<&str> {
+        self.translator.model()
+    }
+
+    /// Reads until the first piece of the answer (or the whole of a short one).
+    pub(super) async fn first_content(&mut self) -> Result<(), StreamError> {
+        loop {
+            match self.drain() {
+                Ok(Progress::Framing) => {}
+                Ok(_) => return Ok(()),
+                Err(error) => {
+                    return Err(StreamError {
+                        message: format!("sent an error instead of an answer: {}", error.message),
+                        ..error
+                    });
+                }
+            }
+            match self.upstream.next().await {
+                Some(Ok(chunk)) => self.splitter.push(&chunk),
+                Some(Err(_)) | None => {
+                    return Err(StreamError {
+                        failure: Failure::transient(),
+                        message: "closed the stream before the first chunk".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Hands the stream the target's admission, to record its outcome.
+    pub(crate) fn with_admission(mut self, admission: Admission) -> OpenStream {
+        self.idle = admission.target().timeout();
+        self.name = Arc::clone(&admission.target().name);
+        if self.done {
+            admission.succeed(self.translator.usage());
+        } else {
+            self.admission = Some(admission);
+        }
+        self
+    }
+
+    /// Feeds every complete upstream event to the translator, queueing what
+    /// the client gets; returns the furthest progress seen.
+    fn drain(&mut self) -> Result<Progress, StreamError> {
+        let mut furthest = Progress::Framing;
+        let mut out = Vec::new();
+        while !self.done {
+            let Some(event) = self.splitter.next_event() else {
+                break;
+            };
+            let progress = self.translator.feed(event, &mut out);
+            self.pending.extend(out.drain(..));
+            let progress = progress?;
+            furthest = furthest.max(progress);
+            if progress == Progress::Done {
+                self.done = true;
+                if let Some(admission) = self.admission.take() {
+                    admission.succeed(self.translator.usage());
+                }
+            }
+        }
+        Ok(furthest)
+    }
+
+    /// The client's events, as they come; `resume` continues the stream on
+    /// another target if it breaks after the first piece. `record` is
+    /// finished when the stream ends.
+    pub(crate) fn relay(
+        mut self,
+        resume: Option<Resume>,
+        record: RequestRecord,
+    ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+        self.translator.relaying(resume.is_some());
+        self.tried = vec![Arc::clone(&self.name)];
+        self.resume = resume;
+        self.record = Some(record);
+        futures_util::stream::unfold(self, |mut open| async move {
+            open.next().await.map(|event| (Ok(event), open))
+        })
+    }
+
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            if self.done || self.broken {
+                self.settle();
+                return None;
+            }
+            let (failure, problem) = match self.drain() {
+                Err(error) => (
+                    error.failure,
+                    format!("the upstream stream reported an error: {}", error.message),
+                ),
+                Ok(_) if !self.pending.is_empty() || self.done => continue,
+                Ok(_) => match tokio::time::timeout(self.idle, self.upstream.next()).await {
+                    Ok(Some(Ok(chunk))) => {
+                        self.splitter.push(&chunk);
+                        continue;
+                    }
+                    Ok(None) => (
+                        Failure::transient(),
+                        "the upstream stream ended before the answer was complete".to_owned(),
+                    ),
+                    Ok(Some(Err(_))) => {
+                        (Failure::transient(), "the upstream stream broke".to_owned())
+                    }
+                    Err(_) => (
+                        Failure::transient(),
+                        "the upstream stream stalled".to_owned(),
+                    ),
+                },
+            };
+            let admission = self.admission.take()?;
+            admission.fail(failure);
+            if let Some(record) = &mut self.record {
+                record.broke(&self.name, failure.kind);
+            }
+            if self.try_resume().await {
+                continue;
+            }
+            self.broken = true;
+            let message = format!("{problem} ({})", self.name);
+            return Some(self.translator.error(&message));
+        }
+    }
+
+    /// Switches to a continuation from another target, if resumption is on
+    /// and one can be had.
+    async fn try_resume(&mut self) -> bool {
+        let Some(resume) = self.resume.clone() else {
+            return false;
+        };
+        let text = self.translator.text().to_owned();
+        let resumed = resume(text.clone(), self.tried.clone()).await;
+        if let Some(record) = &mut self.record {
+            record.add_attempts(resumed.attempts);
+        }
+        let Some(mut next) = resumed.stream else {
+            return false;
+        };
+        tracing::warn!(target_model = %next.name, relayed_chars = text.len(), "stream resumed on another target");
+        next.translator.carry_text(text);
+        next.translator.relaying(true);
+        next.resume = self.resume.take();
+        next.tried = std::mem::take(&mut self.tried);
+        next.tried.push(Arc::clone(&next.name));
+        next.record = self.record.take();
+        *self = next;
+        true
+    }
+
+    /// Finishes the request's record as what the stream came to: served when
+    /// the answer was whole, failed when it broke, cancelled when the client
+    /// left before either.
+    fn settle(&mut self) {
+        let Some(record) = self.record.take() else {
+            return;
+        };
+        let outcome = if self.done {
+            Outcome::Served
+        } else if self.broken {
+            Outcome::Failed
+        } else {
+            Outcome::Cancelled
+        };
+        record.finish(outcome);
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.settle();
+    }
+}

@@ -1,0 +1,185 @@
+//! A route: what clients name in `model`, its targets, the strategy that
+//! picks among them, and its retry policy.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use steadfast::FailureKind;
+use steadfast::budget::Budget;
+use steadfast::events::Events;
+use steadfast::fallback::{
+    FailoverOn, Hedged, Parallel, Quorum, Sequential, Strategy as Pick, TargetWeights, Weighted,
+};
+use steadfast::hedge::HedgeDelay;
+use steadfast::retry::{Backoff, BackoffKind, Jitter};
+use steadfast::rng::Rng;
+use steadfast_config::{HedgeAfter, JitterConfig, RouteConfig, Strategy, parse_hedge_after};
+
+use super::signals::RouteSignals;
+use super::target::Target;
+use crate::telemetry::RouteMetrics;
+
+/// The floor of the retry budget: retries always allowed per second, so a
+/// quiet route can still retry.
+const BUDGET_MIN_PER_SEC: f64 = 1.0;
+/// The window the retry and hedge budgets are computed over.
+const BUDGET_WINDOW: Duration = Duration::from_secs(10);
+/// The hedge delay of a percentile `hedge_after` until enough latencies are known.
+const HEDGE_FALLBACK: Duration = Duration::from_secs(1);
+
+/// How a route runs its attempts.
+#[derive(Debug)]
+pub enum RouteStrategy {
+    /// One answer, from the targets in the strategy's order.
+    Single(Pick),
+    /// `k` answers from different targets.
+    Quorum(Quorum),
+}
+
+/// One route and its live state (budgets, adaptive weights).
+#[derive(Debug)]
+pub struct Route {
+    /// The route's name (what clients put in `model`).
+    pub name: Arc<str>,
+    /// The route's settings, as configured.
+    pub settings: RouteConfig,
+    /// Its targets, in configured order.
+    pub targets: Vec<Arc<Target>>,
+    /// The strategy.
+    pub strategy: RouteStrategy,
+    /// Adaptive weights, for a weighted route.
+    pub weights: Option<Arc<TargetWeights>>,
+    /// The wait before trying a failed target again.
+    pub backoff: Backoff,
+    /// Caps retries to a share of first attempts.
+    pub budget: Budget,
+    /// Randomness for backoff jitter.
+    pub rng: Rng,
+    /// Served and unserved requests, sampled by alert rules.
+    pub signals: RouteSignals,
+    /// Which targets were available at the last look (to notice recoveries).
+    was_available: Vec<AtomicBool>,
+    /// Its metric series.
+    pub metrics: RouteMetrics,
+}
+
+impl Route {
+    /// Builds a route over already-built targets; `settings` were validated.
+    pub fn new(
+        name: &str,
+        settings: &RouteConfig,
+        targets: Vec<Arc<Target>>,
+        events: &Events,
+    ) -> Route {
+        let retry = &settings.retry;
+        let jitter = match retry.jitter {
+            JitterConfig::None => Jitter::None,
+            JitterConfig::Full => Jitter::Full,
+            JitterConfig::Equal => Jitter::Equal,
+            JitterConfig::Decorrelated => Jitter::Decorrelated,
+        };
+        let weights = (settings.strategy == Strategy::Weighted).then(|| {
+            let bases = targets
+                .iter()
+                .map(|t| settings.weights.get(&*t.name).copied().unwrap_or(1.0));
+            Arc::new(TargetWeights::new(bases).with_slow_start(settings.slow_start.0))
+        });
+        let strategy = strategy(name, settings, targets.len(), weights.as_ref(), events);
+        Route {
+            name: name.into(),
+            settings: settings.clone(),
+            was_available: targets
+                .iter()
+                .map(|t| AtomicBool::new(t.is_available()))
+                .collect(),
+            metrics: RouteMetrics::new(name, targets.iter().map(|t| &t.name)),
+            targets,
+            strategy,
+            weights,
+            backoff: Backoff {
+                kind: BackoffKind::Exponential { multiplier: 2.0 },
+                initial: retry.initial_backoff.0,
+                max: retry.max_backoff.0,
+                jitter,
+            },
+            budget: Budget::new(retry.budget, BUDGET_MIN_PER_SEC, BUDGET_WINDOW),
+            rng: Rng::from_entropy(),
+            signals: RouteSignals::default(),
+        }
+    }
+
+    /// The route's time budget.
+    pub fn timeout(&self) -> Duration {
+        self.settings.timeout.0
+    }
+
+    /// Attempts per target, the first included.
+    pub fn max_attempts(&self) -> u32 {
+        self.settings.retry.max_attempts
+    }
+
+    /// Tells the adaptive weights about targets that came back since the last
+    /// look, so they ramp in slowly instead of being flooded.
+    pub fn notice_recoveries(&self) {
+        let Some(weights) = &self.weights else { return };
+        for (index, target) in self.targets.iter().enumerate() {
+            let now = target.is_available();
+            if self.was_available[index].swap(now, Ordering::Relaxed) != now && now {
+                weights.readmitted(index);
+            }
+        }
+    }
+}
+
+fn strategy(
+    name: &str,
+    settings: &RouteConfig,
+    targets: usize,
+    weights: Option<&Arc<TargetWeights>>,
+    events: &Events,
+) -> RouteStrategy {
+    let failover = settings.fallback_on.as_ref().map(|kinds| {
+        FailoverOn::kinds(kinds.iter().filter_map(|kind| FailureKind::from_name(kind)))
+    });
+    let fan_out = settings.fan_out.unwrap_or(targets);
+    macro_rules! common {
+        ($strategy:expr) => {{
+            let strategy = $strategy.name(name).events(events.clone());
+            match &failover {
+                Some(failover) => strategy.fallback_on(failover.clone()),
+                None => strategy,
+            }
+        }};
+    }
+    match (settings.strategy, weights) {
+        (Strategy::Sequential, _) => RouteStrategy::Single(common!(Sequential::new()).into()),
+        (Strategy::Parallel, _) => {
+            RouteStrategy::Single(common!(Parallel::new().fan_out(fan_out)).into())
+        }
+        (Strategy::Hedged, _) => {
+            let delay = match settings.hedge_after.as_deref().map(parse_hedge_after) {
+                Some(Ok(HedgeAfter::Percentile(q))) => HedgeDelay::Percentile {
+                    q,
+                    fallback: HEDGE_FALLBACK,
+                },
+                Some(Ok(HedgeAfter::Fixed(delay))) => HedgeDelay::Fixed(delay),
+                _ => HedgeDelay::Fixed(HEDGE_FALLBACK),
+            };
+            let budget = Budget::new(settings.hedge_budget, 0.0, BUDGET_WINDOW);
+            RouteStrategy::Single(common!(Hedged::new(delay).budget(budget)).into())
+        }
+        (Strategy::Weighted, Some(weights)) => {
+            RouteStrategy::Single(common!(Weighted::new(Arc::clone(weights))).into())
+        }
+        (Strategy::Weighted, None) => RouteStrategy::Single(common!(Sequential::new()).into()),
+        (Strategy::Quorum, _) => {
+            let k = settings.quorum.unwrap_or(1);
+            RouteStrategy::Quorum(common!(
+                Quorum::new(k)
+                    .fan_out(fan_out.max(k))
+                    .deadline(settings.timeout.0)
+            ))
+        }
+    }
+}

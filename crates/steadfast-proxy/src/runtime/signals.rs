@@ -1,0 +1,119 @@
+//! Lock-free outcome signals that alert rules sample: a target's failures
+//! that count against it and its run of failures in a row, and a route's
+//! served and unserved requests. Recording is one or two relaxed atomic
+//! operations, so the request path stays lean.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Outcome signals of one target.
+#[derive(Debug, Default)]
+pub struct TargetSignals {
+    faults: AtomicU64,
+    streak: AtomicU64,
+    peak_streak: AtomicU64,
+    /// When the current run of failures began (Unix ms).
+    failing_since_ms: AtomicU64,
+}
+
+impl TargetSignals {
+    /// An attempt succeeded: the run of failures ends.
+    pub fn success(&self) {
+        self.streak.store(0, Ordering::Relaxed);
+    }
+
+    /// An attempt failed; `counts_against_target` is false for failures that
+    /// are the request's fault (they neither extend nor end the run).
+    pub fn failure(&self, counts_against_target: bool) {
+        if counts_against_target {
+            self.faults.fetch_add(1, Ordering::Relaxed);
+            let streak = self.streak.fetch_add(1, Ordering::Relaxed) + 1;
+            if streak == 1 {
+                self.failing_since_ms
+                    .store(steadfast_wire::clock::unix_millis(), Ordering::Relaxed);
+            }
+            self.peak_streak.fetch_max(streak, Ordering::Relaxed);
+        }
+    }
+
+    /// Failures that counted against the target, since it was built.
+    pub fn faults(&self) -> u64 {
+        self.faults.load(Ordering::Relaxed)
+    }
+
+    /// When the current run of failures began (Unix ms); `None` after a
+    /// success.
+    pub fn failing_since_ms(&self) -> Option<u64> {
+        (self.streak.load(Ordering::Relaxed) > 0)
+            .then(|| self.failing_since_ms.load(Ordering::Relaxed))
+    }
+
+    /// The longest run of failures since the last call (or the current run,
+    /// if longer), so a run that ended between two samples is still seen.
+    /// Meant for one sampler.
+    pub fn take_streak(&self) -> u64 {
+        let current = self.streak.load(Ordering::Relaxed);
+        self.peak_streak
+            .swap(current, Ordering::Relaxed)
+            .max(current)
+    }
+}
+
+/// Outcome signals of one route.
+#[derive(Debug, Default)]
+pub struct RouteSignals {
+    served: AtomicU64,
+    unserved: AtomicU64,
+    failovers: AtomicU64,
+}
+
+impl RouteSignals {
+    /// Counts a request that ended: `served` when a target answered or the
+    /// request itself was at fault; `failed_over` when it was served after
+    /// another target failed or was skipped.
+    pub fn count(&self, served: bool, failed_over: bool) {
+        let counter = if served { &self.served } else { &self.unserved };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if failed_over {
+            self.failovers.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Requests served after a failover, since the route was built.
+    pub fn failovers(&self) -> u64 {
+        self.failovers.load(Ordering::Relaxed)
+    }
+
+    /// Requests served and unserved since the route was built.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.served.load(Ordering::Relaxed),
+            self.unserved.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_ended_between_samples_is_still_seen() {
+        let signals = TargetSignals::default();
+        for _ in 0..3 {
+            signals.failure(true);
+        }
+        signals.failure(false);
+        signals.success();
+        signals.failure(true);
+        assert_eq!(signals.take_streak(), 3);
+        assert_eq!(signals.take_streak(), 1);
+        signals.success();
+        assert_eq!(
+            signals.take_streak(),
+            1,
+            "the run seen since the last sample"
+        );
+        assert_eq!(signals.take_streak(), 0);
+        assert_eq!(signals.faults(), 4);
+    }
+}

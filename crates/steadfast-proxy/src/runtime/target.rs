@@ -1,0 +1,222 @@
+//! A target: one model deployment with its own policies and live state
+//! (breaker, bulkhead, rate limit, latency, retry-after cool-down). The state
+//! survives a config reload when the model's settings did not change.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use steadfast::breaker::{Breaker, BreakerConfig as PolicyBreakerConfig, SlidingWindow};
+use steadfast::bulkhead::Bulkhead;
+use steadfast::events::Events;
+use steadfast::health::HealthState;
+use steadfast::latency::LatencyTracker;
+use steadfast::rate_limit::Quota;
+use tokio::time::Instant;
+
+use steadfast_config::{BreakerConfig, ModelConfig};
+
+use super::limit::Limiter;
+use super::signals::TargetSignals;
+use crate::fleet::Fleet;
+use crate::telemetry::TargetMetrics;
+use crate::upstream::Provider;
+
+/// One model deployment and its live state.
+#[derive(Debug)]
+pub struct Target {
+    /// The model's name in the config.
+    pub name: Arc<str>,
+    /// The provider it runs on.
+    pub provider: Arc<Provider>,
+    /// The model's settings, as configured (used to keep state across reloads).
+    pub settings: ModelConfig,
+    /// The circuit breaker.
+    pub breaker: Breaker,
+    /// Concurrency limit, if configured.
+    pub bulkhead: Option<Bulkhead>,
+    /// Request and token limits, if configured (fleet-wide with a shared state).
+    pub rate_limit: Option<Limiter>,
+    /// Recent latency of successful attempts.
+    pub latency: LatencyTracker,
+    /// Health from active probes (and live outcomes).
+    pub health: HealthState,
+    /// Outcome signals sampled by alert rules.
+    pub signals: TargetSignals,
+    /// Its metric series.
+    pub metrics: TargetMetrics,
+    born: Instant,
+    /// Nanoseconds after `born` before which the target asked not to be called.
+    cool_down_until: AtomicU64,
+    misconfigured: AtomicBool,
+    counters: Counters,
+}
+
+/// Lifetime counters of a target, for status pages.
+#[derive(Debug, Default)]
+struct Counters {
+    attempts: AtomicU64,
+    successes: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// A snapshot of a target's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TargetCounts {
+    /// Attempts sent.
+    pub attempts: u64,
+    /// Attempts that succeeded.
+    pub successes: u64,
+    /// Attempts that failed.
+    pub failures: u64,
+}
+
+impl Target {
+    /// Builds a target from its config.
+    pub fn new(
+        name: &str,
+        settings: &ModelConfig,
+        provider: Arc<Provider>,
+        health: HealthState,
+        events: &Events,
+        fleet: Option<&dyn Fleet>,
+    ) -> Target {
+        let name: Arc<str> = name.into();
+        let breaker = Breaker::with_events(
+            Arc::clone(&name),
+            breaker_config(&settings.circuit_breaker),
+            events.clone(),
+        );
+        let bulkhead = settings.max_concurrency.map(|max| {
+            Bulkhead::builder(max)
+                .max_queue(settings.max_queue)
+                .queue_timeout(settings.timeout.0)
+                .name(Arc::clone(&name))
+                .events(events.clone())
+                .build()
+        });
+        let rate_limit = settings.rate_limit.as_ref().map(|limit| {
+            Limiter::new(
+                &name,
+                &format!("model:{name}"),
+                limit.requests_per_minute.map(Quota::per_minute),
+                limit.tokens_per_minute.map(Quota::per_minute),
+                events,
+                fleet,
+            )
+        });
+        let metrics = TargetMetrics::new(&name);
+        Target {
+            name,
+            provider,
+            settings: settings.clone(),
+            breaker,
+            bulkhead,
+            rate_limit,
+            latency: LatencyTracker::new(Duration::from_secs(60)),
+            health,
+            signals: TargetSignals::default(),
+            metrics,
+            born: Instant::now(),
+            cool_down_until: AtomicU64::new(0),
+            misconfigured: AtomicBool::new(false),
+            counters: Counters::default(),
+        }
+    }
+
+    /// The name the upstream knows the model by.
+    pub fn upstream_model(&self) -> &str {
+        &self.settings.model
+    }
+
+    /// Longest time for one attempt.
+    pub fn timeout(&self) -> Duration {
+        self.settings.timeout.0
+    }
+
+    /// Longest wait for the first streamed chunk.
+    pub fn first_token_timeout(&self) -> Duration {
+        self.settings.first_token_timeout.0
+    }
+
+    /// Honours a `Retry-After`: the target is not called again before it passes.
+    pub fn cool_down(&self, retry_after: Duration) {
+        let until = self.since_born(Instant::now() + retry_after);
+        self.cool_down_until.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// Forgets a `Retry-After` (manual reset).
+    pub fn clear_cool_down(&self) {
+        self.cool_down_until.store(0, Ordering::Relaxed);
+    }
+
+    /// How long the target still asked not to be called, if at all.
+    pub fn cooling_down(&self) -> Option<Duration> {
+        let until = self.cool_down_until.load(Ordering::Relaxed);
+        let now = self.since_born(Instant::now());
+        (until > now).then(|| Duration::from_nanos(until - now))
+    }
+
+    /// Marks that the upstream refused our credentials (401/403).
+    pub fn set_misconfigured(&self, misconfigured: bool) {
+        self.misconfigured.store(misconfigured, Ordering::Relaxed);
+    }
+
+    /// Whether the upstream last refused our credentials.
+    pub fn is_misconfigured(&self) -> bool {
+        self.misconfigured.load(Ordering::Relaxed)
+    }
+
+    /// Whether a request may be sent now: the breaker would let it through
+    /// and the target is not unhealthy.
+    pub fn is_available(&self) -> bool {
+        self.breaker.would_admit() && self.health.is_available()
+    }
+
+    /// Sets the target's state gauges to its state now.
+    pub fn publish_state(&self) {
+        self.metrics
+            .set_state(self.is_available(), self.health.status());
+    }
+
+    /// Counts an attempt's end.
+    pub fn count(&self, success: bool) {
+        self.counters.attempts.fetch_add(1, Ordering::Relaxed);
+        let counter = if success {
+            &self.counters.successes
+        } else {
+            &self.counters.failures
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The lifetime counters.
+    pub fn counts(&self) -> TargetCounts {
+        TargetCounts {
+            attempts: self.counters.attempts.load(Ordering::Relaxed),
+            successes: self.counters.successes.load(Ordering::Relaxed),
+            failures: self.counters.failures.load(Ordering::Relaxed),
+        }
+    }
+
+    fn since_born(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.born).as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// The library breaker config for a model's `circuit_breaker` settings.
+fn breaker_config(settings: &BreakerConfig) -> PolicyBreakerConfig {
+    PolicyBreakerConfig {
+        failure_rate: settings.failure_rate,
+        min_calls: settings.min_calls,
+        window: SlidingWindow::time(settings.window.0),
+        open_for: settings.open_for.0,
+        open_for_multiplier: settings.open_for_multiplier,
+        max_open_for: Some(settings.max_open_for.0),
+        half_open_calls: settings.half_open_calls,
+        consecutive_failures: (settings.consecutive_failures > 0)
+            .then_some(settings.consecutive_failures),
+        slow_call_duration: settings.slow_call_duration.map(|d| d.0),
+        slow_call_rate: settings.slow_call_rate,
+    }
+}

@@ -1,0 +1,172 @@
+//! [`Proxy::serve`]: one client request on one route, from the attempt loop
+//! to the answer the client gets, with its record finished when that answer
+//! ends.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use http::HeaderMap;
+use steadfast_wire::Format;
+use steadfast_wire::openai::quorum;
+use tracing::Instrument as _;
+
+use crate::engine::{self, Failed};
+use crate::inbound::Inbound;
+use crate::outcome::{self, Outcome};
+use crate::record::RequestRecord;
+use crate::relay::OpenStream;
+use crate::resume::Resumer;
+use crate::runtime::{Route, RouteStrategy};
+use crate::telemetry::trace;
+use crate::{Proxy, attempt};
+
+/// A client request, parsed as far as routing needs.
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// What the client sent.
+    pub inbound: Inbound,
+    /// Tokens it is estimated to use, for rate limits.
+    pub units: u64,
+    /// Its id, logged and sent upstream.
+    pub request_id: &'a str,
+    /// Its headers (a `traceparent` makes its trace a child of the client's).
+    pub headers: &'a HeaderMap,
+}
+
+/// A served request.
+pub struct Reply {
+    /// The answer, in the client's format.
+    pub answer: Answer,
+    /// The targets that served it (several for a quorum).
+    pub targets: Vec<Arc<str>>,
+    /// The upstream calls it took (until the first token for a stream).
+    pub attempts: usize,
+}
+
+/// An answer for the client.
+pub enum Answer {
+    /// A whole JSON answer.
+    Whole(Bytes),
+    /// Server-sent events, relayed as they come; the request is counted when
+    /// the stream ends.
+    Stream(BoxStream<'static, Result<Bytes, std::io::Error>>),
+}
+
+/// Why a request got no answer.
+#[derive(Debug)]
+pub enum Refused {
+    /// The route does not take this kind of request; nothing was counted.
+    Unsupported(String),
+    /// No target answered (counted, with every attempt).
+    Failed(Failed),
+}
+
+/// What one attempt produced.
+enum Got {
+    Plain(Bytes),
+    Stream(Box<OpenStream>),
+}
+
+impl Proxy {
+    /// Serves `request` on `route`: the route's strategy over its targets,
+    /// every target sent the request in its own format, the answer written
+    /// in the client's. The request is counted, logged and traced once, when
+    /// its answer has ended.
+    pub async fn serve(&self, route: &Arc<Route>, request: Request<'_>) -> Result<Reply, Refused> {
+        let Request {
+            inbound,
+            units,
+            request_id,
+            headers,
+        } = request;
+        if matches!(route.strategy, RouteStrategy::Quorum(_))
+            && (inbound.stream || !inbound.is_chat() || inbound.format != Format::Openai)
+        {
+            return Err(Refused::Unsupported(format!(
+                "Route {:?} gathers answers from several models: it serves plain chat completions only (no stream, no embeddings, no Messages API).",
+                &*route.name
+            )));
+        }
+        let span = trace::request_span(&route.name, request_id, headers);
+        let mut record = RequestRecord::new(route, request_id, inbound.stream, span.clone());
+        let (upstream, inbound_ref) = (&self.upstream, &inbound);
+        let outcome = engine::run(route, &self.events, units, &[], |admission| {
+            let call = inbound_ref.call(admission.target());
+            async move {
+                let call = call?;
+                if inbound_ref.stream {
+                    attempt::open_stream(upstream, admission, call, request_id)
+                        .await
+                        .map(|open| Got::Stream(Box::new(open)))
+                } else {
+                    attempt::plain(upstream, admission, call, request_id)
+                        .await
+                        .map(Got::Plain)
+                }
+            }
+        })
+        .instrument(span)
+        .await;
+        let served = match outcome {
+            Ok(served) => served,
+            Err(failed) => {
+                record.add_attempts(failed.attempts.iter().cloned());
+                record.finish(failed.reason.outcome());
+                return Err(Refused::Failed(failed));
+            }
+        };
+        record.answered();
+        let targets: Vec<Arc<str>> = served
+            .values
+            .iter()
+            .map(|(target, _)| Arc::clone(&target.name))
+            .collect();
+        let attempts = outcome::sent(&served.attempts);
+        record.add_attempts(served.attempts);
+        let mut values = served.values.into_iter();
+        let answer = match (values.next(), values.len()) {
+            (Some((_, Got::Stream(open))), 0) => {
+                let resume = route.settings.stream_resume.then(|| {
+                    Resumer {
+                        upstream,
+                        events: &self.events,
+                        route,
+                        inbound: &inbound,
+                        units,
+                        request_id: record.request_id(),
+                        span: record.span(),
+                    }
+                    .resume()
+                });
+                Answer::Stream(Box::pin(open.relay(resume, record)))
+            }
+            (Some((_, Got::Plain(body))), 0) => {
+                record.finish(Outcome::Served);
+                Answer::Whole(body)
+            }
+            (first, _) => {
+                let answers: Vec<(Arc<str>, Bytes)> = first
+                    .into_iter()
+                    .chain(values)
+                    .filter_map(|(target, got)| match got {
+                        Got::Plain(body) => Some((Arc::clone(&target.name), body)),
+                        Got::Stream(_) => None,
+                    })
+                    .collect();
+                let merged = quorum::merge(
+                    &format!("chatcmpl-quorum-{request_id}"),
+                    &route.name,
+                    answers.iter().map(|(name, body)| (&**name, &body[..])),
+                );
+                record.finish(Outcome::Served);
+                Answer::Whole(Bytes::from(merged.to_string()))
+            }
+        };
+        Ok(Reply {
+            answer,
+            targets,
+            attempts,
+        })
+    }
+}

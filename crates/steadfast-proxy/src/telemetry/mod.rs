@@ -1,0 +1,99 @@
+//! The proxy's metrics and traces: metric names and help texts, handles
+//! cached per route and target so the request path never builds a label set
+//! ([`RouteMetrics`], [`TargetMetrics`]), and the request and attempt spans
+//! ([`trace`]).
+//!
+//! Metrics go through the `metrics` facade: whoever runs the proxy installs
+//! the recorder (the gateway's Prometheus one) and then calls [`describe`].
+//! The library's own metrics (breaker transitions and state, rejections,
+//! retries, fallbacks, health changes, probe latency) land in the same
+//! registry and are described here too.
+
+#[cfg(feature = "otlp")]
+mod otlp;
+mod route;
+mod target;
+pub mod trace;
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+
+pub use route::RouteMetrics;
+pub use target::TargetMetrics;
+
+/// Requests per route, by the target that ended them and their outcome.
+pub const REQUESTS: &str = "steadfast_requests_total";
+/// Time from a request's arrival to its answer (to the first token for streams).
+pub const REQUEST_DURATION: &str = "steadfast_request_duration_seconds";
+/// Time from a streamed request's arrival to its first token.
+pub const TIME_TO_FIRST_TOKEN: &str = "steadfast_time_to_first_token_seconds";
+/// Attempts per route and target, by result.
+pub const ATTEMPTS: &str = "steadfast_attempts_total";
+/// Tokens the upstreams reported using.
+pub const TOKENS: &str = "steadfast_tokens_total";
+/// Whether a target takes requests now (1) or not (0).
+pub const TARGET_AVAILABLE: &str = "steadfast_target_available";
+/// A target's health: 0 unknown, 1 healthy, 2 unhealthy.
+pub const HEALTH_STATUS: &str = "steadfast_health_status";
+
+/// The help texts of the proxy's metrics and of the library's.
+pub fn describe() {
+    describe_counter!(
+        REQUESTS,
+        "Requests per route by the target of their last attempt (\"none\" if none was sent) and outcome: served, failed, client_error, timeout, cancelled. Counted once, when the answer has ended (a stream at its last event)."
+    );
+    describe_histogram!(
+        REQUEST_DURATION,
+        Unit::Seconds,
+        "Time from a request's arrival until its answer; for streams, until the first token."
+    );
+    describe_histogram!(
+        TIME_TO_FIRST_TOKEN,
+        Unit::Seconds,
+        "Time from a streamed request's arrival until its first token, failovers included."
+    );
+    describe_counter!(
+        ATTEMPTS,
+        "Attempts per route and target by result: served, failed (with kind), skipped (with reason)."
+    );
+    describe_counter!(
+        TOKENS,
+        "Tokens the upstream reported using, by target and direction (in: prompt, out: completion)."
+    );
+    describe_gauge!(
+        TARGET_AVAILABLE,
+        "1 when a target takes requests (breaker not open, not unhealthy), else 0."
+    );
+    describe_gauge!(
+        HEALTH_STATUS,
+        "A target's health: 0 unknown, 1 healthy, 2 unhealthy."
+    );
+    describe_gauge!(
+        "steadfast_breaker_state",
+        "A circuit breaker's state: 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled."
+    );
+    describe_counter!(
+        "steadfast_breaker_transitions_total",
+        "Circuit breaker state changes by the state entered."
+    );
+    describe_counter!(
+        "steadfast_rejections_total",
+        "Calls refused before they ran, by reason: breaker_open, bulkhead_full, rate_limited."
+    );
+    describe_counter!(
+        "steadfast_retries_total",
+        "Retries scheduled, by the kind of failure retried."
+    );
+    describe_counter!(
+        "steadfast_fallbacks_total",
+        "Moves from one target to the next, by the target left and why."
+    );
+    describe_counter!(
+        "steadfast_health_changes_total",
+        "Health status changes by the status entered."
+    );
+    describe_histogram!(
+        "steadfast_health_probe_duration_seconds",
+        Unit::Seconds,
+        "Latency of active health probes by result."
+    );
+}

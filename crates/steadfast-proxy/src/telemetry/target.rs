@@ -1,0 +1,45 @@
+//! Metric handles of one target, made once when the target is built.
+
+use metrics::{Counter, Gauge, counter, gauge};
+use steadfast::health::Status;
+
+use super::{HEALTH_STATUS, TARGET_AVAILABLE, TOKENS};
+use steadfast_wire::tokens::Tokens;
+
+/// A target's series: tokens used, availability and health.
+#[derive(Debug)]
+pub struct TargetMetrics {
+    tokens_in: Counter,
+    tokens_out: Counter,
+    available: Gauge,
+    health: Gauge,
+}
+
+impl TargetMetrics {
+    /// Registers the series of target `name`.
+    pub fn new(name: &str) -> TargetMetrics {
+        let target = name.to_owned();
+        TargetMetrics {
+            tokens_in: counter!(TOKENS, "target" => target.clone(), "direction" => "in"),
+            tokens_out: counter!(TOKENS, "target" => target.clone(), "direction" => "out"),
+            available: gauge!(TARGET_AVAILABLE, "target" => target.clone()),
+            health: gauge!(HEALTH_STATUS, "target" => target),
+        }
+    }
+
+    /// Counts the tokens an upstream reported for one answer.
+    pub fn tokens(&self, usage: &Tokens) {
+        self.tokens_in.increment(usage.input);
+        self.tokens_out.increment(usage.output);
+    }
+
+    /// Sets the state gauges (done at each scrape, so they are never stale).
+    pub fn set_state(&self, available: bool, health: Status) {
+        self.available.set(if available { 1.0 } else { 0.0 });
+        self.health.set(match health {
+            Status::Unknown => 0.0,
+            Status::Healthy => 1.0,
+            Status::Unhealthy => 2.0,
+        });
+    }
+}

@@ -1,0 +1,406 @@
+//! Talking to providers: one pooled HTTP client for every upstream
+//! (keep-alive, HTTP/2 where offered), provider credentials, the
+//! classification of their answers and the sanitising of their error bodies.
+
+mod connect;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Body as _;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use steadfast::classify::http::{classify_response, connection_failure};
+use steadfast::{Failure, FailureKind, Outcome};
+use thread_local::ThreadLocal;
+
+use steadfast_config::{ProviderConfig, ProviderKind, Secret};
+use steadfast_wire::Format;
+use steadfast_wire::sanitise::sanitise;
+
+use crate::error::AttemptError;
+use crate::telemetry::trace;
+
+/// Largest upstream answer body read into memory (non-streamed answers and error bodies).
+const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
+
+/// One configured provider, ready to be called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    /// Its name in the config.
+    pub name: Arc<str>,
+    /// The wire format it speaks.
+    pub format: Format,
+    base_url: String,
+    /// The URLs of the paths the gateway calls, parsed once.
+    urls: Vec<(&'static str, Uri)>,
+    api_key: Option<Secret>,
+    /// The configured headers and the credentials, sent with every call.
+    headers: HeaderMap,
+}
+
+/// The wire format a provider of `kind` speaks.
+fn format_of(kind: ProviderKind) -> Format {
+    match kind {
+        ProviderKind::Openai => Format::Openai,
+        ProviderKind::Anthropic => Format::Anthropic,
+    }
+}
+
+/// The paths the gateway calls on providers, whose URLs are parsed once.
+const CALLED_PATHS: [&str; 4] = ["/chat/completions", "/embeddings", "/messages", "/models"];
+
+impl Provider {
+    /// Prepares a provider from its config; the config was validated already,
+    /// so only header names and values can still be refused.
+    pub fn from_config(name: &str, config: &ProviderConfig) -> Result<Provider, String> {
+        let mut headers = HeaderMap::new();
+        for (key, value) in &config.headers {
+            let key = HeaderName::try_from(key.as_str())
+                .map_err(|_| format!("providers.{name}.headers: {key:?} is not a header name"))?;
+            let value = HeaderValue::try_from(value.as_str())
+                .map_err(|_| format!("providers.{name}.headers.{key}: not a valid header value"))?;
+            headers.insert(key, value);
+        }
+        if let Some(key) = &config.api_key {
+            let credentials = match config.kind {
+                ProviderKind::Openai => [("authorization", format!("Bearer {}", key.expose()))],
+                ProviderKind::Anthropic => [("x-api-key", key.expose().to_owned())],
+            };
+            for (header, value) in credentials {
+                let mut value = HeaderValue::try_from(value)
+                    .map_err(|_| format!("providers.{name}.api_key: not a valid header value"))?;
+                value.set_sensitive(true);
+                headers.insert(header, value);
+            }
+        }
+        if config.kind == ProviderKind::Anthropic {
+            headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        }
+        headers
+            .entry(http::header::USER_AGENT)
+            .or_insert(HeaderValue::from_static(concat!(
+                "steadfast/",
+                env!("CARGO_PKG_VERSION")
+            )));
+        let base_url = config.base_url.trim_end_matches('/').to_owned();
+        let urls = CALLED_PATHS
+            .iter()
+            .filter_map(|path| {
+                let url = Uri::try_from(format!("{base_url}{path}")).ok()?;
+                Some((*path, url))
+            })
+            .collect();
+        Ok(Provider {
+            name: name.into(),
+            format: format_of(config.kind),
+            base_url,
+            urls,
+            api_key: config.api_key.clone(),
+            headers,
+        })
+    }
+
+    /// The full URL of `path` (e.g. `/chat/completions`) on this provider.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// [`Provider::url`] ready for the client: parsed once for the paths
+    /// the gateway calls.
+    fn request_url(&self, path: &str) -> Result<Uri, String> {
+        match self.urls.iter().find(|(known, _)| *known == path) {
+            Some((_, url)) => Ok(url.clone()),
+            None => Uri::try_from(self.url(path)).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Redacts this provider's key from a text that came from outside.
+    fn redact(&self, text: &str) -> String {
+        match &self.api_key {
+            Some(key) if key.expose().len() >= 4 => text.replace(key.expose(), "***"),
+            _ => text.to_owned(),
+        }
+    }
+}
+
+/// An upstream's answer, its body not yet read.
+pub type Response = http::Response<hyper::body::Incoming>;
+
+/// The HTTP client for every provider: one connection pool per thread, so a
+/// request and the connection task carrying it run on the same thread (a
+/// serving thread's runtime is single-threaded, see `steadfast_net::serve_threads`) and hand
+/// over without waking another thread.
+#[derive(Clone)]
+pub struct Upstream {
+    connector: HttpsConnector<connect::Connector>,
+    pools: Arc<ThreadLocal<Pool>>,
+}
+
+/// One thread's pooled client.
+type Pool = Client<HttpsConnector<connect::Connector>, Full<Bytes>>;
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream").finish_non_exhaustive()
+    }
+}
+
+impl Upstream {
+    /// A client with pooled keep-alive connections, HTTP/2 where offered,
+    /// through the proxy the environment names, if any.
+    pub fn new() -> Result<Upstream, String> {
+        Ok(Upstream {
+            connector: connect::https(Matcher::from_env())?,
+            pools: Arc::new(ThreadLocal::new()),
+        })
+    }
+
+    /// This thread's pool.
+    fn pool(&self) -> &Pool {
+        self.pools.get_or(|| {
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(90))
+                .pool_max_idle_per_host(512)
+                .pool_timer(TokioTimer::new())
+                .timer(TokioTimer::new())
+                .http2_adaptive_window(true)
+                .build(self.connector.clone())
+        })
+    }
+
+    /// POSTs a JSON body to `path` on `provider`.
+    pub async fn post(
+        &self,
+        provider: &Provider,
+        path: &str,
+        body: Bytes,
+        request_id: &str,
+    ) -> Result<Response, AttemptError> {
+        let mut request = self.request(provider, Method::POST, path, body)?;
+        let headers = request.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            headers.insert(crate::headers::REQUEST_ID, id);
+        }
+        trace::propagate(headers);
+        self.send(provider, request).await
+    }
+
+    /// GETs `path` on `provider` (health probes).
+    pub async fn get(&self, provider: &Provider, path: &str) -> Result<Response, AttemptError> {
+        let request = self.request(provider, Method::GET, path, Bytes::new())?;
+        self.send(provider, request).await
+    }
+
+    /// A request to `path` on `provider` with its headers and credentials.
+    fn request(
+        &self,
+        provider: &Provider,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<http::Request<Full<Bytes>>, AttemptError> {
+        let url = provider.request_url(path).map_err(|why| {
+            AttemptError::new(
+                Failure::new(FailureKind::Misconfigured),
+                format!("{}: the URL of {path} is invalid: {why}", provider.name),
+            )
+        })?;
+        let mut request = http::Request::new(Full::new(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = url;
+        *request.headers_mut() = provider.headers.clone();
+        Ok(request)
+    }
+
+    async fn send(
+        &self,
+        provider: &Provider,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<Response, AttemptError> {
+        self.pool().request(request).await.map_err(|error| {
+            let what = if error.is_connect() {
+                "could not connect to the provider"
+            } else {
+                CONNECTION_FAILED
+            };
+            connection_error(provider, what)
+        })
+    }
+}
+
+/// What a connection that broke after it was open says.
+const CONNECTION_FAILED: &str = "the connection to the provider failed";
+
+/// A failure of the connection to `provider`, described by `what`.
+fn connection_error(provider: &Provider, what: &str) -> AttemptError {
+    AttemptError::new(connection_failure(), format!("{what} ({})", provider.name))
+}
+
+/// Reads a whole upstream answer body, bounded in size.
+pub async fn read_body(provider: &Provider, response: Response) -> Result<Bytes, AttemptError> {
+    let mut body = response.into_body();
+    let mut whole = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| connection_error(provider, CONNECTION_FAILED))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        if whole.len() + chunk.len() > MAX_UPSTREAM_BODY {
+            return Err(AttemptError::new(
+                Failure::new(FailureKind::Fatal),
+                format!("the answer of {} is too large", provider.name),
+            ));
+        }
+        if whole.is_empty() && body.is_end_stream() {
+            return Ok(chunk);
+        }
+        whole.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(whole))
+}
+
+/// Reads and discards an answer's body, up to `limit` bytes, so that its
+/// connection can be reused; stops at the limit or at the first error (the
+/// connection is then dropped, not reused).
+pub async fn drain(response: Response, limit: usize) {
+    let mut body = response.into_body();
+    let mut read = 0;
+    while let Some(Ok(frame)) = body.frame().await {
+        read += frame.data_ref().map_or(0, Bytes::len);
+        if read > limit {
+            return;
+        }
+    }
+}
+
+/// Judges a non-2xx answer: its failure kind (from status, `Retry-After` and
+/// body) and a sanitised message that never repeats the raw body.
+pub fn judge_error(
+    provider: &Provider,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> AttemptError {
+    let failure = match classify_response(status, headers, body) {
+        Outcome::Failure(failure) => failure,
+        Outcome::Success => Failure::new(FailureKind::Fatal),
+    };
+    let detail = match failure.kind {
+        // The client's own mistake: tell it what the provider said, cleaned.
+        FailureKind::InvalidRequest | FailureKind::ContextLength => upstream_message(body)
+            .map(|message| format!(": {}", provider.redact(&sanitise(&message))))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let what = match failure.kind {
+        FailureKind::RateLimited => "rate-limited the request",
+        FailureKind::Overloaded => "is overloaded",
+        FailureKind::Misconfigured => "refused the gateway's credentials",
+        FailureKind::ContextLength => "cannot fit the request in its context window",
+        FailureKind::InvalidRequest => "rejected the request as invalid",
+        FailureKind::Timeout => "timed out",
+        _ => "failed",
+    };
+    AttemptError::answered(
+        failure,
+        status.as_u16(),
+        format!(
+            "{} {what} (HTTP {}){detail}",
+            provider.name,
+            status.as_u16()
+        ),
+    )
+}
+
+/// The `error.message` of an OpenAI- or Anthropic-shaped error body.
+fn upstream_message(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value["error"]["message"].as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider() -> Provider {
+        Provider::from_config(
+            "openai",
+            &ProviderConfig {
+                kind: ProviderKind::Openai,
+                base_url: "http://127.0.0.1:1/v1/".into(),
+                api_key: Some(Secret::new("sk-test-abcdefgh")),
+                headers: Default::default(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_configured_user_agent_is_kept() {
+        assert!(
+            provider().headers[http::header::USER_AGENT]
+                .to_str()
+                .unwrap()
+                .starts_with("steadfast/")
+        );
+        let own = Provider::from_config(
+            "own",
+            &ProviderConfig {
+                kind: ProviderKind::Openai,
+                base_url: "http://127.0.0.1:1/v1".into(),
+                api_key: None,
+                headers: [("User-Agent".to_owned(), "my-app/2".to_owned())]
+                    .into_iter()
+                    .collect(),
+            },
+        )
+        .unwrap();
+        assert_eq!(own.headers[http::header::USER_AGENT], "my-app/2");
+    }
+
+    #[test]
+    fn urls_join_without_double_slashes() {
+        assert_eq!(
+            provider().url("/chat/completions"),
+            "http://127.0.0.1:1/v1/chat/completions"
+        );
+    }
+
+    #[test]
+    fn error_bodies_are_summarised_not_passed_through() {
+        let provider = provider();
+        let body = br#"{"error":{"message":"Incorrect API key provided: sk-test-abcdefgh. Internal trace 123","type":"invalid_request_error"}}"#;
+        let error = judge_error(&provider, StatusCode::UNAUTHORIZED, &HeaderMap::new(), body);
+        assert_eq!(error.failure.kind, FailureKind::Misconfigured);
+        assert_eq!(
+            error.message,
+            "openai refused the gateway's credentials (HTTP 401)"
+        );
+        let body = br#"{"error":{"message":"Invalid value for temperature, key sk-test-abcdefgh","type":"invalid_request_error"}}"#;
+        let error = judge_error(&provider, StatusCode::BAD_REQUEST, &HeaderMap::new(), body);
+        assert_eq!(error.failure.kind, FailureKind::InvalidRequest);
+        assert!(!error.message.contains("abcdefgh"), "{}", error.message);
+        assert!(error.message.contains("Invalid value for temperature"));
+    }
+
+    #[test]
+    fn rate_limits_keep_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("7"));
+        let error = judge_error(&provider(), StatusCode::TOO_MANY_REQUESTS, &headers, b"{}");
+        assert_eq!(
+            error.failure,
+            Failure::rate_limited(Some(Duration::from_secs(7)))
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! The HTTP face of the gateway: the router over the public contract and
+//! every handler. Handlers parse what they must, call the proxy or read the
+//! gateway's state, and map the result to one status and one body shape
+//! ([`error`]).
+
+mod admin;
+mod alerts;
+mod body;
+mod chat;
+mod clients;
+mod dashboard;
+pub mod error;
+mod events;
+mod info;
+mod messages;
+mod report;
+mod scrape;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use steadfast_proxy::headers::REQUEST_ID;
+
+pub use error::ApiError;
+
+use crate::state::AppState;
+
+/// The router over every public endpoint.
+pub fn router(app: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat::chat))
+        .route("/v1/embeddings", post(chat::embeddings))
+        .route("/v1/messages", post(messages::messages))
+        .route("/v1/models", get(info::models))
+        .route("/health", get(info::health))
+        .route("/ready", get(info::ready))
+        .route("/api/status", get(info::status))
+        .route("/api/alerts", get(alerts::active))
+        .route("/api/report", get(report::report))
+        .route("/metrics", get(scrape::metrics))
+        .route("/api/events", get(events::events))
+        .route("/api/history", get(dashboard::history))
+        .route("/dashboard", get(dashboard::page))
+        .route("/admin/models/{name}/trip", post(admin::trip))
+        .route("/admin/models/{name}/reset", post(admin::reset))
+        .route("/admin/reload", post(admin::reload))
+        .route("/admin/audit", get(admin::audit))
+        .fallback(|| async { ApiError::not_found("No such endpoint.") })
+        .with_state(app)
+}
+
+/// The request id of a request: the client's `x-request-id` if it sent a
+/// sane one, else a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id)
+}
+
+fn new_request_id() -> String {
+    static RNG: std::sync::OnceLock<steadfast::rng::Rng> = std::sync::OnceLock::new();
+    let rng = RNG.get_or_init(steadfast::rng::Rng::from_entropy);
+    format!("req_{:016x}", rng.next_u64())
+}

@@ -1,0 +1,102 @@
+//! The wire formats ([`Format`]) and dispatch on them: the converters of
+//! each format behind one set of functions.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::{ChatRequest, ChatResponse, Decode, Encode, WireError, anthropic, openai};
+
+/// A wire format: how requests, answers, streams and errors are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// OpenAI's API, and the many servers that copy it (vLLM, Ollama, LM Studio).
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+}
+
+impl Format {
+    /// The snake_case name (as a provider's `kind` spells it).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Format::Openai => "openai",
+            Format::Anthropic => "anthropic",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The chat path of a format, relative to a provider's base URL.
+pub fn chat_path(format: Format) -> &'static str {
+    match format {
+        Format::Openai => "/chat/completions",
+        Format::Anthropic => "/v1/messages",
+    }
+}
+
+/// The path of a format's model list (health probes), relative to a
+/// provider's base URL.
+pub fn models_path(format: Format) -> &'static str {
+    match format {
+        Format::Openai => "/models",
+        Format::Anthropic => "/v1/models",
+    }
+}
+
+/// Reads a chat request in `format`.
+pub fn parse_request(
+    format: Format,
+    fields: &Map<String, Value>,
+) -> Result<ChatRequest, WireError> {
+    match format {
+        Format::Openai => openai::parse_request(fields),
+        Format::Anthropic => anthropic::parse_request(fields),
+    }
+}
+
+/// Writes a chat request in `format` for the upstream `model`.
+pub fn write_request(format: Format, request: &ChatRequest, model: &str) -> Value {
+    match format {
+        Format::Openai => openai::write_request(request, model),
+        Format::Anthropic => anthropic::write_request(request, model),
+    }
+}
+
+/// Reads a whole answer in `format`.
+pub fn parse_response(format: Format, body: &Value) -> Result<ChatResponse, WireError> {
+    match format {
+        Format::Openai => openai::parse_response(body),
+        Format::Anthropic => anthropic::parse_response(body),
+    }
+}
+
+/// Writes a whole answer in `format`.
+pub fn write_response(format: Format, response: &ChatResponse) -> Value {
+    match format {
+        Format::Openai => openai::write_response(response),
+        Format::Anthropic => anthropic::write_response(response),
+    }
+}
+
+/// A reader of streams in `format`.
+pub fn decoder(format: Format) -> Box<dyn Decode> {
+    match format {
+        Format::Openai => Box::new(openai::Decoder::default()),
+        Format::Anthropic => Box::new(anthropic::Decoder::default()),
+    }
+}
+
+/// A writer of streams in `format`; `include_usage` is OpenAI's
+/// `stream_options.include_usage` (Anthropic streams always report usage).
+pub fn encoder(format: Format, include_usage: bool) -> Box<dyn Encode> {
+    match format {
+        Format::Openai => Box::new(openai::Encoder::new(include_usage)),
+        Format::Anthropic => Box::new(anthropic::Encoder::default()),
+    }
+}

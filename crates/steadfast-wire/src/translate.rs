@@ -1,0 +1,281 @@
+//! Answers on their way back: passed through untouched when the client and
+//! the target speak the same format, else read in the target's format and
+//! written in the client's, whole or event by event.
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::counts::Counts;
+use crate::format::{self, Format};
+use crate::sse::event_data;
+use crate::tokens::Tokens;
+use crate::{Decode, Encode, StreamError, StreamEvent, WireError};
+
+/// The formats of one attempt: the client's and the target's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Translation {
+    /// What the client speaks.
+    pub client: Format,
+    /// What the target speaks.
+    pub target: Format,
+    /// Whether an OpenAI client asked for usage in its stream.
+    pub include_usage: bool,
+}
+
+impl Translation {
+    /// Whether the answer passes through untouched.
+    pub fn is_passthrough(self) -> bool {
+        self.client == self.target
+    }
+
+    /// A whole answer for the client and the tokens it used.
+    pub fn answer(self, body: Bytes) -> Result<(Bytes, Option<u64>), WireError> {
+        let answered = self.read(body)?;
+        Ok((answered.body, answered.usage.map(|usage| usage.total)))
+    }
+
+    /// A whole answer for the client, with the tokens it used and the model
+    /// the upstream says answered.
+    pub fn read(self, body: Bytes) -> Result<Answered, WireError> {
+        let not_json = |_| WireError::new("the answer is not JSON");
+        if self.is_passthrough() {
+            let skim: Skim = serde_json::from_slice(&body).map_err(not_json)?;
+            let usage = skim.usage.as_ref().and_then(|counts| match self.target {
+                Format::Openai => Tokens::of(counts),
+                Format::Anthropic => counts.anthropic().map(Tokens::from),
+            });
+            let model = match skim.model {
+                Some(Value::String(model)) => model,
+                _ => String::new(),
+            };
+            return Ok(Answered { body, usage, model });
+        }
+        let value: Value = serde_json::from_slice(&body).map_err(not_json)?;
+        let model = value["model"].as_str().unwrap_or_default().to_owned();
+        let response = format::parse_response(self.target, &value)?;
+        let written = format::write_response(self.client, &response);
+        let bytes =
+            serde_json::to_vec(&written).map_err(|error| WireError::new(error.to_string()))?;
+        Ok(Answered {
+            body: Bytes::from(bytes),
+            usage: Some(Tokens::from(response.usage)),
+            model,
+        })
+    }
+
+    /// The translator of a streamed answer.
+    pub fn stream(self) -> StreamTranslator {
+        StreamTranslator {
+            decoder: format::decoder(self.target),
+            encoder: format::encoder(self.client, self.include_usage),
+            passthrough: self.is_passthrough(),
+            skim: self.is_passthrough() && self.target == Format::Openai,
+            usage: None,
+            events: Vec::new(),
+            model: None,
+            text: String::new(),
+            track_text: None,
+            continuing: false,
+        }
+    }
+}
+
+/// What the gateway reads of an answer it passes through; every other field
+/// is skipped by the parser without being built.
+#[derive(serde::Deserialize)]
+struct Skim {
+    model: Option<Value>,
+    usage: Option<Counts>,
+}
+
+/// A whole answer, read.
+#[derive(Debug)]
+pub struct Answered {
+    /// The answer in the client's format.
+    pub body: Bytes,
+    /// The tokens it used, if reported.
+    pub usage: Option<Tokens>,
+    /// The model the upstream says answered (empty if it does not say).
+    pub model: String,
+}
+
+/// How far a streamed answer has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Progress {
+    /// Only framing so far (a start event, pings).
+    Framing,
+    /// Some of the answer itself: the client can be committed to it.
+    Content,
+    /// The whole answer.
+    Done,
+}
+
+/// Turns upstream events into client events, watching for the end, errors
+/// and usage on the way.
+pub struct StreamTranslator {
+    decoder: Box<dyn Decode>,
+    encoder: Box<dyn Encode>,
+    passthrough: bool,
+    /// OpenAI passed through: decode only events that may carry an error,
+    /// usage or the end, and relay the rest unread.
+    skim: bool,
+    usage: Option<Tokens>,
+    events: Vec<StreamEvent>,
+    /// The model the stream's first event names.
+    model: Option<String>,
+    /// The answer text decoded so far (complete when text is tracked).
+    text: String,
+    /// Whether the relay tracks the answer's text (for stream resumption);
+    /// `None` until relaying starts: everything is decoded until then.
+    track_text: Option<bool>,
+    /// The stream continues a broken one: events before its first content
+    /// (the opening role-only chunk) are dropped.
+    continuing: bool,
+}
+
+impl StreamTranslator {
+    /// Feeds one upstream event, appending the client's events to `out`. An
+    /// upstream error event is never relayed: it becomes an `Err`.
+    pub fn feed(&mut self, event: Bytes, out: &mut Vec<Bytes>) -> Result<Progress, StreamError> {
+        let Some(data) = event_data(&event) else {
+            if self.passthrough {
+                out.push(event);
+            }
+            return Ok(Progress::Framing);
+        };
+        if self.skim
+            && self.track_text == Some(false)
+            && !["\"error\"", "\"usage\"", "[DONE]"]
+                .iter()
+                .any(|mark| data.contains(mark))
+        {
+            out.push(event);
+            return Ok(Progress::Content);
+        }
+        self.events.clear();
+        self.decoder.decode(&data, &mut self.events)?;
+        let mut progress = if self.skim {
+            Progress::Content
+        } else {
+            Progress::Framing
+        };
+        let before = out.len();
+        for item in &self.events {
+            match item {
+                StreamEvent::Start { model, .. } => {
+                    self.model.get_or_insert_with(|| model.clone());
+                }
+                StreamEvent::Text(text) => self.text.push_str(text),
+                StreamEvent::Usage(usage) => self.usage = Some(Tokens::from(*usage)),
+                _ => {}
+            }
+            if *item == StreamEvent::End {
+                progress = Progress::Done;
+            } else if item.is_content() {
+                progress = progress.max(Progress::Content);
+            }
+            if !self.passthrough {
+                self.encoder.encode(item, out);
+            }
+        }
+        if self.passthrough {
+            out.push(event);
+        }
+        if self.continuing {
+            if !self.events.iter().any(StreamEvent::is_content) {
+                out.truncate(before);
+            } else {
+                self.continuing = false;
+            }
+        }
+        Ok(progress)
+    }
+
+    /// The client event that ends a broken stream.
+    pub fn error(&mut self, message: &str) -> Bytes {
+        self.encoder.error(message)
+    }
+
+    /// The tokens reported so far.
+    pub fn usage(&self) -> Option<Tokens> {
+        self.usage
+    }
+
+    /// The model the stream's first event named, if any.
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
+
+    /// The answer text relayed so far.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Starts relaying: from now on, OpenAI passed through is skimmed unless
+    /// the text must be tracked (for stream resumption).
+    pub fn relaying(&mut self, track_text: bool) {
+        self.track_text = Some(track_text);
+    }
+
+    /// Marks the stream as the continuation of a broken one.
+    pub fn continuing(&mut self) {
+        self.continuing = true;
+    }
+
+    /// Carries on from a broken stream's text.
+    pub fn carry_text(&mut self, text: String) {
+        self.text = text;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passthrough(format: Format) -> Translation {
+        Translation {
+            client: format,
+            target: format,
+            include_usage: false,
+        }
+    }
+
+    #[test]
+    fn a_passed_through_answer_is_kept_byte_for_byte_with_its_usage_and_model_read() {
+        let body = Bytes::from_static(
+            br#"{"id":"x","model":"gpt-4o-2024-08-06","choices":[{"message":{"content":"hi \u00e9"}}],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8},"x":[1,{"y":null}]}"#,
+        );
+        let answered = passthrough(Format::Openai).read(body.clone()).unwrap();
+        assert_eq!(answered.body, body);
+        assert_eq!(answered.model, "gpt-4o-2024-08-06");
+        assert_eq!(
+            answered.usage,
+            Some(Tokens {
+                input: 3,
+                output: 5,
+                total: 8
+            })
+        );
+    }
+
+    #[test]
+    fn an_anthropic_answer_counts_cached_input_tokens() {
+        let body = Bytes::from_static(
+            br#"{"model":"claude","usage":{"input_tokens":2,"cache_read_input_tokens":10,"output_tokens":7}}"#,
+        );
+        let answered = passthrough(Format::Anthropic).read(body).unwrap();
+        assert_eq!(answered.usage.map(|u| (u.input, u.output)), Some((12, 7)));
+    }
+
+    #[test]
+    fn missing_or_odd_fields_read_as_unknown_and_bad_json_fails() {
+        let answered = passthrough(Format::Openai)
+            .read(Bytes::from_static(br#"{"model":7,"usage":null}"#))
+            .unwrap();
+        assert_eq!((answered.model.as_str(), answered.usage), ("", None));
+        let error = passthrough(Format::Openai)
+            .read(Bytes::from_static(b"{\"model\":"))
+            .unwrap_err();
+        assert_eq!(error.0, "the answer is not JSON");
+    }
+}
