@@ -21,12 +21,17 @@
 //! | [`fallback`] | sequential, parallel, hedged, weighted and quorum calls across targets |
 //! | [`pipeline`] | every policy for one target, composed in the right order |
 
+// Examples in the docs and the README teach no deprecated path.
+#![doc(test(attr(deny(deprecated))))]
+
+mod boundary;
 pub mod breaker;
 pub mod budget;
 pub mod bulkhead;
 pub mod classify;
 pub mod error;
 pub mod events;
+mod failure;
 pub mod fallback;
 pub mod fault;
 pub mod health;
@@ -40,10 +45,20 @@ pub mod retry;
 pub mod rng;
 pub mod timeout;
 
-pub use breaker::{Breaker, BreakerConfig};
-pub use classify::{Failure, FailureKind, Outcome};
-pub use error::{BoxError, Error};
-pub use pipeline::Pipeline;
+pub use boundary::{BoxError, Error};
+pub use failure::{Failure, FailureKind, Outcome};
+
+/// The old root path of [`breaker::Breaker`], kept for one release.
+#[deprecated(since = "0.2.0", note = "use steadfast::breaker::Breaker")]
+pub type Breaker = breaker::Breaker;
+
+/// The old root path of [`breaker::BreakerConfig`], kept for one release.
+#[deprecated(since = "0.2.0", note = "use steadfast::breaker::BreakerConfig")]
+pub type BreakerConfig = breaker::BreakerConfig;
+
+/// The old root path of [`pipeline::Pipeline`], kept for one release.
+#[deprecated(since = "0.2.0", note = "use steadfast::pipeline::Pipeline")]
+pub type Pipeline = pipeline::Pipeline;
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -12,8 +12,8 @@ use futures_util::future::poll_fn;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::classify::{ByFailure, Classify, Failure};
-use crate::error::{BoxError, Error};
+use crate::classify::{ByFailure, Classify};
+use crate::{BoxError, Error, Failure};
 
 /// The future of a [`PolicyService`].
 pub type ResponseFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use steadfast::breaker::{
     Breaker, BreakerBuilder, BreakerOpen, CircuitBreakerLayer, SlidingWindow, State,
 };
-use steadfast::error::{BulkheadFull, BulkheadRejection};
+use steadfast::bulkhead::{BulkheadFull, BulkheadRejection};
 use steadfast::events::{Event, Events, Rejection};
 use steadfast::{Error, Failure, FailureKind, Outcome};
 use tokio::sync::broadcast::Receiver;

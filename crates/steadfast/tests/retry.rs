@@ -5,13 +5,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use steadfast::Error;
+use steadfast::breaker::BreakerOpen;
 use steadfast::budget::Budget;
-use steadfast::classify::{Failure, FailureKind, Outcome};
-use steadfast::error::BreakerOpen;
 use steadfast::events::{Event, Events};
 use steadfast::retry::{Backoff, BackoffKind, Jitter, Retry, RetryPolicy, RetryStats};
 use steadfast::rng::Rng;
+use steadfast::{Error, Failure, FailureKind, Outcome};
 use tokio::time::Instant;
 use tower::{Service, ServiceExt};
 

@@ -6,9 +6,10 @@ use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 
+use super::BreakerOpen;
 use super::permit::OwnedPermit;
-use crate::classify::{Classify, Failure};
-use crate::error::{BoxError, BreakerOpen, Error};
+use crate::classify::Classify;
+use crate::{BoxError, Error, Failure};
 
 pin_project! {
     /// The future of a [`CircuitBreaker`](super::CircuitBreaker) call: the inner

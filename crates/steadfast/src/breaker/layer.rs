@@ -7,8 +7,8 @@ use tower_service::Service;
 
 use super::Breaker;
 use super::future::ResponseFuture;
-use crate::classify::{ByFailure, Classify, Failure};
-use crate::error::{BoxError, Error};
+use crate::classify::{ByFailure, Classify};
+use crate::{BoxError, Error, Failure};
 
 /// Wraps services in a [`CircuitBreaker`] sharing one [`Breaker`].
 ///

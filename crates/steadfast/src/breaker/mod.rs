@@ -51,6 +51,7 @@
 mod builder;
 mod clock;
 mod config;
+mod error;
 mod future;
 mod layer;
 mod machine;
@@ -69,16 +70,16 @@ pub use self::config::{
     BreakerConfig, InvalidBreakerConfig, MAX_BUCKETS, MAX_COUNT_WINDOW, MAX_HALF_OPEN_CALLS,
     SlidingWindow,
 };
+pub use self::error::BreakerOpen;
 pub use self::future::ResponseFuture;
 pub use self::layer::{CircuitBreaker, CircuitBreakerLayer};
 pub use self::permit::{OwnedPermit, Permit};
 pub use self::stats::BreakerStats;
-pub use crate::error::BreakerOpen;
 
 use self::machine::Machine;
-use crate::classify::{Classify, Failure, Outcome};
-use crate::error::{BoxError, Error};
+use crate::classify::Classify;
 use crate::events::Events;
+use crate::{BoxError, Error, Failure, Outcome};
 
 /// The state of a circuit breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

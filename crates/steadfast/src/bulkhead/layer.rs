@@ -8,8 +8,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::Bulkhead;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
+use crate::{BoxError, Error, Failure};
 
 /// The response of a [`Bulkhead`] service: waits for a slot, then calls the
 /// inner service while holding it.

@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod error;
 mod layer;
 mod queue;
 
@@ -39,12 +40,11 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+pub use self::error::{BulkheadFull, BulkheadRejection};
 pub use self::layer::{BulkheadLayer, ResponseFuture};
 use self::queue::QueueSlot;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
-pub use crate::error::{BulkheadFull, BulkheadRejection};
 use crate::events::{Event, Events, Rejection};
+use crate::{BoxError, Error, Failure};
 
 /// A bulkhead policy; wrapping a service `S` it is the tower service
 /// `Bulkhead<S>`. Cheap to clone: clones share slots, queue and stats.

@@ -9,8 +9,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::FaultInjector;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
+use crate::{BoxError, Error, Failure};
 
 /// Injects faults into every request of a service.
 #[derive(Debug, Clone)]

@@ -51,10 +51,10 @@ pub use config::{HedgeBuilder, HedgeDelay};
 pub use layer::{Hedge, HedgeLayer};
 
 use crate::budget::Budget;
-use crate::classify::{ByFailure, Classify, Failure};
-use crate::error::{BoxError, Error};
+use crate::classify::{ByFailure, Classify};
 use crate::events::{Event, Events};
 use crate::latency::LatencyTracker;
+use crate::{BoxError, Error, Failure};
 
 /// A hedging policy. Cheap to clone; clones share configuration, latency
 /// tracker and statistics.

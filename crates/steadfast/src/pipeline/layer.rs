@@ -3,8 +3,8 @@
 use std::future::Future;
 
 use super::Pipeline;
+use crate::Error;
 use crate::classify::{ByFailure, Classify};
-use crate::error::Error;
 use crate::policy_layer::{AttemptPolicy, PolicyLayer, PolicyService};
 
 /// Wraps services in a [`PipelineService`] sharing one [`Pipeline`].

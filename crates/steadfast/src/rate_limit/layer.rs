@@ -9,8 +9,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::RateLimit;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error, RateLimitExceeded};
+use super::RateLimitExceeded;
+use crate::{BoxError, Error, Failure};
 
 /// Puts every request of a service through a [`RateLimit`], rejecting (never
 /// waiting) with [`Error::RateLimited`]; each request takes one request and

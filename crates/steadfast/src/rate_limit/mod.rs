@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+mod error;
 mod layer;
 mod limiter;
 mod quota;
@@ -47,13 +48,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+pub use self::error::RateLimitExceeded;
 pub use self::layer::{RateLimitLayer, ResponseFuture};
 pub use self::limiter::RateLimiter;
 pub use self::quota::Quota;
-use crate::classify::Failure;
-pub use crate::error::RateLimitExceeded;
-use crate::error::{BoxError, Error};
 use crate::events::{Event, Events, Rejection};
+use crate::{BoxError, Error, Failure};
 
 /// A rate-limit policy of an optional request quota and an optional unit
 /// quota; wrapping a service `S` it is the tower service `RateLimit<S>`.

@@ -61,10 +61,10 @@ pub use stats::RetryStats;
 use stats::{Counters, Ending};
 
 use crate::budget::Budget;
-use crate::classify::{ByFailure, Classify, Failure, Outcome};
-use crate::error::{BoxError, Error};
+use crate::classify::{ByFailure, Classify};
 use crate::events::{Event, Events};
 use crate::rng::Rng;
+use crate::{BoxError, Error, Failure, Outcome};
 
 /// A retry policy. Cheap to clone; clones share configuration and statistics.
 #[derive(Debug, Clone)]

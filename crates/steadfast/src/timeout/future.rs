@@ -9,8 +9,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use super::Shared;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
+use crate::{BoxError, Error, Failure};
 
 pin_project! {
     /// The response of a [`Timeout`](super::Timeout) service: the inner

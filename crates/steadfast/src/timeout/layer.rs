@@ -6,8 +6,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{ResponseFuture, Timeout};
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
+use crate::{BoxError, Error, Failure};
 
 /// Applies a [`Timeout`] to every request of a service.
 #[derive(Debug, Clone)]

@@ -21,6 +21,7 @@
 //! ```
 
 mod deadline;
+mod error;
 mod future;
 mod layer;
 mod stream;
@@ -30,13 +31,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::deadline::Deadline;
+pub use self::error::{Elapsed, TimeoutScope};
 pub use self::future::ResponseFuture;
 pub use self::layer::TimeoutLayer;
 pub use self::stream::FirstItemTimeout;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
-pub use crate::error::{Elapsed, TimeoutScope};
 use crate::events::{Event, Events};
+use crate::{BoxError, Error, Failure};
 
 /// A per-attempt timeout policy; wrapping a service `S` it is the tower service
 /// `Timeout<S>`. Cheap to clone.
