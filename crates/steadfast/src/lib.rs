@@ -38,7 +38,7 @@ pub mod health;
 pub mod hedge;
 pub mod latency;
 pub mod pipeline;
-pub mod policy_layer;
+mod policy_layer;
 pub mod rate_limit;
 pub mod registry;
 pub mod retry;

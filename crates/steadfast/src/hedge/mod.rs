@@ -48,7 +48,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 
 pub use config::{HedgeBuilder, HedgeDelay};
-pub use layer::{Hedge, HedgeLayer};
+#[allow(deprecated)]
+pub use layer::Hedge;
+pub use layer::{HedgeLayer, HedgeService, ResponseFuture};
 
 use crate::budget::Budget;
 use crate::classify::{ByFailure, Classify};

@@ -80,13 +80,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::builder::PipelineBuilder;
-pub use self::layer::{PipelineLayer, PipelineService};
+pub use self::layer::{PipelineLayer, PipelineService, ResponseFuture};
 use crate::breaker::Breaker;
 use crate::bulkhead::Bulkhead;
 use crate::classify::{ByFailure, Classify};
 use crate::events::Events;
 use crate::fault::FaultInjector;
-pub use crate::policy_layer::ResponseFuture;
 use crate::rate_limit::RateLimit;
 use crate::retry::RetryPolicy;
 use crate::{BoxError, Error, Failure};
@@ -149,11 +148,6 @@ impl Pipeline {
         E: Into<BoxError>,
     {
         self.stages.run(classifier, op).await
-    }
-
-    /// A tower layer running every request of a service through this pipeline.
-    pub fn layer(&self) -> PipelineLayer {
-        PipelineLayer::new(self.clone())
     }
 
     /// The pipeline's name.

@@ -52,9 +52,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::policy_layer::ResponseFuture;
 pub use backoff::{Backoff, BackoffKind, Jitter};
-pub use layer::{Retry, RetryLayer};
+#[allow(deprecated)]
+pub use layer::Retry;
+pub use layer::{ResponseFuture, RetryLayer, RetryService};
 pub use policy::{RetryBuilder, RetryPredicate};
 pub use stats::RetryStats;
 
