@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use steadfast::breaker::{Breaker, CircuitBreakerLayer};
+use steadfast::breaker::{Breaker, BreakerLayer};
 use steadfast::bulkhead::Bulkhead;
 use steadfast::retry::{Backoff, RetryLayer, RetryPolicy};
 use steadfast::timeout::Timeout;
@@ -47,7 +47,7 @@ async fn main() {
     // Outermost first: retry > breaker > bulkhead > timeout > the model.
     let service = ServiceBuilder::new()
         .layer(RetryLayer::new(retry.clone()))
-        .layer(CircuitBreakerLayer::new(breaker.clone()))
+        .layer(BreakerLayer::new(breaker.clone()))
         .layer(Bulkhead::builder(4).name("gpt").build().layer())
         .layer(Timeout::new(Duration::from_millis(100)).layer())
         .service(model);

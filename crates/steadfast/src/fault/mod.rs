@@ -36,7 +36,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use self::config::FaultConfig;
 use self::config::Knobs;
 pub use self::error::InjectedFault;
-pub use self::layer::{Fault, FaultLayer, ResponseFuture};
+#[allow(deprecated)]
+pub use self::layer::{Fault, FaultLayer, FaultService, ResponseFuture};
 use crate::events::{Event, Events};
 use crate::rng::Rng;
 use crate::{BoxError, Error, Failure};
