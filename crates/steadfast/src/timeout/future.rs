@@ -1,4 +1,4 @@
-//! The response future of the [`Timeout`](super::Timeout) service.
+//! The response future of the [`TimeoutService`](super::TimeoutService).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +12,7 @@ use super::Shared;
 use crate::{BoxError, Error, Failure};
 
 pin_project! {
-    /// The response of a [`Timeout`](super::Timeout) service: the inner
+    /// The response of a [`TimeoutService`](super::TimeoutService): the inner
     /// response, or [`Error::Timeout`] when the limit passes first.
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
