@@ -23,7 +23,7 @@ use failsafe::CircuitBreaker as _;
 use futures_util::future::poll_fn;
 use recloser::Recloser;
 use steadfast::Error;
-use steadfast::breaker::{Breaker, CircuitBreakerLayer};
+use steadfast::breaker::{Breaker, BreakerLayer};
 use steadfast::budget::Budget;
 use steadfast::bulkhead::Bulkhead;
 use steadfast::fault::FaultInjector;
@@ -109,7 +109,7 @@ fn breaker_service(c: &mut Criterion) {
     group.bench_function("no_breaker", |b| {
         b.to_async(&rt).iter(|| call_once(&plain));
     });
-    let ours = RefCell::new(CircuitBreakerLayer::new(count_breaker()).layer(ok_service()));
+    let ours = RefCell::new(BreakerLayer::new(count_breaker()).layer(ok_service()));
     group.bench_function("steadfast", |b| {
         b.to_async(&rt).iter(|| call_once(&ours));
     });

@@ -1,6 +1,7 @@
 //! Steadfast's policies as tower layers around a `service_fn`, stacked in the
 //! same order as a [`Pipeline`](steadfast::pipeline::Pipeline) would
-//! (`pipeline.layer()` is the one-layer equivalent).
+//! (`pipeline.layer()` is the one-layer equivalent). Every policy handle
+//! makes its layer the same way: `handle.layer()`, or `<Noun>Layer::new(handle)`.
 //!
 //! Run with `cargo run -p steadfast --example tower_stack`.
 
@@ -8,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use steadfast::breaker::{Breaker, CircuitBreakerLayer};
+use steadfast::breaker::Breaker;
 use steadfast::bulkhead::Bulkhead;
-use steadfast::retry::{Backoff, RetryLayer, RetryPolicy};
+use steadfast::retry::{Backoff, RetryPolicy};
 use steadfast::timeout::Timeout;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 
@@ -46,8 +47,8 @@ async fn main() {
         .build();
     // Outermost first: retry > breaker > bulkhead > timeout > the model.
     let service = ServiceBuilder::new()
-        .layer(RetryLayer::new(retry.clone()))
-        .layer(CircuitBreakerLayer::new(breaker.clone()))
+        .layer(retry.layer())
+        .layer(breaker.layer())
         .layer(Bulkhead::builder(4).name("gpt").build().layer())
         .layer(Timeout::new(Duration::from_millis(100)).layer())
         .service(model);

@@ -1,263 +1,39 @@
-//! The one error type at the boundary of every policy, and the small typed
-//! rejections it carries.
-//!
-//! Users `match` on [`Error`] to learn what kind of failure it was; every
-//! variant answers [`Error::failure`] (its [`FailureKind`] and retry-after hint)
-//! and [`Error::is_retryable`].
+//! The old paths of the error types, kept for one release as deprecated
+//! aliases: [`Error`](crate::Error) and [`BoxError`](crate::BoxError) are at
+//! the crate root, and each policy's rejection is in its policy's module.
 
-use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+/// The old path of [`crate::Error`].
+#[deprecated(since = "0.2.0", note = "use steadfast::Error")]
+pub type Error = crate::Error;
 
-use crate::classify::{AsFailure, Failure, FailureKind};
+/// The old path of [`crate::BoxError`].
+#[deprecated(since = "0.2.0", note = "use steadfast::BoxError")]
+pub type BoxError = crate::BoxError;
 
-/// A type-erased error, as tower uses.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// The old path of [`crate::breaker::BreakerOpen`].
+#[deprecated(since = "0.2.0", note = "use steadfast::breaker::BreakerOpen")]
+pub type BreakerOpen = crate::breaker::BreakerOpen;
 
-/// Why a policy stopped a call, or how the call itself failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The call ran and failed; `failure` is how the classifier judged it.
-    #[error("call failed ({failure}): {source}")]
-    Call {
-        /// The call's own error.
-        source: BoxError,
-        /// The classifier's verdict on it.
-        failure: Failure,
-    },
-    /// A circuit breaker refused the call without running it.
-    #[error(transparent)]
-    BreakerOpen(#[from] BreakerOpen),
-    /// A bulkhead had no room for the call.
-    #[error(transparent)]
-    BulkheadFull(#[from] BulkheadFull),
-    /// A local rate limiter refused the call.
-    #[error(transparent)]
-    RateLimited(#[from] RateLimitExceeded),
-    /// The call, or the whole operation, ran out of time.
-    #[error(transparent)]
-    Timeout(#[from] Elapsed),
-    /// The fault-injection policy failed the call on purpose.
-    #[error(transparent)]
-    Injected(#[from] InjectedFault),
-}
+/// The old path of [`crate::bulkhead::BulkheadFull`].
+#[deprecated(since = "0.2.0", note = "use steadfast::bulkhead::BulkheadFull")]
+pub type BulkheadFull = crate::bulkhead::BulkheadFull;
 
-impl Error {
-    /// Wraps a call's own error with the classifier's verdict.
-    pub fn call(source: impl Into<BoxError>, failure: Failure) -> Error {
-        Error::Call {
-            source: source.into(),
-            failure,
-        }
-    }
+/// The old path of [`crate::bulkhead::BulkheadRejection`].
+#[deprecated(since = "0.2.0", note = "use steadfast::bulkhead::BulkheadRejection")]
+pub type BulkheadRejection = crate::bulkhead::BulkheadRejection;
 
-    /// Turns a type-erased error back into an [`Error`]: one of ours passes
-    /// through unchanged (so stacked layers never nest), anything else is wrapped
-    /// as a call failure of `failure`.
-    pub fn from_boxed(error: BoxError, failure: Failure) -> Error {
-        match error.downcast::<Error>() {
-            Ok(ours) => *ours,
-            Err(other) => Error::call(other, failure),
-        }
-    }
+/// The old path of [`crate::rate_limit::RateLimitExceeded`].
+#[deprecated(since = "0.2.0", note = "use steadfast::rate_limit::RateLimitExceeded")]
+pub type RateLimitExceeded = crate::rate_limit::RateLimitExceeded;
 
-    /// What kind of failure this is, and when it may be tried again.
-    pub fn failure(&self) -> Failure {
-        match self {
-            Error::Call { failure, .. } => *failure,
-            Error::BreakerOpen(open) => {
-                Failure::with_retry_after(FailureKind::Overloaded, open.retry_after)
-            }
-            Error::BulkheadFull(_) => Failure::new(FailureKind::Overloaded),
-            Error::RateLimited(limited) => Failure::rate_limited(Some(limited.retry_after)),
-            Error::Timeout(_) => Failure::timeout(),
-            Error::Injected(fault) => fault.failure,
-        }
-    }
+/// The old path of [`crate::timeout::Elapsed`].
+#[deprecated(since = "0.2.0", note = "use steadfast::timeout::Elapsed")]
+pub type Elapsed = crate::timeout::Elapsed;
 
-    /// Whether trying again may succeed.
-    pub fn is_retryable(&self) -> bool {
-        self.failure().kind.is_retryable()
-    }
+/// The old path of [`crate::timeout::TimeoutScope`].
+#[deprecated(since = "0.2.0", note = "use steadfast::timeout::TimeoutScope")]
+pub type TimeoutScope = crate::timeout::TimeoutScope;
 
-    /// Whether a policy of this process refused the call before it reached the
-    /// target (open breaker, full bulkhead, local rate limit). Such rejections
-    /// say nothing about the target's health and are not counted against it.
-    pub fn is_local_rejection(&self) -> bool {
-        matches!(
-            self,
-            Error::BreakerOpen(_) | Error::BulkheadFull(_) | Error::RateLimited(_)
-        )
-    }
-
-    /// The call's own error, if the call ran and failed.
-    pub fn call_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
-        match self {
-            Error::Call { source, .. } => Some(source.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// Downcasts the call's own error to `E`.
-    pub fn downcast_call_error<E: std::error::Error + 'static>(&self) -> Option<&E> {
-        self.call_error()
-            .and_then(|error| error.downcast_ref::<E>())
-    }
-}
-
-impl AsFailure for Error {
-    fn as_failure(&self) -> Failure {
-        self.failure()
-    }
-}
-
-/// A circuit breaker is open (or forced open) and refused the call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("circuit breaker {name:?} is open{}", hint(.retry_after))]
-pub struct BreakerOpen {
-    /// The breaker's name.
-    pub name: Arc<str>,
-    /// When the breaker will let a probe through, if known (not when forced open).
-    pub retry_after: Option<Duration>,
-}
-
-/// A bulkhead refused the call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bulkhead {name:?} is full ({max_concurrent} calls in flight): {reason}")]
-pub struct BulkheadFull {
-    /// The bulkhead's name.
-    pub name: Arc<str>,
-    /// Its limit of concurrent calls.
-    pub max_concurrent: usize,
-    /// Why waiting did not help.
-    pub reason: BulkheadRejection,
-}
-
-/// Why a bulkhead refused a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BulkheadRejection {
-    /// The wait queue was full (or there is none).
-    QueueFull,
-    /// The call waited in the queue longer than allowed.
-    QueueTimeout,
-}
-
-impl fmt::Display for BulkheadRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BulkheadRejection::QueueFull => "the wait queue is full",
-            BulkheadRejection::QueueTimeout => "timed out waiting in the queue",
-        })
-    }
-}
-
-/// A local rate limiter refused the call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("rate limit {name:?} exceeded{}", hint(&Some(*.retry_after)))]
-pub struct RateLimitExceeded {
-    /// The limiter's name.
-    pub name: Arc<str>,
-    /// How long until the request would be allowed.
-    pub retry_after: Duration,
-}
-
-/// A call or an operation ran out of time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{scope} timed out after {after:?}")]
-pub struct Elapsed {
-    /// What timed out.
-    pub scope: TimeoutScope,
-    /// The limit that was exceeded.
-    pub after: Duration,
-}
-
-/// What a timeout applied to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeoutScope {
-    /// One attempt of a call.
-    Attempt,
-    /// The whole operation, retries included.
-    Overall,
-    /// The wait for the first item of a stream.
-    FirstItem,
-}
-
-impl fmt::Display for TimeoutScope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TimeoutScope::Attempt => "attempt",
-            TimeoutScope::Overall => "operation",
-            TimeoutScope::FirstItem => "first item",
-        })
-    }
-}
-
-/// The fault-injection policy failed the call on purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("injected fault: {failure}")]
-pub struct InjectedFault {
-    /// The failure that was injected.
-    pub failure: Failure,
-}
-
-fn hint(retry_after: &Option<Duration>) -> String {
-    match retry_after {
-        Some(after) => format!(" (retry after {after:?})"),
-        None => String::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn boxed_errors_of_ours_do_not_nest() {
-        let inner = Error::Timeout(Elapsed {
-            scope: TimeoutScope::Attempt,
-            after: Duration::from_secs(1),
-        });
-        let boxed: BoxError = Box::new(inner);
-        let back = Error::from_boxed(boxed, Failure::transient());
-        assert!(matches!(back, Error::Timeout(_)));
-        assert_eq!(back.failure().kind, FailureKind::Timeout);
-    }
-
-    #[test]
-    fn foreign_errors_are_wrapped_with_their_verdict() {
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        let error = Error::from_boxed(Box::new(io), Failure::transient());
-        assert!(error.is_retryable());
-        assert!(!error.is_local_rejection());
-        assert_eq!(
-            error
-                .downcast_call_error::<std::io::Error>()
-                .map(|e| e.kind()),
-            Some(std::io::ErrorKind::ConnectionRefused)
-        );
-    }
-
-    #[test]
-    fn rejections_say_what_and_when() {
-        let open = Error::from(BreakerOpen {
-            name: "gpt".into(),
-            retry_after: Some(Duration::from_secs(3)),
-        });
-        assert!(open.is_local_rejection());
-        assert_eq!(open.failure().retry_after, Some(Duration::from_secs(3)));
-        assert_eq!(
-            open.to_string(),
-            "circuit breaker \"gpt\" is open (retry after 3s)"
-        );
-        let full = Error::from(BulkheadFull {
-            name: "gpt".into(),
-            max_concurrent: 4,
-            reason: BulkheadRejection::QueueTimeout,
-        });
-        assert_eq!(
-            full.to_string(),
-            "bulkhead \"gpt\" is full (4 calls in flight): timed out waiting in the queue"
-        );
-    }
-}
+/// The old path of [`crate::fault::InjectedFault`].
+#[deprecated(since = "0.2.0", note = "use steadfast::fault::InjectedFault")]
+pub type InjectedFault = crate::fault::InjectedFault;

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+use crate::Failure;
 use crate::breaker::State as BreakerState;
-use crate::classify::Failure;
 use crate::health::Status as HealthStatus;
 
 /// How many events a slow subscriber may fall behind before it misses some.
@@ -112,7 +112,7 @@ pub enum Event {
         /// The policy's name.
         name: Arc<str>,
         /// What it injected.
-        fault: InjectedKind,
+        fault: crate::fault::InjectedKind,
     },
 }
 
@@ -138,30 +138,9 @@ impl Rejection {
     }
 }
 
-/// What the fault-injection policy injected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InjectedKind {
-    /// Extra latency before the call.
-    Latency,
-    /// An error instead of the call.
-    Error,
-    /// A hang until the caller's timeout.
-    Timeout,
-    /// A rate-limit failure with a retry-after hint.
-    RateLimit,
-}
-
-impl InjectedKind {
-    /// The snake_case name used in metrics labels.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            InjectedKind::Latency => "latency",
-            InjectedKind::Error => "error",
-            InjectedKind::Timeout => "timeout",
-            InjectedKind::RateLimit => "rate_limit",
-        }
-    }
-}
+/// The old path of [`crate::fault::InjectedKind`], kept for one release.
+#[deprecated(since = "0.2.0", note = "use steadfast::fault::InjectedKind")]
+pub type InjectedKind = crate::fault::InjectedKind;
 
 /// A bus that policies publish [`Event`]s into. Cheap to clone; clones share
 /// subscribers. [`Events::none`] only counts metrics.

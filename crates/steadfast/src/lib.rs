@@ -1,9 +1,18 @@
 //! Steadfast: resilience policies for applications that call AI models.
 //!
 //! Every policy is usable on its own, composes with the others in a
-//! pipeline, and is also a [`tower_layer::Layer`].
+//! pipeline, and is also a [`tower_layer::Layer`]. Each policy module names
+//! its parts the same way: the policy handle (`Breaker`, `Bulkhead`,
+//! `RetryPolicy`, ...), built once and cheap to clone; its tower layer
+//! `<Noun>Layer`, made by `<Noun>Layer::new(handle)` or `handle.layer()`; the
+//! service that layer makes, `<Noun>Service`; that service's `ResponseFuture`;
+//! and its rejection, a small typed error (`breaker::BreakerOpen`, ...).
 //!
-//! | module | policy |
+//! At the crate root, and only there, are the types every policy shares:
+//! [`Error`] (what failed, and whether to retry), [`BoxError`], and the
+//! verdict on a call, [`Outcome`], [`Failure`] and [`FailureKind`].
+//!
+//! | module | what it is for |
 //! |---|---|
 //! | [`classify`] | turn a result into success or a [`FailureKind`] |
 //! | [`breaker`] | circuit breaker with count- and time-based windows and a permit API |
@@ -20,30 +29,47 @@
 //! | [`fault`] | seeded injection of latency, errors, hangs and rate limits |
 //! | [`fallback`] | sequential, parallel, hedged, weighted and quorum calls across targets |
 //! | [`pipeline`] | every policy for one target, composed in the right order |
+//! | [`rng`] | the small seedable random source behind jitter, sampling and fault injection |
+//! | [`error`] | deprecated: the 0.1 paths of the error types, kept for one release |
 
+// Examples in the docs and the README teach no deprecated path.
+#![doc(test(attr(deny(deprecated))))]
+
+mod boundary;
 pub mod breaker;
 pub mod budget;
 pub mod bulkhead;
 pub mod classify;
 pub mod error;
 pub mod events;
+mod failure;
 pub mod fallback;
 pub mod fault;
 pub mod health;
 pub mod hedge;
 pub mod latency;
 pub mod pipeline;
-pub mod policy_layer;
+mod policy_layer;
 pub mod rate_limit;
 pub mod registry;
 pub mod retry;
 pub mod rng;
 pub mod timeout;
 
-pub use breaker::{Breaker, BreakerConfig};
-pub use classify::{Failure, FailureKind, Outcome};
-pub use error::{BoxError, Error};
-pub use pipeline::Pipeline;
+pub use boundary::{BoxError, Error};
+pub use failure::{Failure, FailureKind, Outcome};
+
+/// The old root path of [`breaker::Breaker`], kept for one release.
+#[deprecated(since = "0.2.0", note = "use steadfast::breaker::Breaker")]
+pub type Breaker = breaker::Breaker;
+
+/// The old root path of [`breaker::BreakerConfig`], kept for one release.
+#[deprecated(since = "0.2.0", note = "use steadfast::breaker::BreakerConfig")]
+pub type BreakerConfig = breaker::BreakerConfig;
+
+/// The old root path of [`pipeline::Pipeline`], kept for one release.
+#[deprecated(since = "0.2.0", note = "use steadfast::pipeline::Pipeline")]
+pub type Pipeline = pipeline::Pipeline;
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use steadfast::breaker::{
-    Breaker, BreakerBuilder, BreakerOpen, CircuitBreakerLayer, SlidingWindow, State,
+    Breaker, BreakerBuilder, BreakerLayer, BreakerOpen, SlidingWindow, State,
 };
-use steadfast::error::{BulkheadFull, BulkheadRejection};
+use steadfast::bulkhead::{BulkheadFull, BulkheadRejection};
 use steadfast::events::{Event, Events, Rejection};
 use steadfast::{Error, Failure, FailureKind, Outcome};
 use tokio::sync::broadcast::Receiver;
@@ -512,7 +512,7 @@ async fn call_classified_verdict_becomes_the_error_failure() {
 async fn tower_service_reports_outcomes_and_rejects_without_calling_inner() {
     let breaker = builder().consecutive_failures(2).build();
     let (mut service, mut handle) =
-        mock::spawn_layer::<&str, &str, _>(CircuitBreakerLayer::new(breaker.clone()));
+        mock::spawn_layer::<&str, &str, _>(BreakerLayer::new(breaker.clone()));
 
     assert_ready_ok!(service.poll_ready());
     let response = service.call("hi");
@@ -544,7 +544,7 @@ async fn dropped_response_future_cancels_its_probe() {
     let breaker = builder().build();
     to_half_open(&breaker).await;
     let (mut service, mut handle) =
-        mock::spawn_layer::<&str, &str, _>(CircuitBreakerLayer::new(breaker.clone()));
+        mock::spawn_layer::<&str, &str, _>(BreakerLayer::new(breaker.clone()));
     assert_ready_ok!(service.poll_ready());
     let response = service.call("probe");
     assert!(breaker.try_acquire().is_err(), "the probe slot is held");
@@ -563,7 +563,7 @@ async fn tower_classifier_can_fail_ok_responses() {
         Ok(_) => Outcome::Success,
         Err(error) => Outcome::Failure(error.failure()),
     };
-    let layer = CircuitBreakerLayer::new(breaker.clone()).with_classifier(classifier);
+    let layer = BreakerLayer::new(breaker.clone()).with_classifier(classifier);
     let (mut service, mut handle) = mock::spawn_layer::<&str, &str, _>(layer);
     assert_ready_ok!(service.poll_ready());
     let response = service.call("hi");

@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use steadfast::budget::Budget;
-use steadfast::classify::{Failure, FailureKind, Outcome};
 use steadfast::events::{Event, Events};
 use steadfast::fallback::{
-    AttemptInfo, AttemptOutcome, FailoverOn, HedgeDelay, Hedged, Parallel, Pick, Quorum,
-    QuorumMiss, Sequential, StopReason, Strategy, Target, TargetWeights, Weighted,
+    AttemptInfo, AttemptOutcome, FailoverOn, Hedged, Parallel, Pick, Quorum, QuorumMiss,
+    Sequential, StopReason, Strategy, Target, TargetWeights, Weighted,
 };
+use steadfast::hedge::HedgeDelay;
 use steadfast::rng::Rng;
+use steadfast::{Failure, FailureKind, Outcome};
 use tokio::time::Instant;
 
 const MS: Duration = Duration::from_millis(1);

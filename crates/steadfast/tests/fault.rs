@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use steadfast::events::{Event, Events, InjectedKind};
-use steadfast::fault::{FaultConfig, FaultInjector, FaultStats};
+use steadfast::events::{Event, Events};
+use steadfast::fault::{FaultConfig, FaultInjector, FaultStats, InjectedKind};
 use steadfast::timeout::Timeout;
 use steadfast::{Error, FailureKind};
 use tokio::time::Instant;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use steadfast::Error;
 use steadfast::budget::Budget;
 use steadfast::events::{Event, Events};
-use steadfast::hedge::{Hedge, HedgeDelay, HedgePolicy, HedgeStats};
+use steadfast::hedge::{HedgeDelay, HedgePolicy, HedgeService, HedgeStats};
 use tokio::time::Instant;
 use tower::{Service, ServiceExt};
 
@@ -248,7 +248,7 @@ async fn tower_service_hedges_with_clones() {
         }
     });
     let policy = fixed(20 * MS);
-    let mut service = Hedge::new(inner, policy.clone());
+    let mut service = HedgeService::new(inner, policy.clone());
     let origin = Instant::now();
     let answer = service.ready().await.unwrap().call(7).await;
     assert_eq!(answer.unwrap(), (7, 2));

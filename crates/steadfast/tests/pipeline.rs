@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use steadfast::breaker::{Breaker, State};
-use steadfast::bulkhead::Bulkhead;
-use steadfast::error::{BulkheadRejection, TimeoutScope};
+use steadfast::bulkhead::{Bulkhead, BulkheadRejection};
 use steadfast::events::{Event, Events};
 use steadfast::fault::{FaultConfig, FaultInjector};
 use steadfast::pipeline::Pipeline;
 use steadfast::rate_limit::{Quota, RateLimit};
 use steadfast::retry::{Backoff, RetryPolicy};
+use steadfast::timeout::TimeoutScope;
 use steadfast::{Error, Failure, FailureKind, Outcome};
 use tokio::time::{Instant, sleep};
 use tower::{Service, ServiceBuilder, ServiceExt, service_fn};

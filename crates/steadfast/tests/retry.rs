@@ -5,13 +5,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use steadfast::Error;
+use steadfast::breaker::BreakerOpen;
 use steadfast::budget::Budget;
-use steadfast::classify::{Failure, FailureKind, Outcome};
-use steadfast::error::BreakerOpen;
 use steadfast::events::{Event, Events};
-use steadfast::retry::{Backoff, BackoffKind, Jitter, Retry, RetryPolicy, RetryStats};
+use steadfast::retry::{Backoff, BackoffKind, Jitter, RetryPolicy, RetryService, RetryStats};
 use steadfast::rng::Rng;
+use steadfast::{Error, Failure, FailureKind, Outcome};
 use tokio::time::Instant;
 use tower::{Service, ServiceExt};
 
@@ -332,7 +331,7 @@ async fn tower_service_retries_with_clones() {
     let policy = RetryPolicy::builder()
         .backoff(Backoff::constant(MS))
         .build();
-    let mut service = Retry::new(inner, policy.clone());
+    let mut service = RetryService::new(inner, policy.clone());
     let answer = service.ready().await.unwrap().call(21).await;
     assert_eq!(answer.unwrap(), 42);
     assert_eq!(calls.load(Ordering::SeqCst), 3);

@@ -1,4 +1,4 @@
-//! The response future of the [`CircuitBreaker`](super::CircuitBreaker) service.
+//! The response future of the [`BreakerService`](super::BreakerService) service.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -6,12 +6,13 @@ use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 
+use super::BreakerOpen;
 use super::permit::OwnedPermit;
-use crate::classify::{Classify, Failure};
-use crate::error::{BoxError, BreakerOpen, Error};
+use crate::classify::Classify;
+use crate::{BoxError, Error, Failure};
 
 pin_project! {
-    /// The future of a [`CircuitBreaker`](super::CircuitBreaker) call: the inner
+    /// The future of a [`BreakerService`](super::BreakerService) call: the inner
     /// future and the permit its outcome is reported to, or a refusal.
     pub struct ResponseFuture<F, C> {
         #[pin]

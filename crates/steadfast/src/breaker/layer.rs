@@ -7,54 +7,63 @@ use tower_service::Service;
 
 use super::Breaker;
 use super::future::ResponseFuture;
-use crate::classify::{ByFailure, Classify, Failure};
-use crate::error::{BoxError, Error};
+use crate::classify::{ByFailure, Classify};
+use crate::{BoxError, Error, Failure};
 
-/// Wraps services in a [`CircuitBreaker`] sharing one [`Breaker`].
+/// Wraps services in a [`BreakerService`] sharing one [`Breaker`]; made by
+/// [`BreakerLayer::new`] or [`Breaker::layer`].
 ///
 /// ```
-/// use steadfast::breaker::{Breaker, CircuitBreakerLayer};
+/// use steadfast::breaker::{Breaker, BreakerLayer};
 /// use tower::{ServiceBuilder, service_fn};
 ///
 /// let breaker = Breaker::builder("gpt").build();
 /// let service = ServiceBuilder::new()
-///     .layer(CircuitBreakerLayer::new(breaker))
+///     .layer(BreakerLayer::new(breaker))
 ///     .service(service_fn(|prompt: String| async move { Ok::<_, std::io::Error>(prompt) }));
 /// # let _ = service;
 /// ```
 #[derive(Debug, Clone)]
-pub struct CircuitBreakerLayer<C = ByFailure> {
+pub struct BreakerLayer<C = ByFailure> {
     breaker: Breaker,
     classifier: C,
 }
 
-impl CircuitBreakerLayer {
+impl BreakerLayer {
     /// A layer judging responses with [`ByFailure`]: `Ok` is a success, an
     /// error by its [`Error::failure`].
-    pub fn new(breaker: Breaker) -> CircuitBreakerLayer {
-        CircuitBreakerLayer {
+    pub fn new(breaker: Breaker) -> BreakerLayer {
+        BreakerLayer {
             breaker,
             classifier: ByFailure,
         }
     }
 }
 
-impl<C> CircuitBreakerLayer<C> {
+impl<C> BreakerLayer<C> {
     /// Judges results with `classifier` instead (for example to count some
     /// `Ok` responses as failures).
-    pub fn with_classifier<D>(self, classifier: D) -> CircuitBreakerLayer<D> {
-        CircuitBreakerLayer {
+    pub fn with_classifier<D>(self, classifier: D) -> BreakerLayer<D> {
+        BreakerLayer {
             breaker: self.breaker,
             classifier,
         }
     }
 }
 
-impl<S, C: Clone> Layer<S> for CircuitBreakerLayer<C> {
-    type Service = CircuitBreaker<S, C>;
+impl Breaker {
+    /// A tower layer sharing this breaker among the services it wraps:
+    /// [`BreakerLayer::new`] of a clone.
+    pub fn layer(&self) -> BreakerLayer {
+        BreakerLayer::new(self.clone())
+    }
+}
 
-    fn layer(&self, inner: S) -> CircuitBreaker<S, C> {
-        CircuitBreaker {
+impl<S, C: Clone> Layer<S> for BreakerLayer<C> {
+    type Service = BreakerService<S, C>;
+
+    fn layer(&self, inner: S) -> BreakerService<S, C> {
+        BreakerService {
             inner,
             breaker: self.breaker.clone(),
             classifier: self.classifier.clone(),
@@ -69,20 +78,20 @@ impl<S, C: Clone> Layer<S> for CircuitBreakerLayer<C> {
 /// and a refused request gets a future that is ready with
 /// [`Error::BreakerOpen`] without reaching the inner service.
 #[derive(Debug, Clone)]
-pub struct CircuitBreaker<S, C = ByFailure> {
+pub struct BreakerService<S, C = ByFailure> {
     inner: S,
     breaker: Breaker,
     classifier: C,
 }
 
-impl<S> CircuitBreaker<S> {
+impl<S> BreakerService<S> {
     /// Wraps `inner`, judging with [`ByFailure`].
-    pub fn new(inner: S, breaker: Breaker) -> CircuitBreaker<S> {
-        CircuitBreakerLayer::new(breaker).layer(inner)
+    pub fn new(inner: S, breaker: Breaker) -> BreakerService<S> {
+        BreakerLayer::new(breaker).layer(inner)
     }
 }
 
-impl<S, C> CircuitBreaker<S, C> {
+impl<S, C> BreakerService<S, C> {
     /// The breaker in use.
     pub fn breaker(&self) -> &Breaker {
         &self.breaker
@@ -104,7 +113,15 @@ impl<S, C> CircuitBreaker<S, C> {
     }
 }
 
-impl<S, C, Request> Service<Request> for CircuitBreaker<S, C>
+/// The old name of [`BreakerService`], kept for one release.
+#[deprecated(since = "0.2.0", note = "renamed to BreakerService")]
+pub type CircuitBreaker<S, C = ByFailure> = BreakerService<S, C>;
+
+/// The old name of [`BreakerLayer`], kept for one release.
+#[deprecated(since = "0.2.0", note = "renamed to BreakerLayer")]
+pub type CircuitBreakerLayer<C = ByFailure> = BreakerLayer<C>;
+
+impl<S, C, Request> Service<Request> for BreakerService<S, C>
 where
     S: Service<Request>,
     S::Error: Into<BoxError>,

@@ -27,13 +27,13 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
 
+use super::BreakerOpen;
 use super::State;
 use super::clock::{Clock, nanos};
 use super::config::BreakerConfig;
 use super::probes::Probes;
 use super::stats::{BreakerStats, Counters, bump};
 use super::window::{CALL, FAILED, SLOW, Window};
-use crate::error::BreakerOpen;
 use crate::events::{Event, Events, Rejection};
 
 /// What became of one permit.

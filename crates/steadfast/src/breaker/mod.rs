@@ -4,7 +4,8 @@
 //! A [`Breaker`] is a cheap-to-clone policy handle. Ask it for a permit before a
 //! call and report the outcome after ([`Breaker::try_acquire`],
 //! [`Permit::record`]) — streaming callers report when the stream ends — or let
-//! [`Breaker::call`] do both. [`CircuitBreakerLayer`] wraps a tower service.
+//! [`Breaker::call`] do both. [`BreakerLayer`] ([`Breaker::layer`]) wraps a tower service
+//! in a [`BreakerService`].
 //!
 //! - **Closed**: calls flow; outcomes fill a [`SlidingWindow`] (the last N
 //!   calls, or the last D of time in buckets). Once the window holds
@@ -51,6 +52,7 @@
 mod builder;
 mod clock;
 mod config;
+mod error;
 mod future;
 mod layer;
 mod machine;
@@ -69,16 +71,17 @@ pub use self::config::{
     BreakerConfig, InvalidBreakerConfig, MAX_BUCKETS, MAX_COUNT_WINDOW, MAX_HALF_OPEN_CALLS,
     SlidingWindow,
 };
+pub use self::error::BreakerOpen;
 pub use self::future::ResponseFuture;
-pub use self::layer::{CircuitBreaker, CircuitBreakerLayer};
+#[allow(deprecated)]
+pub use self::layer::{BreakerLayer, BreakerService, CircuitBreaker, CircuitBreakerLayer};
 pub use self::permit::{OwnedPermit, Permit};
 pub use self::stats::BreakerStats;
-pub use crate::error::BreakerOpen;
 
 use self::machine::Machine;
-use crate::classify::{Classify, Failure, Outcome};
-use crate::error::{BoxError, Error};
+use crate::classify::Classify;
 use crate::events::Events;
+use crate::{BoxError, Error, Failure, Outcome};
 
 /// The state of a circuit breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

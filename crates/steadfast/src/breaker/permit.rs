@@ -4,8 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::machine::{Machine, Report, Ticket};
-use crate::classify::{Failure, Outcome};
-use crate::error::Error;
+use crate::{Error, Failure, Outcome};
 
 /// The right to make one call through a breaker, borrowed from it.
 ///

@@ -9,9 +9,8 @@
 //! semaphore is fair), and a waiter whose future is dropped leaves the queue at
 //! once, so [`Bulkhead::queued`] is exact.
 //!
-//! [`Bulkhead`] is both the policy (`Bulkhead`, i.e. `Bulkhead<()>`) and,
-//! wrapping an inner service, the tower service `Bulkhead<S>` made by
-//! [`BulkheadLayer`].
+//! [`Bulkhead`] is the policy handle; [`BulkheadLayer`] ([`Bulkhead::layer`])
+//! wraps a tower service in a [`BulkheadService`] sharing its slots.
 //!
 //! ```
 //! use std::time::Duration;
@@ -29,6 +28,7 @@
 //! # }
 //! ```
 
+mod error;
 mod layer;
 mod queue;
 
@@ -39,19 +39,16 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-pub use self::layer::{BulkheadLayer, ResponseFuture};
+pub use self::error::{BulkheadFull, BulkheadRejection};
+pub use self::layer::{BulkheadLayer, BulkheadService, ResponseFuture};
 use self::queue::QueueSlot;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
-pub use crate::error::{BulkheadFull, BulkheadRejection};
 use crate::events::{Event, Events, Rejection};
+use crate::{BoxError, Error, Failure};
 
-/// A bulkhead policy; wrapping a service `S` it is the tower service
-/// `Bulkhead<S>`. Cheap to clone: clones share slots, queue and stats.
+/// A bulkhead policy. Cheap to clone: clones share slots, queue and stats.
 #[derive(Debug, Clone)]
-pub struct Bulkhead<S = ()> {
+pub struct Bulkhead {
     shared: Arc<Shared>,
-    inner: S,
 }
 
 /// What every clone of a bulkhead shares.
@@ -139,7 +136,6 @@ impl BulkheadBuilder {
                 rejected_full: AtomicU64::new(0),
                 rejected_timeout: AtomicU64::new(0),
             }),
-            inner: (),
         }
     }
 }
@@ -186,9 +182,7 @@ impl Bulkhead {
     pub fn layer(&self) -> BulkheadLayer {
         BulkheadLayer::new(self.clone())
     }
-}
 
-impl<S> Bulkhead<S> {
     /// The bulkhead's name.
     pub fn name(&self) -> &Arc<str> {
         &self.shared.name

@@ -17,7 +17,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Failure, FailureKind, Outcome};
+use crate::{Failure, FailureKind, Outcome};
 
 /// Phrases providers use when a prompt exceeds the model's context window
 /// (OpenAI's `context_length_exceeded` code and message, Anthropic's "prompt is

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::classify::{Failure, FailureKind};
+use crate::{Failure, FailureKind};
 
 /// What the call closure is told about the attempt it makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

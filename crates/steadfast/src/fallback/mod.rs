@@ -15,7 +15,7 @@
 //! - passes over unavailable targets without calling them, recording a
 //!   [`Skipped`](AttemptOutcome::Skipped) attempt;
 //! - moves on only after failures its [`FailoverOn`] predicate accepts (by
-//!   default those whose kind [allows failover](crate::classify::FailureKind::allows_failover));
+//!   default those whose kind [allows failover](crate::FailureKind::allows_failover));
 //!   any other failure ends the run with that error;
 //! - emits [`Event::FallbackTaken`](crate::events::Event::FallbackTaken) when it
 //!   leaves a target for the next (`failure: None` for a skipped one);
@@ -29,7 +29,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use steadfast::classify::{Failure, FailureKind};
+//! use steadfast::{Failure, FailureKind};
 //! use steadfast::fallback::{AttemptOutcome, Sequential, Target};
 //!
 //! struct Model {
@@ -123,7 +123,9 @@ pub use sequential::Sequential;
 pub use weighted::{Pick, Weighted};
 pub use weights::{FAILURE_PENALTY, MIN_RAMP, TargetWeights, WeightSnapshot};
 
-pub use crate::hedge::HedgeDelay;
+/// The old path of [`crate::hedge::HedgeDelay`], kept for one release.
+#[deprecated(since = "0.2.0", note = "use steadfast::hedge::HedgeDelay")]
+pub type HedgeDelay = crate::hedge::HedgeDelay;
 
 use crate::classify::AsFailure;
 

@@ -13,7 +13,8 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use super::Target;
 use super::attempt::{Attempt, AttemptInfo, FailoverOn};
 use super::run::{Common, Run};
-use crate::classify::{AsFailure, Failure};
+use crate::Failure;
+use crate::classify::AsFailure;
 use crate::events::Events;
 
 /// Calls `n` available targets at once (by default all) and waits for `k`

@@ -8,7 +8,8 @@ use tokio::time::Instant;
 
 use super::attempt::{AllFailed, Attempt, AttemptInfo, AttemptOutcome, FailoverOn, StopReason};
 use super::{Success, Target};
-use crate::classify::{AsFailure, Failure};
+use crate::Failure;
+use crate::classify::AsFailure;
 use crate::events::{Event, Events};
 
 /// The settings every strategy has.

@@ -12,7 +12,7 @@ use crate::events::Events;
 ///
 /// Unavailable targets are skipped without a call. A failure the
 /// [`FailoverOn`] predicate rejects (by default an
-/// [`InvalidRequest`](crate::classify::FailureKind::InvalidRequest)) ends the
+/// [`InvalidRequest`](crate::FailureKind::InvalidRequest)) ends the
 /// run at once with that error.
 #[derive(Debug, Clone)]
 pub struct Sequential {

@@ -8,7 +8,8 @@ use super::attempt::{AllFailed, AttemptInfo, AttemptOutcome, FailoverOn, Success
 use super::run::Common;
 use super::sequential::in_order;
 use super::weights::TargetWeights;
-use crate::classify::{AsFailure, Outcome};
+use crate::Outcome;
+use crate::classify::AsFailure;
 use crate::events::Events;
 use crate::rng::Rng;
 

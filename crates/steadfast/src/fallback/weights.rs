@@ -3,7 +3,7 @@
 //!
 //! A target's effective weight is `base × success⁴ × latency × ramp`:
 //! - `success`: the EWMA of its outcomes (1 for a success, 0 for a failure that
-//!   [counts against the target](crate::classify::FailureKind::counts_against_target)),
+//!   [counts against the target](crate::FailureKind::counts_against_target)),
 //!   starting at 1, raised to the [`FAILURE_PENALTY`] power so that a degraded
 //!   target loses its traffic fast: failing 10% of calls keeps 66% of its
 //!   weight, failing half of them keeps 6%;
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::classify::Outcome;
+use crate::Outcome;
 
 /// The power the success rate is raised to in the effective weight.
 pub const FAILURE_PENALTY: i32 = 4;
@@ -231,7 +231,7 @@ impl TargetWeights {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::FailureKind;
+    use crate::FailureKind;
 
     #[tokio::test(start_paused = true)]
     async fn factors_multiply() {

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::classify::FailureKind;
+use crate::FailureKind;
 
 /// What to inject and how often. Rates are probabilities per call in
 /// `[0, 1]` (out-of-range values are clamped, NaN is 0).

@@ -9,10 +9,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::FaultInjector;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
+use crate::{BoxError, Error, Failure};
 
-/// Injects faults into every request of a service.
+/// Wraps services in a [`FaultService`] sharing one [`FaultInjector`]; made by
+/// [`FaultLayer::new`] or [`FaultInjector::layer`].
 #[derive(Debug, Clone)]
 pub struct FaultLayer {
     injector: FaultInjector,
@@ -26,10 +26,10 @@ impl FaultLayer {
 }
 
 impl<S> Layer<S> for FaultLayer {
-    type Service = Fault<S>;
+    type Service = FaultService<S>;
 
-    fn layer(&self, inner: S) -> Fault<S> {
-        Fault {
+    fn layer(&self, inner: S) -> FaultService<S> {
+        FaultService {
             injector: self.injector.clone(),
             inner,
         }
@@ -38,15 +38,30 @@ impl<S> Layer<S> for FaultLayer {
 
 /// A service with faults injected before its requests; made by [`FaultLayer`].
 #[derive(Debug, Clone)]
-pub struct Fault<S> {
+pub struct FaultService<S> {
     injector: FaultInjector,
     inner: S,
 }
 
-impl<S> Fault<S> {
+impl<S> FaultService<S> {
+    /// Wraps `inner`, injecting what `injector` says.
+    pub fn new(inner: S, injector: FaultInjector) -> FaultService<S> {
+        FaultLayer::new(injector).layer(inner)
+    }
+
+    /// The injector in use.
+    pub fn injector(&self) -> &FaultInjector {
+        &self.injector
+    }
+
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// Unwraps the inner service.
@@ -55,10 +70,14 @@ impl<S> Fault<S> {
     }
 }
 
+/// The old name of [`FaultService`], kept for one release.
+#[deprecated(since = "0.2.0", note = "renamed to FaultService")]
+pub type Fault<S> = FaultService<S>;
+
 /// While the injector is off a request goes straight to the inner service (no
 /// allocation); while on, the injection and the inner call run in a boxed
 /// future, and an injected failure never reaches the inner service.
-impl<S, Request> Service<Request> for Fault<S>
+impl<S, Request> Service<Request> for FaultService<S>
 where
     S: Service<Request> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
@@ -102,7 +121,7 @@ where
 type Injected<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
 
 pin_project! {
-    /// The response of a [`Fault`] service.
+    /// The response of a [`FaultService`].
     pub struct ResponseFuture<F, T> {
         #[pin]
         state: State<F, T>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::HealthState;
 use super::clock::nanos;
 use super::state::{bump, lock};
-use crate::classify::{Failure, Outcome};
+use crate::{Failure, Outcome};
 
 impl HealthState {
     /// Records the outcome of a live call to the target and how long it took.

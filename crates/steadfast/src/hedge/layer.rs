@@ -3,16 +3,23 @@
 use std::future::Future;
 
 use super::HedgePolicy;
+use crate::Error;
 use crate::classify::{ByFailure, Classify};
-use crate::error::Error;
-use crate::policy_layer::{AttemptPolicy, PolicyLayer, PolicyService};
+use crate::policy_layer::{AttemptPolicy, attempt_middleware};
 
-/// Wraps services in [`Hedge`].
-pub type HedgeLayer<C = ByFailure> = PolicyLayer<HedgePolicy, C>;
+attempt_middleware! {
+    policy: HedgePolicy,
+    /// Wraps services in a [`HedgeService`] sharing one [`HedgePolicy`]; made by
+    /// [`HedgeLayer::new`] or [`HedgePolicy::layer`].
+    layer: HedgeLayer,
+    /// A service that hedges slow calls to its inner service. Each extra attempt
+    /// uses a clone of the inner service (driven to readiness) and of the request.
+    service: HedgeService,
+}
 
-/// A service that hedges slow calls to its inner service. Each extra attempt
-/// uses a clone of the inner service (driven to readiness) and of the request.
-pub type Hedge<S, C = ByFailure> = PolicyService<S, HedgePolicy, C>;
+/// The old name of [`HedgeService`], kept for one release.
+#[deprecated(since = "0.2.0", note = "renamed to HedgeService")]
+pub type Hedge<S, C = ByFailure> = HedgeService<S, C>;
 
 impl AttemptPolicy for HedgePolicy {
     fn run_attempts<T, C, F, Fut>(

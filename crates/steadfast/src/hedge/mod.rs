@@ -48,13 +48,15 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 
 pub use config::{HedgeBuilder, HedgeDelay};
-pub use layer::{Hedge, HedgeLayer};
+#[allow(deprecated)]
+pub use layer::Hedge;
+pub use layer::{HedgeLayer, HedgeService, ResponseFuture};
 
 use crate::budget::Budget;
-use crate::classify::{ByFailure, Classify, Failure};
-use crate::error::{BoxError, Error};
+use crate::classify::{ByFailure, Classify};
 use crate::events::{Event, Events};
 use crate::latency::LatencyTracker;
+use crate::{BoxError, Error, Failure};
 
 /// A hedging policy. Cheap to clone; clones share configuration, latency
 /// tracker and statistics.

@@ -7,9 +7,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use super::Stages;
-use crate::classify::{Classify, Failure, Outcome};
-use crate::error::{BoxError, Elapsed, Error, TimeoutScope};
+use crate::classify::Classify;
 use crate::events::Event;
+use crate::timeout::{Elapsed, TimeoutScope};
+use crate::{BoxError, Error, Failure, Outcome};
 
 /// The result of one attempt and the verdict on it: a classifier may judge an
 /// `Ok` a failure (and retry it), or an `Err` a success.

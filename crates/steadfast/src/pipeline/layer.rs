@@ -3,29 +3,32 @@
 use std::future::Future;
 
 use super::Pipeline;
-use crate::classify::{ByFailure, Classify};
-use crate::error::Error;
-use crate::policy_layer::{AttemptPolicy, PolicyLayer, PolicyService};
+use crate::Error;
+use crate::classify::Classify;
+use crate::policy_layer::{AttemptPolicy, attempt_middleware};
 
-/// Wraps services in a [`PipelineService`] sharing one [`Pipeline`].
-///
-/// ```
-/// use std::time::Duration;
-/// use steadfast::pipeline::Pipeline;
-/// use tower::{ServiceBuilder, service_fn};
-///
-/// let pipeline = Pipeline::builder().timeout(Duration::from_secs(20)).build();
-/// let service = ServiceBuilder::new()
-///     .layer(pipeline.layer())
-///     .service(service_fn(|prompt: String| async move { Ok::<_, std::io::Error>(prompt) }));
-/// # let _ = service;
-/// ```
-pub type PipelineLayer<C = ByFailure> = PolicyLayer<Pipeline, C>;
-
-/// A service running every request through a [`Pipeline`]. The first attempt
-/// uses the inner service driven to readiness by `poll_ready`; each retry uses
-/// a clone of it (driven to readiness) and of the request.
-pub type PipelineService<S, C = ByFailure> = PolicyService<S, Pipeline, C>;
+attempt_middleware! {
+    policy: Pipeline,
+    /// Wraps services in a [`PipelineService`] sharing one [`Pipeline`]; made by
+    /// [`PipelineLayer::new`] or [`Pipeline::layer`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::pipeline::Pipeline;
+    /// use tower::{ServiceBuilder, service_fn};
+    ///
+    /// let pipeline = Pipeline::builder().timeout(Duration::from_secs(20)).build();
+    /// let service = ServiceBuilder::new()
+    ///     .layer(pipeline.layer())
+    ///     .service(service_fn(|prompt: String| async move { Ok::<_, std::io::Error>(prompt) }));
+    /// # let _ = service;
+    /// ```
+    layer: PipelineLayer,
+    /// A service running every request through a [`Pipeline`]. The first attempt
+    /// uses the inner service driven to readiness by `poll_ready`; each retry uses
+    /// a clone of it (driven to readiness) and of the request.
+    service: PipelineService,
+}
 
 impl AttemptPolicy for Pipeline {
     fn run_attempts<T, C, F, Fut>(
@@ -44,7 +47,7 @@ impl AttemptPolicy for Pipeline {
 }
 
 impl<S, C> PipelineService<S, C> {
-    /// The pipeline in use (the same as [`PolicyService::policy`]).
+    /// The pipeline in use (the same as [`policy`](Self::policy)).
     pub fn pipeline(&self) -> &Pipeline {
         self.policy()
     }

@@ -11,7 +11,7 @@
 //!   attempt, every backoff and retry-after wait. When it passes, the call in
 //!   flight is dropped (its breaker permit counts as cancelled, not failed: the
 //!   caller gave up, the target did not fail) and the result is
-//!   [`Error::Timeout`] of scope [`TimeoutScope::Overall`](crate::error::TimeoutScope::Overall).
+//!   [`Error::Timeout`] of scope [`TimeoutScope::Overall`](crate::timeout::TimeoutScope::Overall).
 //! - **Retry outside the breaker.** A retry asks the breaker again, so an open
 //!   breaker's refusal ([`Error::BreakerOpen`], kind `Overloaded`) reaches the
 //!   retry policy with the breaker's remaining open time as its retry-after,
@@ -80,16 +80,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::builder::PipelineBuilder;
-pub use self::layer::{PipelineLayer, PipelineService};
+pub use self::layer::{PipelineLayer, PipelineService, ResponseFuture};
 use crate::breaker::Breaker;
 use crate::bulkhead::Bulkhead;
-use crate::classify::{ByFailure, Classify, Failure};
-use crate::error::{BoxError, Error};
+use crate::classify::{ByFailure, Classify};
 use crate::events::Events;
 use crate::fault::FaultInjector;
-pub use crate::policy_layer::ResponseFuture;
 use crate::rate_limit::RateLimit;
 use crate::retry::RetryPolicy;
+use crate::{BoxError, Error, Failure};
 
 /// The resilience policies of one target, applied in the order given in the
 /// [module docs](self). Cheap to clone: clones share every stage.
@@ -149,11 +148,6 @@ impl Pipeline {
         E: Into<BoxError>,
     {
         self.stages.run(classifier, op).await
-    }
-
-    /// A tower layer running every request of a service through this pipeline.
-    pub fn layer(&self) -> PipelineLayer {
-        PipelineLayer::new(self.clone())
     }
 
     /// The pipeline's name.

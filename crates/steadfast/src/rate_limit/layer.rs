@@ -9,12 +9,11 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::RateLimit;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error, RateLimitExceeded};
+use super::RateLimitExceeded;
+use crate::{BoxError, Error, Failure};
 
-/// Puts every request of a service through a [`RateLimit`], rejecting (never
-/// waiting) with [`Error::RateLimited`]; each request takes one request and
-/// one unit. All services made by one layer share its limiters.
+/// Wraps services in a [`RateLimitService`] sharing one [`RateLimit`]'s
+/// limiters; made by [`RateLimitLayer::new`] or [`RateLimit::layer`].
 #[derive(Debug, Clone)]
 pub struct RateLimitLayer {
     limit: RateLimit,
@@ -28,17 +27,53 @@ impl RateLimitLayer {
 }
 
 impl<S> Layer<S> for RateLimitLayer {
-    type Service = RateLimit<S>;
+    type Service = RateLimitService<S>;
 
-    fn layer(&self, inner: S) -> RateLimit<S> {
-        RateLimit {
-            shared: self.limit.shared.clone(),
+    fn layer(&self, inner: S) -> RateLimitService<S> {
+        RateLimitService {
+            limit: self.limit.clone(),
             inner,
         }
     }
 }
 
-impl<S, Request> Service<Request> for RateLimit<S>
+/// A service that puts every request through a [`RateLimit`], rejecting
+/// (never waiting) with [`Error::RateLimited`]; each request takes one request
+/// and one unit.
+#[derive(Debug, Clone)]
+pub struct RateLimitService<S> {
+    limit: RateLimit,
+    inner: S,
+}
+
+impl<S> RateLimitService<S> {
+    /// Wraps `inner`, sharing `limit`'s limiters and events.
+    pub fn new(inner: S, limit: RateLimit) -> RateLimitService<S> {
+        RateLimitLayer::new(limit).layer(inner)
+    }
+
+    /// The rate limit in use.
+    pub fn rate_limit(&self) -> &RateLimit {
+        &self.limit
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, Request> Service<Request> for RateLimitService<S>
 where
     S: Service<Request>,
     S::Error: Into<BoxError>,
@@ -54,7 +89,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let state = match self.check(1) {
+        let state = match self.limit.check(1) {
             Ok(()) => State::Called {
                 future: self.inner.call(request),
             },
@@ -67,7 +102,7 @@ where
 }
 
 pin_project! {
-    /// The response of a [`RateLimit`] service: the inner response, or the
+    /// The response of a [`RateLimitService`]: the inner response, or the
     /// rejection decided when the request was made.
     #[derive(Debug)]
     pub struct ResponseFuture<F> {

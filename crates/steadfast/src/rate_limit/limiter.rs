@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Quota;
-use crate::error::RateLimitExceeded;
+use super::RateLimitExceeded;
 
 /// A GCRA rate limiter of one [`Quota`]; lock-free, one `AtomicU64`.
 ///

@@ -3,7 +3,9 @@
 //! [`RateLimiter`] enforces one [`Quota`] with the generic cell rate algorithm
 //! (GCRA), lock-free on a single `AtomicU64` holding the theoretical arrival
 //! time. [`RateLimit`] combines an optional request quota and an optional unit
-//! quota into one policy and emits [`Event::Rejected`] when it refuses.
+//! quota into one policy and emits [`Event::Rejected`] when it refuses;
+//! [`RateLimitLayer`] ([`RateLimit::layer`]) wraps a tower service in a
+//! [`RateLimitService`] sharing its limiters.
 //!
 //! # Why not `governor`
 //!
@@ -37,6 +39,7 @@
 //! # }
 //! ```
 
+mod error;
 mod layer;
 mod limiter;
 mod quota;
@@ -47,21 +50,18 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use self::layer::{RateLimitLayer, ResponseFuture};
+pub use self::error::RateLimitExceeded;
+pub use self::layer::{RateLimitLayer, RateLimitService, ResponseFuture};
 pub use self::limiter::RateLimiter;
 pub use self::quota::Quota;
-use crate::classify::Failure;
-pub use crate::error::RateLimitExceeded;
-use crate::error::{BoxError, Error};
 use crate::events::{Event, Events, Rejection};
+use crate::{BoxError, Error, Failure};
 
 /// A rate-limit policy of an optional request quota and an optional unit
-/// quota; wrapping a service `S` it is the tower service `RateLimit<S>`.
-/// Cheap to clone: clones share the limiters.
+/// quota. Cheap to clone: clones share the limiters.
 #[derive(Debug, Clone)]
-pub struct RateLimit<S = ()> {
+pub struct RateLimit {
     shared: Arc<Shared>,
-    inner: S,
 }
 
 /// What every clone of a rate limit shares.
@@ -117,7 +117,6 @@ impl RateLimitBuilder {
                 name: self.name,
                 events: self.events,
             }),
-            inner: (),
         }
     }
 }
@@ -152,9 +151,7 @@ impl RateLimit {
     pub fn layer(&self) -> RateLimitLayer {
         RateLimitLayer::new(self.clone())
     }
-}
 
-impl<S> RateLimit<S> {
     /// The policy's name.
     pub fn name(&self) -> &Arc<str> {
         &self.shared.name

@@ -5,7 +5,7 @@ use std::future::Future;
 use futures_util::stream::{self, StreamExt};
 
 use super::RetryPolicy;
-use crate::error::{BoxError, Error};
+use crate::{BoxError, Error};
 
 impl RetryPolicy {
     /// Runs every op as its own retried call, at most `concurrency` (at least

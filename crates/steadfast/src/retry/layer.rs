@@ -3,16 +3,23 @@
 use std::future::Future;
 
 use super::RetryPolicy;
+use crate::Error;
 use crate::classify::{ByFailure, Classify};
-use crate::error::Error;
-use crate::policy_layer::{AttemptPolicy, PolicyLayer, PolicyService};
+use crate::policy_layer::{AttemptPolicy, attempt_middleware};
 
-/// Wraps services in [`Retry`].
-pub type RetryLayer<C = ByFailure> = PolicyLayer<RetryPolicy, C>;
+attempt_middleware! {
+    policy: RetryPolicy,
+    /// Wraps services in a [`RetryService`] sharing one [`RetryPolicy`]; made by
+    /// [`RetryLayer::new`] or [`RetryPolicy::layer`].
+    layer: RetryLayer,
+    /// A service that retries calls to its inner service. Each attempt uses a
+    /// clone of the inner service (driven to readiness) and of the request.
+    service: RetryService,
+}
 
-/// A service that retries calls to its inner service. Each attempt uses a
-/// clone of the inner service (driven to readiness) and of the request.
-pub type Retry<S, C = ByFailure> = PolicyService<S, RetryPolicy, C>;
+/// The old name of [`RetryService`], kept for one release.
+#[deprecated(since = "0.2.0", note = "renamed to RetryService")]
+pub type Retry<S, C = ByFailure> = RetryService<S, C>;
 
 impl AttemptPolicy for RetryPolicy {
     fn run_attempts<T, C, F, Fut>(

@@ -52,19 +52,20 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::policy_layer::ResponseFuture;
 pub use backoff::{Backoff, BackoffKind, Jitter};
-pub use layer::{Retry, RetryLayer};
+#[allow(deprecated)]
+pub use layer::Retry;
+pub use layer::{ResponseFuture, RetryLayer, RetryService};
 pub use policy::{RetryBuilder, RetryPredicate};
 pub use stats::RetryStats;
 
 use stats::{Counters, Ending};
 
 use crate::budget::Budget;
-use crate::classify::{ByFailure, Classify, Failure, Outcome};
-use crate::error::{BoxError, Error};
+use crate::classify::{ByFailure, Classify};
 use crate::events::{Event, Events};
 use crate::rng::Rng;
+use crate::{BoxError, Error, Failure, Outcome};
 
 /// A retry policy. Cheap to clone; clones share configuration and statistics.
 #[derive(Debug, Clone)]

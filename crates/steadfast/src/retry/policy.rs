@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::{Backoff, RetryPolicy, Shared};
 use crate::budget::Budget;
-use crate::classify::{Failure, FailureKind};
 use crate::events::Events;
 use crate::rng::Rng;
+use crate::{Failure, FailureKind};
 
 /// Which failures are worth another attempt.
 #[derive(Clone)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::error::{Elapsed, TimeoutScope};
+use super::{Elapsed, TimeoutScope};
 
 /// A point in time by which a whole operation (retries, hedges, fallbacks
 /// included) must finish. `Copy`, so each attempt can carry it.

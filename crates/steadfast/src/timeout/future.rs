@@ -1,4 +1,4 @@
-//! The response future of the [`Timeout`](super::Timeout) service.
+//! The response future of the [`TimeoutService`](super::TimeoutService).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,11 +9,10 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use super::Shared;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
+use crate::{BoxError, Error, Failure};
 
 pin_project! {
-    /// The response of a [`Timeout`](super::Timeout) service: the inner
+    /// The response of a [`TimeoutService`](super::TimeoutService): the inner
     /// response, or [`Error::Timeout`] when the limit passes first.
     #[derive(Debug)]
     pub struct ResponseFuture<F> {

@@ -6,10 +6,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{ResponseFuture, Timeout};
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
+use crate::{BoxError, Error, Failure};
 
-/// Applies a [`Timeout`] to every request of a service.
+/// Wraps services in a [`TimeoutService`] sharing one [`Timeout`]; made by
+/// [`TimeoutLayer::new`] or [`Timeout::layer`].
 #[derive(Debug, Clone)]
 pub struct TimeoutLayer {
     timeout: Timeout,
@@ -23,20 +23,42 @@ impl TimeoutLayer {
 }
 
 impl<S> Layer<S> for TimeoutLayer {
-    type Service = Timeout<S>;
+    type Service = TimeoutService<S>;
 
-    fn layer(&self, inner: S) -> Timeout<S> {
-        Timeout {
-            shared: self.timeout.shared.clone(),
+    fn layer(&self, inner: S) -> TimeoutService<S> {
+        TimeoutService {
+            timeout: self.timeout.clone(),
             inner,
         }
     }
 }
 
-impl<S> Timeout<S> {
+/// A service that applies a [`Timeout`] to every request.
+#[derive(Debug, Clone)]
+pub struct TimeoutService<S> {
+    timeout: Timeout,
+    inner: S,
+}
+
+impl<S> TimeoutService<S> {
+    /// Wraps `inner`, sharing `timeout`'s limit, name and events.
+    pub fn new(inner: S, timeout: Timeout) -> TimeoutService<S> {
+        TimeoutLayer::new(timeout).layer(inner)
+    }
+
+    /// The timeout in use.
+    pub fn timeout(&self) -> &Timeout {
+        &self.timeout
+    }
+
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     /// Unwraps the inner service.
@@ -45,7 +67,7 @@ impl<S> Timeout<S> {
     }
 }
 
-impl<S, Request> Service<Request> for Timeout<S>
+impl<S, Request> Service<Request> for TimeoutService<S>
 where
     S: Service<Request>,
     S::Error: Into<BoxError>,
@@ -61,6 +83,6 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        ResponseFuture::new(self.inner.call(request), self.shared.clone())
+        ResponseFuture::new(self.inner.call(request), self.timeout.shared.clone())
     }
 }

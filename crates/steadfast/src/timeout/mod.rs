@@ -5,9 +5,8 @@
 //! [`TimeoutScope`] says what ran out of time, and the [`Timeout`] policy emits
 //! [`Event::TimedOut`]. The future of a timed-out call is dropped, which cancels it.
 //!
-//! [`Timeout`] is both the policy (`Timeout`, i.e. `Timeout<()>`, with
-//! [`Timeout::call`]) and, wrapping an inner service, the tower service
-//! `Timeout<S>` made by [`TimeoutLayer`].
+//! [`Timeout`] is the policy handle (with [`Timeout::call`]); [`TimeoutLayer`]
+//! ([`Timeout::layer`]) wraps a tower service in a [`TimeoutService`].
 //!
 //! ```
 //! use std::time::Duration;
@@ -21,6 +20,7 @@
 //! ```
 
 mod deadline;
+mod error;
 mod future;
 mod layer;
 mod stream;
@@ -30,20 +30,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::deadline::Deadline;
+pub use self::error::{Elapsed, TimeoutScope};
 pub use self::future::ResponseFuture;
-pub use self::layer::TimeoutLayer;
+pub use self::layer::{TimeoutLayer, TimeoutService};
 pub use self::stream::FirstItemTimeout;
-use crate::classify::Failure;
-use crate::error::{BoxError, Error};
-pub use crate::error::{Elapsed, TimeoutScope};
 use crate::events::{Event, Events};
+use crate::{BoxError, Error, Failure};
 
-/// A per-attempt timeout policy; wrapping a service `S` it is the tower service
-/// `Timeout<S>`. Cheap to clone.
+/// A per-attempt timeout policy. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Timeout<S = ()> {
+pub struct Timeout {
     shared: Arc<Shared>,
-    inner: S,
 }
 
 /// What every clone of a timeout shares.
@@ -97,7 +94,6 @@ impl TimeoutBuilder {
                 after: self.after,
                 events: self.events,
             }),
-            inner: (),
         }
     }
 }

@@ -10,7 +10,8 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use crate::error::{Elapsed, Error, TimeoutScope};
+use super::{Elapsed, TimeoutScope};
+use crate::Error;
 
 pin_project! {
     /// Wraps a stream of `Result<T, E>` and fails it if the first item does
