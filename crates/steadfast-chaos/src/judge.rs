@@ -3,24 +3,9 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use super::recovery::FaultReport;
-use super::report::Report;
+use super::report::{Report, Verdict};
 use super::scenario::Targets;
-
-/// One figure against its target.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verdict {
-    /// The figure.
-    pub name: String,
-    /// The target, in words.
-    pub target: String,
-    /// What was measured, in words.
-    pub measured: String,
-    /// Met, missed, or not judged (`None`).
-    pub passed: Option<bool>,
-}
 
 fn verdict(name: &str, target: String, measured: Option<(String, bool)>) -> Verdict {
     let (measured, passed) = match measured {

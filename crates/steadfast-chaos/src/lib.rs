@@ -29,7 +29,6 @@ pub mod stage;
 pub mod table;
 pub mod timeline;
 pub mod traffic;
-mod validate;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -128,7 +127,7 @@ pub async fn play(scenario: &Scenario, stage: &Stage, view: View) -> anyhow::Res
         None
     };
     let samples = recorder.samples();
-    Ok(report::build(report::Inputs {
+    let mut report = report::build(report::Inputs {
         scenario,
         timeline: &timeline,
         samples: &samples,
@@ -136,5 +135,8 @@ pub async fn play(scenario: &Scenario, stage: &Stage, view: View) -> anyhow::Res
         in_process: stage.in_process(),
         usage,
         notes,
-    }))
+    });
+    report.verdicts = judge::judge(&report, &scenario.targets);
+    report.passed = report.verdicts.iter().all(|v| v.passed != Some(false));
+    Ok(report)
 }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::figures::{millis, secs};
 use super::observe::Observer;
 use super::record::Sample;
-use super::report::{millis, secs};
 use super::timeline::{Phase, Window};
 
 /// How long before a fault a provider must have served traffic for its

@@ -22,8 +22,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use crate::Failure;
-use crate::breaker::State as BreakerState;
-use crate::health::Status as HealthStatus;
+use crate::states::{self, State as BreakerState, Status as HealthStatus};
 
 /// How many events a slow subscriber may fall behind before it misses some.
 const CAPACITY: usize = 1024;
@@ -112,7 +111,7 @@ pub enum Event {
         /// The policy's name.
         name: Arc<str>,
         /// What it injected.
-        fault: crate::fault::InjectedKind,
+        fault: states::InjectedKind,
     },
 }
 
@@ -140,7 +139,7 @@ impl Rejection {
 
 /// The old path of [`crate::fault::InjectedKind`], kept for one release.
 #[deprecated(since = "0.2.0", note = "use steadfast::fault::InjectedKind")]
-pub type InjectedKind = crate::fault::InjectedKind;
+pub type InjectedKind = crate::states::InjectedKind;
 
 /// A bus that policies publish [`Event`]s into. Cheap to clone; clones share
 /// subscribers. [`Events::none`] only counts metrics.

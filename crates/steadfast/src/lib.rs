@@ -54,6 +54,7 @@ pub mod rate_limit;
 pub mod registry;
 pub mod retry;
 pub mod rng;
+mod states;
 pub mod timeout;
 
 pub use boundary::{BoxError, Error};

@@ -20,6 +20,7 @@ mod dashboard;
 mod docs;
 mod failover;
 mod grafana;
+mod layers;
 mod logs;
 mod messages;
 mod metrics;

@@ -77,45 +77,12 @@ pub use self::future::ResponseFuture;
 pub use self::layer::{BreakerLayer, BreakerService, CircuitBreaker, CircuitBreakerLayer};
 pub use self::permit::{OwnedPermit, Permit};
 pub use self::stats::BreakerStats;
+pub use crate::states::State;
 
 use self::machine::Machine;
 use crate::classify::Classify;
 use crate::events::Events;
 use crate::{BoxError, Error, Failure, Outcome};
-
-/// The state of a circuit breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum State {
-    /// Calls flow; outcomes are judged.
-    Closed,
-    /// Calls are refused until the open duration passes.
-    Open,
-    /// A bounded number of probe calls decide between closing and reopening.
-    HalfOpen,
-    /// Calls are refused until a manual reset.
-    ForcedOpen,
-    /// Calls flow and nothing is judged.
-    Disabled,
-}
-
-impl State {
-    /// The snake_case name used in metrics labels and APIs.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            State::Closed => "closed",
-            State::Open => "open",
-            State::HalfOpen => "half_open",
-            State::ForcedOpen => "forced_open",
-            State::Disabled => "disabled",
-        }
-    }
-}
-
-impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A circuit breaker. Clones share one state.
 #[derive(Clone)]

@@ -40,6 +40,7 @@ pub use self::error::InjectedFault;
 pub use self::layer::{Fault, FaultLayer, FaultService, ResponseFuture};
 use crate::events::{Event, Events};
 use crate::rng::Rng;
+pub use crate::states::InjectedKind;
 use crate::{BoxError, Error, Failure};
 
 /// Injects faults into calls. Cheap to clone: clones share configuration,
@@ -68,31 +69,6 @@ const KINDS: [InjectedKind; 4] = [
     InjectedKind::Timeout,
     InjectedKind::RateLimit,
 ];
-
-/// What the fault-injection policy injected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InjectedKind {
-    /// Extra latency before the call.
-    Latency,
-    /// An error instead of the call.
-    Error,
-    /// A hang until the caller's timeout.
-    Timeout,
-    /// A rate-limit failure with a retry-after hint.
-    RateLimit,
-}
-
-impl InjectedKind {
-    /// The snake_case name used in metrics labels.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            InjectedKind::Latency => "latency",
-            InjectedKind::Error => "error",
-            InjectedKind::Timeout => "timeout",
-            InjectedKind::RateLimit => "rate_limit",
-        }
-    }
-}
 
 /// Counts of injected faults by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

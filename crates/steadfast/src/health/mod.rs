@@ -25,56 +25,10 @@ mod probe;
 mod snapshot;
 mod state;
 
-use std::fmt;
-
 pub use checker::HealthChecker;
 pub use config::{OutlierConfig, ProbeConfig};
 pub use probe::Probe;
 pub use snapshot::HealthSnapshot;
 pub use state::HealthState;
 
-/// A target's health as the health checker sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    /// Not probed or observed yet.
-    Unknown,
-    /// Answering.
-    Healthy,
-    /// Failing probes or ejected for failing live traffic.
-    Unhealthy,
-}
-
-impl Status {
-    /// The snake_case name used in metrics labels and APIs.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Status::Unknown => "unknown",
-            Status::Healthy => "healthy",
-            Status::Unhealthy => "unhealthy",
-        }
-    }
-
-    /// The status as kept in an atomic.
-    const fn to_u8(self) -> u8 {
-        match self {
-            Status::Unknown => 0,
-            Status::Healthy => 1,
-            Status::Unhealthy => 2,
-        }
-    }
-
-    /// The status kept in an atomic by [`Status::to_u8`].
-    const fn from_u8(value: u8) -> Status {
-        match value {
-            1 => Status::Healthy,
-            2 => Status::Unhealthy,
-            _ => Status::Unknown,
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::states::Status;

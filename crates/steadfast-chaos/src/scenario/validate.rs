@@ -1,6 +1,6 @@
 //! Whole-scenario checks, each naming the key at fault.
 
-use super::scenario::{FaultKind, Scenario};
+use super::{FaultKind, Scenario};
 
 /// Everything wrong with `scenario`, as `key: reason`.
 pub(crate) fn problems(scenario: &Scenario) -> Vec<String> {

@@ -2,6 +2,8 @@
 //! simulated providers, a timeline of faults and the targets to judge by.
 //! Durations are written as in the config (`250ms`, `30s`).
 
+mod validate;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -245,7 +247,7 @@ impl Scenario {
         value.apply_merge()?;
         let scenario: Scenario = serde_path_to_error::deserialize(value)
             .map_err(|error| anyhow::anyhow!("{}: {}", error.path(), error.inner()))?;
-        let problems = super::validate::problems(&scenario);
+        let problems = validate::problems(&scenario);
         if problems.is_empty() {
             Ok(scenario)
         } else {
