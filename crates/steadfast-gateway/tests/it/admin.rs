@@ -207,8 +207,15 @@ async fn reload_under_traffic_drops_no_request() {
             yaml.replace("targets: [m1, m0]", "targets: [m0, m1]")
         };
         std::fs::write(&h.config_path, yaml).unwrap();
+        let served = requests_seen(&h);
         assert_eq!(h.admin_post("/admin/reload").await.status(), 200);
-        tokio::time::sleep(Duration::from_millis(40)).await;
+        // Traffic goes on across the reload before the next one.
+        assert!(
+            eventually(Duration::from_secs(5), || async {
+                requests_seen(&h) > served || traffic.is_finished()
+            })
+            .await
+        );
     }
     let statuses = traffic.await.unwrap();
     assert_eq!(statuses, vec![200; 40]);
@@ -237,4 +244,9 @@ async fn a_change_of_the_file_reloads_by_itself() {
             .any(|e| e.action == "reload" && e.detail.starts_with("file change"))
     );
     h.mocks[0].control().set_mode(Mode::Ok);
+}
+
+/// Requests the providers of `h` have received so far.
+fn requests_seen(h: &Harness) -> u64 {
+    h.mocks.iter().map(|m| m.control().counts().requests).sum()
 }

@@ -208,8 +208,15 @@ async fn serve_reloads_on_sighup_drains_on_sigterm_and_never_logs_the_key() {
         latency_ms: 500,
         ..Faults::default()
     });
+    let arrived = mocks[0].control().counts().requests;
     let in_flight = tokio::spawn(chat("slow one"));
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            mocks[0].control().counts().requests > arrived
+        })
+        .await,
+        "the request never reached the provider"
+    );
     let logs = gateway.terminate().await;
     let response = in_flight.await.unwrap().unwrap();
     assert_eq!(response.status(), 200, "the request in flight finished");

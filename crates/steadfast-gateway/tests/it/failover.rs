@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::support::{Harness, SECRET_KEY, header};
+use crate::support::{Harness, SECRET_KEY, eventually, header};
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
@@ -92,7 +92,7 @@ async fn a_hanging_target_times_out_and_fails_over() {
     assert!(started.elapsed() < Duration::from_secs(3));
     // The abandoned upstream request was cancelled, not left running.
     assert!(
-        crate::support::eventually(Duration::from_secs(2), || async {
+        eventually(Duration::from_secs(2), || async {
             h.mocks[0].control().counts().cancelled == 1
         })
         .await
@@ -260,7 +260,13 @@ async fn an_open_breaker_is_skipped_then_half_open_probes_recover_it() {
     assert_eq!(primary.counts().requests, 3);
     // After open_for, one probe goes through and closes it.
     primary.set_mode(Mode::Ok);
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            h.target("m0").await["available"] == true
+        })
+        .await,
+        "the open time never ended"
+    );
     let response = h.chat("x").await;
     assert_eq!(header(&response, "x-steadfast-target"), "m0");
     assert_eq!(h.target("m0").await["breaker"], "closed");
@@ -332,7 +338,7 @@ async fn a_model_at_its_concurrency_limit_is_skipped_while_others_can_serve() {
         }
     });
     assert!(
-        crate::support::eventually(Duration::from_secs(2), || async {
+        eventually(Duration::from_secs(2), || async {
             h.mocks[0].control().counts().requests == 1
         })
         .await
@@ -356,7 +362,7 @@ async fn failing_health_probes_take_a_model_out_until_they_pass_again() {
         ..mode(Mode::Error)
     });
     assert!(
-        crate::support::eventually(Duration::from_secs(3), || async {
+        eventually(Duration::from_secs(3), || async {
             h.target("m0").await["health"] == "unhealthy"
         })
         .await,
@@ -383,7 +389,7 @@ async fn failing_health_probes_take_a_model_out_until_they_pass_again() {
     assert_eq!(ready["status"], "ready", "the route still has a target");
     primary.set_mode(Mode::Ok);
     assert!(
-        crate::support::eventually(Duration::from_secs(3), || async {
+        eventually(Duration::from_secs(3), || async {
             h.target("m0").await["health"] == "healthy"
         })
         .await
@@ -408,7 +414,7 @@ async fn health_probes_read_a_long_model_list_and_reuse_their_connection() {
     );
     let h = Harness::with_config(Vec::new(), &yaml).await;
     assert!(
-        crate::support::eventually(Duration::from_secs(5), || async {
+        eventually(Duration::from_secs(5), || async {
             provider.lists.load(Ordering::Relaxed) >= 6
         })
         .await,

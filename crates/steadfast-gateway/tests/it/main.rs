@@ -9,6 +9,7 @@
 mod receivers;
 mod support;
 
+mod accounting;
 mod admin;
 mod alerts;
 mod anthropic;

@@ -6,8 +6,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::Harness;
 use crate::support::observe::fail_with;
+use crate::support::{Harness, settled};
 use serde_json::Value;
 use steadfast_mock::Faults;
 
@@ -78,19 +78,17 @@ async fn an_outage_is_reported_with_its_failovers_trip_and_recovery() {
     }
 
     // The sampler counts requests every second.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let last = loop {
-        let (status, last) = report(&h, "?window=15m").await;
-        assert_eq!(status, 200, "{last}");
-        if last["overall"]["requests"] == sent {
-            break last;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{sent} requests sent: {last:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (status, last) = settled(
+        Duration::from_secs(5),
+        || report(&h, "?window=15m"),
+        |(_, last)| last["overall"]["requests"] == sent,
+    )
+    .await;
+    assert_eq!(status, 200, "{last}");
+    assert_eq!(
+        last["overall"]["requests"], sent,
+        "{sent} requests sent: {last:#}"
+    );
     let overall = &last["overall"];
     assert_eq!(overall["errors"], 0, "{last:#}");
     assert_eq!(overall["availability"], 1.0);

@@ -211,6 +211,23 @@ where
     }
 }
 
+/// Fetches with `fetch` every 10 ms until `done` holds of what it got or
+/// `within` passes; the last value fetched.
+pub async fn settled<T, F, Fut>(within: Duration, mut fetch: F, done: impl Fn(&T) -> bool) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let value = fetch().await;
+        if done(&value) || tokio::time::Instant::now() >= deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// An Anthropic provider `m0` ("claude") and an OpenAI one `m1` ("gpt"), with
 /// route `claude-first` over [m0, m1] and `gpt-first` over [m1, m0].
 pub async fn anthropic_and_openai() -> Harness {
