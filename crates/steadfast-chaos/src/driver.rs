@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use steadfast_mock::Faults;
 use tokio::time::Instant;
 
 use super::stage::Sink;
 use super::timeline::Timeline;
-use steadfast_mock::Faults;
 
 /// How often the timeline is applied.
 const EVERY: Duration = Duration::from_millis(10);

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::report::Report;
-
 use crate::table::{self, Section, millis as ms, percent as pct};
 
 fn rps(value: Option<f64>) -> String {

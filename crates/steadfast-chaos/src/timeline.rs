@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use steadfast::rng::Rng;
+use steadfast_mock::{Faults, Mode};
 
 use super::scenario::{FaultKind, FaultStep, Scenario};
-use steadfast_mock::{Faults, Mode};
 
 /// One fault on one provider over a span of the run.
 #[derive(Debug, Clone, PartialEq)]

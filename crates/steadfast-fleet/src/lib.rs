@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | breaker transitions | hash `{prefix}:breakers` + pub/sub `{prefix}:breaker-changes` (module `breakers`) | local breaker, updated by subscription: no Redis call |
 //! | health probes | a lease per model (`SET NX PX`) and its result ([`probe`]) | none |
-//! | rate limits (models, clients) | one Lua GCRA script per check ([`SharedLimit`]) | one round trip |
+//! | rate limits (models, clients) | one Lua GCRA script per check (module `limit`) | one round trip |
 //! | audit log | stream `{prefix}:audit` (`XADD MAXLEN ~`) ([`AuditStream`]) | none (background) |
 //!
 //! **Why pub/sub for breakers.** A transition must reach every instance
@@ -47,8 +47,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use audit::AuditStream;
-pub use limit::SharedLimit;
-pub use link::Link;
+use limit::SharedLimit;
+use link::Link;
 
 /// Where this gateway keeps the state it shares with its fleet.
 #[derive(Debug, Clone, Default)]
@@ -76,11 +76,6 @@ impl SharedState {
                 })
             }
         }
-    }
-
-    /// The link to Redis, when the state is shared.
-    pub fn link(&self) -> Option<&Arc<Link>> {
-        self.link.as_ref()
     }
 
     /// The audit stream, when the state is shared.

@@ -18,7 +18,7 @@ const GCRA: &str = include_str!("gcra.lua");
 
 /// A limit held in Redis for the whole fleet.
 #[derive(Debug)]
-pub struct SharedLimit {
+pub(crate) struct SharedLimit {
     link: Arc<Link>,
     script: Script,
     requests: Option<Bucket>,
@@ -53,7 +53,7 @@ impl Bucket {
 
 impl SharedLimit {
     /// The limit of `scope` (`model:gpt`, `client:team-a`) with these quotas.
-    pub fn new(
+    pub(crate) fn new(
         link: &Arc<Link>,
         scope: &str,
         requests: Option<Quota>,

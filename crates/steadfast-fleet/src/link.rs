@@ -21,7 +21,7 @@ const QUEUED: usize = 1024;
 pub(super) type Deferred = (&'static str, redis::Cmd);
 
 /// Redis as the fleet's shared state, from one gateway's side.
-pub struct Link {
+pub(crate) struct Link {
     client: Client,
     manager: ConnectionManager,
     prefix: String,
@@ -40,7 +40,7 @@ pub struct Link {
 impl Link {
     /// A link to `url` (not connected yet: the sync task connects it).
     /// Must run inside a tokio runtime.
-    pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Link, String> {
+    pub(crate) fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Link, String> {
         let secrets = credentials(url);
         let scrub = |text: String| scrub(&secrets, text);
         let client = Client::open(url)
@@ -71,12 +71,12 @@ impl Link {
     }
 
     /// This gateway's id among the fleet, tagging what it publishes.
-    pub fn instance(&self) -> &str {
+    pub(crate) fn instance(&self) -> &str {
         &self.instance
     }
 
     /// The key (or channel) `prefix:part:part…`.
-    pub fn key(&self, parts: &[&str]) -> String {
+    pub(crate) fn key(&self, parts: &[&str]) -> String {
         let mut key = self.prefix.clone();
         for part in parts {
             key.push(':');
@@ -86,23 +86,18 @@ impl Link {
     }
 
     /// Whether Redis is usable now (connected and resynchronised).
-    pub fn is_up(&self) -> bool {
+    pub(crate) fn is_up(&self) -> bool {
         *self.up.borrow()
     }
 
     /// Waits until Redis is usable.
-    pub async fn wait_up(&self) {
+    pub(crate) async fn wait_up(&self) {
         let mut up = self.up.subscribe();
         let _ = up.wait_for(|up| *up).await;
     }
 
-    /// The longest wait for one command.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// A handle on the command connection, for building a command future.
-    pub fn connection(&self) -> ConnectionManager {
+    pub(crate) fn connection(&self) -> ConnectionManager {
         self.manager.clone()
     }
 
@@ -118,7 +113,7 @@ impl Link {
 
     /// Runs `command` if Redis is up; `None` when down or on failure (which
     /// is logged, counted, and turns the link down).
-    pub async fn run<T>(
+    pub(crate) async fn run<T>(
         &self,
         op: &'static str,
         command: impl Future<Output = RedisResult<T>>,
@@ -149,7 +144,7 @@ impl Link {
 
     /// Queues a write for the background writer, which sends it once Redis
     /// is up; past 1 024 waiting writes, new ones are dropped and counted.
-    pub fn later(&self, op: &'static str, command: redis::Cmd) {
+    pub(crate) fn later(&self, op: &'static str, command: redis::Cmd) {
         if self.deferred.try_send((op, command)).is_err() {
             metrics::counter!("steadfast_shared_state_errors_total", "op" => op).increment(1);
             tracing::debug!(
@@ -165,7 +160,7 @@ impl Link {
     }
 
     /// Records a failed Redis operation: logged, counted, link down.
-    pub fn failed(&self, op: &'static str, reason: &str) {
+    pub(crate) fn failed(&self, op: &'static str, reason: &str) {
         metrics::counter!("steadfast_shared_state_errors_total", "op" => op).increment(1);
         let was_up = self.up.send_replace(false);
         if was_up || !self.reported.swap(true, Ordering::Relaxed) {

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use steadfast::events::Event;
+use steadfast_proxy::Proxy;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use super::breakers::Breakers;
 use super::link::Link;
-use steadfast_proxy::Proxy;
 
 /// First wait before reconnecting; doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(100);

@@ -10,11 +10,11 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use steadfast_wire::Format;
 
 use super::MockState;
 use super::control::Mode;
 use super::respond::{Verdict, authorization, bad_request, echo, judge, sse_response, tokens};
-use steadfast_wire::Format;
 
 const KIND: Format = Format::Anthropic;
 

@@ -10,11 +10,11 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use steadfast_wire::Format;
 
 use super::MockState;
 use super::control::{Mode, RequestGuard};
 use super::respond::{Verdict, authorization, bad_request, judge, sse_response, tokens};
-use steadfast_wire::Format;
 
 /// The deterministic answer text for a request.
 fn answer_text(name: &str, body: &Value) -> String {

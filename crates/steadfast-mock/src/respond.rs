@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::{Value, json};
+use steadfast_wire::Format;
 
 use super::control::{Control, Faults, Mode, RequestGuard};
-use steadfast_wire::Format;
 
 /// What a failing request gets instead of an answer, if anything.
 pub(super) enum Verdict {

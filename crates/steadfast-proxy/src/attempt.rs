@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use steadfast::{Failure, FailureKind};
-use tracing::Instrument as _;
-
 use steadfast_wire::sanitise::sanitise;
+use tracing::Instrument as _;
 
 use crate::admission::Admission;
 use crate::error::AttemptError;

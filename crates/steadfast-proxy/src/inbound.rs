@@ -7,7 +7,6 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 use steadfast::{Failure, FailureKind};
-
 use steadfast_wire::fields::Fields;
 use steadfast_wire::format::{self, Format};
 use steadfast_wire::translate::Translation;

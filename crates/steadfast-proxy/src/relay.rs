@@ -22,7 +22,6 @@ use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use http_body_util::BodyExt as _;
 use steadfast::Failure;
-
 use steadfast_wire::StreamError;
 use steadfast_wire::sse::EventSplitter;
 use steadfast_wire::translate::{Progress, StreamTranslator};

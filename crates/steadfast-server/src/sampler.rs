@@ -9,12 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use steadfast_proxy::runtime::Runtime;
+use steadfast_wire::clock::unix_millis;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
-
-use steadfast_proxy::runtime::Runtime;
-use steadfast_wire::clock::unix_millis;
 
 use crate::analytics;
 use crate::dashboard::{Sample, TargetSample, event_json};

@@ -5,9 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
-use tokio::sync::{mpsc, watch};
-
 use steadfast_net::wait_for;
+use tokio::sync::{mpsc, watch};
 
 use crate::state::AppState;
 

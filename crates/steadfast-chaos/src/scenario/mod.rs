@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-
 use steadfast_config::ConfigDuration;
 
 /// A chaos scenario.

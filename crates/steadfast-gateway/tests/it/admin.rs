@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use crate::support::{ADMIN_TOKEN, Harness, config_yaml, eventually, header};
 use serde_json::Value;
 use steadfast_mock::{Faults, Mode};
+
+use crate::support::{ADMIN_TOKEN, Harness, config_yaml, eventually, header};
 
 #[tokio::test]
 async fn admin_needs_the_bearer_token() {

@@ -5,13 +5,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::receivers::{HttpReceiver, Post, SmtpReceiver};
-use crate::support::{Harness, config_yaml, eventually, mocks};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use steadfast_config as config;
 use steadfast_mock::{Faults, Mode};
+
+use crate::receivers::{HttpReceiver, Post, SmtpReceiver};
+use crate::support::{Harness, config_yaml, eventually, mocks};
 
 const HOOK_SECRET: &str = "whsec-test-DO-NOT-LEAK-91c2";
 const WAIT: Duration = Duration::from_secs(10);

@@ -2,11 +2,12 @@
 //! served by Anthropic and OpenAI providers failing over both ways (plain and
 //! streamed, tool calls included), and Anthropic's failures classified.
 
+use serde_json::{Value, json};
+use steadfast_mock::{Faults, Mode};
+
 use crate::support::{
     Harness, SECRET_KEY, anthropic_and_openai as start, events, fail, header, messages,
 };
-use serde_json::{Value, json};
-use steadfast_mock::{Faults, Mode};
 
 async fn chat(h: &Harness, route: &str, extra: Value) -> reqwest::Response {
     let mut body = json!({"model": route, "messages": [

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use crate::support::Harness;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::Harness;
 
 async fn error_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();

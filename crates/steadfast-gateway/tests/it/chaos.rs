@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::Harness;
 use steadfast_chaos::{self as chaos, ChaosOptions, View};
+
+use crate::support::Harness;
 
 const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
 

@@ -4,9 +4,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{SECRET_KEY, ServeProcess, eventually};
 use serde_json::json;
 use steadfast_mock::{Faults, Mode};
+
+use crate::support::{SECRET_KEY, ServeProcess, eventually};
 
 const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
 

@@ -1,8 +1,9 @@
 //! Client keys: unknown keys get 401, a client over its limit gets 429 with
 //! `Retry-After`, and the limit is per client.
 
-use crate::support::{Harness, config_yaml, header, mocks};
 use serde_json::{Value, json};
+
+use crate::support::{Harness, config_yaml, header, mocks};
 
 const TEAM_A: &str = "key-team-a-0123456789";
 const TEAM_B: &str = "key-team-b-0123456789";

@@ -7,14 +7,14 @@ mod sse;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::support::{ADMIN_TOKEN, Harness, SECRET_KEY, eventually};
+use browser::Browser;
 use serde_json::Value;
+use sse::Stream;
 use steadfast::events::Event;
 use steadfast_mock::{Faults, Mode};
 use tokio::time::{Instant, timeout};
 
-use browser::Browser;
-use sse::Stream;
+use crate::support::{ADMIN_TOKEN, Harness, SECRET_KEY, eventually};
 
 /// Breakers that open after three failures in a row and stay open.
 const BREAKER: &str =

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::support::{Harness, SECRET_KEY, eventually, header};
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use serde_json::{Value, json};
 use steadfast_mock::{Faults, Mode};
 use steadfast_net as net;
+
+use crate::support::{Harness, SECRET_KEY, eventually, header};
 
 fn mode(mode: Mode) -> Faults {
     Faults {

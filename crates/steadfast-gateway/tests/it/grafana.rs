@@ -5,9 +5,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::support::observe::{chat_body, fail_with, names, scrape, value};
 use crate::support::{Harness, eventually};
-use serde_json::Value;
 
 /// Every metric name in the dashboard's queries and variables.
 fn dashboard_metric_names() -> BTreeSet<String> {

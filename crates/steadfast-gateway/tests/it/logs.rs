@@ -2,9 +2,10 @@
 //! one JSON line per request naming its route, target, attempts, outcome and
 //! latency.
 
+use serde_json::{Value, json};
+
 use crate::support::observe::{chat_body, fail_with, renamed};
 use crate::support::{Harness, ServeProcess, header};
-use serde_json::{Value, json};
 
 #[tokio::test]
 async fn request_ids_reach_the_upstream() {

@@ -3,11 +3,12 @@
 //! streamed, errors in Anthropic's shape, and Anthropic's official Python SDK
 //! (installed into `.venv` by `scripts/setup`) through failover.
 
+use serde_json::{Value, json};
+use steadfast_mock::{Faults, Mode};
+
 use crate::support::{
     SECRET_KEY, anthropic_and_openai as start, events, fail, header, messages, python,
 };
-use serde_json::{Value, json};
-use steadfast_mock::{Faults, Mode};
 
 fn message_text(body: &str) -> String {
     events(body)

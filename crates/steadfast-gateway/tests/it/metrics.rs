@@ -4,9 +4,10 @@
 //! The metrics recorder is global to the process, so the gateways of this
 //! file share one registry: each test names its routes and models apart.
 
+use steadfast_mock::Faults;
+
 use crate::support::observe::{chat_body, fail_with, renamed, scrape, value};
 use crate::support::{Harness, header};
-use steadfast_mock::Faults;
 
 #[tokio::test]
 async fn requests_attempts_tokens_and_reloads_are_counted_by_label() {

@@ -6,12 +6,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::support::observe::{chat_body, fail_with};
-use crate::support::{SECRET_KEY, ServeProcess, header};
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::routing::post;
+
+use crate::support::observe::{chat_body, fail_with};
+use crate::support::{SECRET_KEY, ServeProcess, header};
 
 /// Every export received: its content type and body.
 type Exports = Arc<Mutex<Vec<(String, Bytes)>>>;

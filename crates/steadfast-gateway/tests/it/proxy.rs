@@ -3,10 +3,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::support::ServeProcess;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::support::ServeProcess;
 
 /// A CONNECT proxy on loopback; returns its port and the destinations of
 /// the tunnels it opened.

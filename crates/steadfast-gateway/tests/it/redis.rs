@@ -8,14 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::support::fleet::{Fleet, audit_entries, summary};
-use crate::support::redis_server::{RedisServer, TLS_PASSWORD};
-use crate::support::{ServeProcess, eventually};
 use serde_json::json;
 use steadfast::breaker::State;
 use steadfast::events::Event;
 use steadfast_mock::Mode;
 use tokio::time::Instant;
+
+use crate::support::fleet::{Fleet, audit_entries, summary};
+use crate::support::redis_server::{RedisServer, TLS_PASSWORD};
+use crate::support::{ServeProcess, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_breaker_opening_on_one_instance_opens_everywhere_and_a_probe_closes_it_everywhere() {

@@ -6,10 +6,11 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::observe::fail_with;
-use crate::support::{Harness, settled};
 use serde_json::Value;
 use steadfast_mock::Faults;
+
+use crate::support::observe::fail_with;
+use crate::support::{Harness, settled};
 
 const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
 

@@ -1,8 +1,9 @@
 //! Real client libraries against the gateway: OpenAI's official Python SDK,
 //! installed into `.venv` by `scripts/setup`.
 
-use crate::support::{Harness, python};
 use steadfast_mock::{Faults, Mode};
+
+use crate::support::{Harness, python};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_python_sdk_plain_and_streamed_through_failover() {

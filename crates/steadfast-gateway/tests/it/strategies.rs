@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::support::{Harness, eventually, header};
 use serde_json::{Value, json};
 use steadfast_mock::{Faults, Mode};
+
+use crate::support::{Harness, eventually, header};
 
 fn latency(ms: u64) -> Faults {
     Faults {

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
-use crate::support::{Harness, eventually, header};
 use futures_util::StreamExt;
 use serde_json::json;
 use steadfast_mock::{Faults, Mode};
+
+use crate::support::{Harness, eventually, header};
 
 async fn stream(h: &Harness) -> reqwest::Response {
     h.post_json(

@@ -12,9 +12,8 @@ use steadfast::events::Events;
 use steadfast::health::HealthState;
 use steadfast::latency::LatencyTracker;
 use steadfast::rate_limit::Quota;
-use tokio::time::Instant;
-
 use steadfast_config::{BreakerConfig, ModelConfig};
+use tokio::time::Instant;
 
 use super::limit::Limiter;
 use super::signals::TargetSignals;

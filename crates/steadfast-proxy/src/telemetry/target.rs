@@ -2,9 +2,9 @@
 
 use metrics::{Counter, Gauge, counter, gauge};
 use steadfast::health::Status;
+use steadfast_wire::tokens::Tokens;
 
 use super::{HEALTH_STATUS, TARGET_AVAILABLE, TOKENS};
-use steadfast_wire::tokens::Tokens;
 
 /// A target's series: tokens used, availability and health.
 #[derive(Debug)]

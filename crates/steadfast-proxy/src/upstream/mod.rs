@@ -17,11 +17,10 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use steadfast::classify::http::{classify_response, connection_failure};
 use steadfast::{Failure, FailureKind, Outcome};
-use thread_local::ThreadLocal;
-
 use steadfast_config::{ProviderConfig, ProviderKind, Secret};
 use steadfast_wire::Format;
 use steadfast_wire::sanitise::sanitise;
+use thread_local::ThreadLocal;
 
 use crate::error::AttemptError;
 use crate::telemetry::trace;

@@ -26,10 +26,9 @@ pub mod task;
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
-
 use notice::AlertView;
 use outbox::DeliveryStats;
+use serde_json::{Value, json};
 
 /// What `GET /api/alerts` shows: the active alerts and delivery counters.
 #[derive(Debug, Default)]

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 use steadfast::retry::{Backoff, Jitter, RetryPolicy};
+use steadfast_config::AlertsConfig;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::channel::Channel;
 use super::notice::Notice;
-use steadfast_config::AlertsConfig;
 
 /// Notices a channel may have waiting before new ones are dropped.
 pub const QUEUE: usize = 64;

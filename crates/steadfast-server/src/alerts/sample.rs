@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use steadfast::breaker::State;
-
 use steadfast_proxy::runtime::Runtime;
 
 /// What the rules see at one moment.

@@ -9,21 +9,20 @@ use std::time::Duration;
 
 use steadfast::breaker::State;
 use steadfast::events::Event;
+use steadfast_config::{AlertsConfig, Config};
+use steadfast_proxy::Proxy;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior, interval};
 
+use super::AlertBoard;
 use super::channel::ATTEMPT_TIMEOUT;
 use super::engine::{Engine, Timing};
 use super::notice::{Notice, NoticeKind};
 use super::outbox::Outbox;
 use super::rules::Watcher;
 use super::sample::Snapshot;
-use steadfast_config::{AlertsConfig, Config};
-use steadfast_proxy::Proxy;
-
-use super::AlertBoard;
 use crate::audit::Audit;
 
 /// How long queued notices may still go out after shutdown starts.

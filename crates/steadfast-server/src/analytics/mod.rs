@@ -16,8 +16,9 @@ use steadfast::health::Status;
 
 use self::ledger::{Cause, Ledger, MINUTE_MS, MINUTES, RouteSecond, TargetSecond};
 pub use self::report::Report;
-use crate::dashboard::Sample;
 use steadfast_proxy::runtime::{Runtime, Target};
+
+use crate::dashboard::Sample;
 
 /// The longest window a report covers: the history kept.
 pub const MAX_WINDOW: Duration = Duration::from_secs(MINUTES as u64 * MINUTE_MS / 1000);

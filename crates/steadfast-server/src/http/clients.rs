@@ -3,9 +3,9 @@
 //! stay within that client's request limit.
 
 use axum::http::{HeaderMap, header};
+use steadfast_proxy::runtime::Runtime;
 
 use super::error::ApiError;
-use steadfast_proxy::runtime::Runtime;
 
 /// Checks the request's client key and takes one request from its allowance;
 /// returns the client's name (for logs) when keys are in use.

@@ -15,11 +15,10 @@ use futures_util::Stream;
 use futures_util::stream;
 use serde_json::Value;
 use steadfast::events::Event;
+use steadfast_wire::clock::unix_millis;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
-
-use steadfast_wire::clock::unix_millis;
 
 use super::info::snapshot;
 use crate::dashboard::event_json;

@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use steadfast_proxy::runtime::TargetCounts;
 
 use crate::state::AppState;
-use steadfast_proxy::runtime::TargetCounts;
 
 /// `GET /health`: the process is up.
 pub(super) async fn health() -> Json<Value> {

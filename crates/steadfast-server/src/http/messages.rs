@@ -10,14 +10,14 @@ use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use axum::response::Response;
+use steadfast_proxy::inbound::Inbound;
+use steadfast_wire::Format;
+use steadfast_wire::fields::{Fields, Kind};
 
 use super::chat::{estimate_tokens, forward};
 use super::error::ApiError;
 use super::{body, clients, request_id};
 use crate::state::AppState;
-use steadfast_proxy::inbound::Inbound;
-use steadfast_wire::Format;
-use steadfast_wire::fields::{Fields, Kind};
 
 /// `POST /v1/messages`.
 pub(super) async fn messages(State(app): State<Arc<AppState>>, request: Request) -> Response {

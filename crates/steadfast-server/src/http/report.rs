@@ -8,7 +8,6 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-
 use steadfast_config::{format_duration, parse_duration};
 use steadfast_wire::clock::unix_millis;
 

@@ -6,10 +6,10 @@ use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use steadfast_config::{EmailChannel, SmtpTls};
 
 use super::{ATTEMPT_TIMEOUT, DeliveryError};
 use crate::alerts::notice::Notice;
-use steadfast_config::{EmailChannel, SmtpTls};
 
 /// An SMTP channel.
 pub struct Email {

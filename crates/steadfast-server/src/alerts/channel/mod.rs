@@ -8,8 +8,9 @@ mod webhook;
 
 use std::time::Duration;
 
-use super::notice::Notice;
 use steadfast_config::ChannelConfig;
+
+use super::notice::Notice;
 
 /// Longest time one delivery attempt may take.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);

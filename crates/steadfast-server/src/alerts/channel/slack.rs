@@ -2,10 +2,10 @@
 //! `blocks` (a header, the summary, the details, a context line).
 
 use serde_json::{Value, json};
+use steadfast_config::{Secret, SlackChannel};
 
 use super::{DeliveryError, check_status};
 use crate::alerts::notice::{Notice, NoticeKind};
-use steadfast_config::{Secret, SlackChannel};
 
 /// Slack caps header text at 150 characters.
 const HEADER_MAX: usize = 150;

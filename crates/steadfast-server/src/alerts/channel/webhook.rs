@@ -6,10 +6,10 @@ use hmac::{Hmac, Mac};
 use http::header::CONTENT_TYPE;
 use serde_json::json;
 use sha2::Sha256;
+use steadfast_config::{Secret, WebhookChannel};
 
 use super::{DeliveryError, check_status};
 use crate::alerts::notice::Notice;
-use steadfast_config::{Secret, WebhookChannel};
 
 /// The signature header.
 pub(super) const SIGNATURE_HEADER: &str = "x-steadfast-signature";

@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use steadfast_config::AlertRule;
+use steadfast_wire::clock::rfc3339_now;
 use tokio::time::Instant;
 
 use super::notice::{AlertView, Notice, NoticeKind};
 use super::rules::Condition;
-use steadfast_config::AlertRule;
-use steadfast_wire::clock::rfc3339_now;
 
 /// When active alerts are sent again and escalated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! The engine with paused time and hand-made conditions.
 
-use super::*;
 use steadfast_config::RuleKind;
+
+use super::*;
 
 const TIMING: Timing = Timing {
     repeat_interval: Duration::from_secs(60),

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use steadfast_config::{AlertRule, RuleKind, format_duration};
 use tokio::time::Instant;
 
 use super::sample::Snapshot;
-use steadfast_config::{AlertRule, RuleKind, format_duration};
 
 /// A condition that holds now: rule `rule` about `subject`.
 #[derive(Debug, Clone, PartialEq)]

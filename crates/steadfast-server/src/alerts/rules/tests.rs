@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use steadfast_config::ConfigDuration;
 use tokio::time::Instant;
 
 use super::*;
 use crate::alerts::sample::{RouteSample, TargetSample};
-use steadfast_config::ConfigDuration;
 
 fn rule(kind: RuleKind, edit: impl FnOnce(&mut AlertRule)) -> AlertRule {
     let mut rule = AlertRule {
