@@ -14,8 +14,8 @@ use steadfast_proxy::inbound::Inbound;
 use steadfast_wire::Format;
 use steadfast_wire::fields::{Fields, Kind};
 
-use super::chat::{estimate_tokens, forward};
 use super::error::ApiError;
+use super::forward::{estimate_tokens, forward};
 use super::{body, clients, request_id};
 use crate::state::AppState;
 

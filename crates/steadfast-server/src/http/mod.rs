@@ -11,6 +11,7 @@ mod clients;
 mod dashboard;
 pub mod error;
 mod events;
+mod forward;
 mod info;
 mod messages;
 mod report;

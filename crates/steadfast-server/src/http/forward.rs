@@ -1,0 +1,162 @@
+//! The proxy's answer as an HTTP answer, for every endpoint that routes
+//! (`/v1/chat/completions`, `/v1/embeddings`, `/v1/messages`): the route
+//! looked up, the request handed to [`Proxy::serve`](steadfast_proxy::Proxy::serve),
+//! the reply or the reason there is none mapped to one status, body and the
+//! gateway's headers.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use steadfast::FailureKind;
+use steadfast_proxy::engine::{Failed, Unserved};
+use steadfast_proxy::headers::{ATTEMPTS, TARGET};
+use steadfast_proxy::inbound::Inbound;
+use steadfast_proxy::outcome::{self, Attempt, AttemptResult};
+use steadfast_proxy::runtime::Runtime;
+use steadfast_proxy::{Answer, Refused, Reply};
+use steadfast_wire::Format;
+use steadfast_wire::fields::Fields;
+
+use super::error::ApiError;
+use crate::state::AppState;
+
+/// Tokens assumed for an answer when the request sets no `max_tokens`.
+const DEFAULT_ANSWER_TOKENS: u64 = 256;
+
+/// A rough token estimate for rate limits: about four bytes a token for the
+/// prompt, plus the answer's `max_tokens`. Corrected from the usage returned.
+pub(super) fn estimate_tokens(fields: &Fields, body_len: usize) -> u64 {
+    let answer = ["max_completion_tokens", "max_tokens"]
+        .iter()
+        .find_map(|key| fields.get::<u64>(key))
+        .unwrap_or(DEFAULT_ANSWER_TOKENS);
+    (body_len as u64).div_ceil(4) + answer
+}
+
+/// Serves `inbound` from route `route`, answering in the client's format
+/// (errors too, once the route is known).
+pub(super) async fn forward(
+    app: &Arc<AppState>,
+    runtime: &Runtime,
+    route: &str,
+    inbound: Inbound,
+    units: u64,
+    request_id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(route) = runtime.routes.get(route) else {
+        let mut known: Vec<&str> = runtime.routes.keys().map(|name| &**name).collect();
+        known.sort_unstable();
+        return Err(ApiError::unknown_route(route, &known));
+    };
+    let format = inbound.format;
+    let request = steadfast_proxy::Request {
+        inbound,
+        units,
+        request_id,
+        headers,
+    };
+    match app.proxy.serve(route, request).await {
+        Ok(reply) => Ok(respond(reply)),
+        Err(Refused::Unsupported(message)) => Err(ApiError::bad_request("invalid_value", message)),
+        Err(Refused::Failed(failed)) => Ok(unserved(&route.name, failed, format)),
+    }
+}
+
+fn respond(reply: Reply) -> Response {
+    let mut response = match reply.answer {
+        Answer::Whole(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Answer::Stream(events) => Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(Body::from_stream(events))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+    };
+    let targets: Vec<&str> = reply.targets.iter().map(|name| &**name).collect();
+    add_attempt_headers(
+        response.headers_mut(),
+        Some(&targets.join(",")),
+        reply.attempts,
+    );
+    response
+}
+
+fn add_attempt_headers(headers: &mut HeaderMap, target: Option<&str>, attempts: usize) {
+    if let Some(value) = target.and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert(TARGET, value);
+    }
+    headers.insert(ATTEMPTS, HeaderValue::from(attempts));
+}
+
+/// The answer when no target served: the client's own error as 4xx, a
+/// timeout as 504, anything else as 503 naming what each target did.
+fn unserved(route: &str, failed: Failed, format: Format) -> Response {
+    let summary = outcome::summary(&failed.attempts);
+    let error = match &failed.reason {
+        Unserved::Client(error) => ApiError::with_status(
+            error
+                .status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .filter(StatusCode::is_client_error)
+                .unwrap_or(StatusCode::BAD_REQUEST),
+            "invalid_request_error",
+            "invalid_request",
+            error.message.clone(),
+        ),
+        Unserved::TimedOut { after } => ApiError::timed_out(format!(
+            "Route {route:?} found no answer within its time budget of {after:?}. {summary}"
+        )),
+        Unserved::Exhausted { last: Some(last) }
+            if last.failure.kind == FailureKind::ContextLength
+                && all_context_length(&failed.attempts) =>
+        {
+            ApiError::with_status(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "context_length_exceeded",
+                format!(
+                    "The request does not fit the context window of any model of route {route:?}: {}",
+                    last.message
+                ),
+            )
+        }
+        Unserved::NoQuorum { needed, got } => ApiError::unavailable(
+            "quorum_not_reached",
+            format!(
+                "Route {route:?} needs {needed} answers from different models and got {got}. {summary}"
+            ),
+        ),
+        Unserved::Exhausted { .. } => {
+            let code = if outcome::sent(&failed.attempts) == 0 {
+                "no_target_available"
+            } else {
+                "all_targets_failed"
+            };
+            ApiError::unavailable(
+                code,
+                format!("Every target of route {route:?} is unavailable. {summary}"),
+            )
+        }
+    };
+    let mut response = error.respond_as(format);
+    add_attempt_headers(
+        response.headers_mut(),
+        None,
+        outcome::sent(&failed.attempts),
+    );
+    response
+}
+
+fn all_context_length(attempts: &[Attempt]) -> bool {
+    attempts.iter().all(|a| match a.result {
+        AttemptResult::Failed { kind } => kind == FailureKind::ContextLength,
+        _ => true,
+    })
+}
