@@ -13,6 +13,7 @@ mod accounting;
 mod admin;
 mod alerts;
 mod anthropic;
+mod architecture;
 mod bad_input;
 mod chaos;
 mod cli;
