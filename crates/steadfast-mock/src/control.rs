@@ -28,6 +28,10 @@ pub enum Mode {
     ContextLength,
     /// Stream normally, then break the connection after `cut_after` chunks.
     CutStream,
+    /// Answer HTTP 200 and stream `cut_after` chunks, then an error event
+    /// (`error_body`, else the provider's own error) and the end of the
+    /// stream, as vLLM, llama.cpp and TGI do when generation fails.
+    StreamError,
 }
 
 /// The provider's settings; every field can be changed at run time.
@@ -52,6 +56,9 @@ pub struct Faults {
     pub answer_model: String,
     /// The answer text; empty answers "`<name> here. You said: <last message>`".
     pub reply: String,
+    /// The body of `error` mode and of `stream_error`'s error event, as a
+    /// particular server writes it; none sends the provider's own shape.
+    pub error_body: Option<serde_json::Value>,
 }
 
 impl Default for Faults {
@@ -66,6 +73,7 @@ impl Default for Faults {
             fail_rate: 0.0,
             answer_model: String::new(),
             reply: String::new(),
+            error_body: None,
         }
     }
 }

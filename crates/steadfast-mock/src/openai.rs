@@ -14,7 +14,9 @@ use steadfast_wire::Format;
 
 use super::MockState;
 use super::control::{Mode, RequestGuard};
-use super::respond::{Verdict, authorization, bad_request, judge, sse_response, tokens};
+use super::respond::{
+    Verdict, authorization, bad_request, judge, sse_response, stream_error_event, tokens,
+};
 
 /// The deterministic answer text for a request.
 fn answer_text(name: &str, body: &Value) -> String {
@@ -71,12 +73,15 @@ pub(super) async fn chat(
     if body["stream"].as_bool() == Some(true) {
         let include_usage = body["stream_options"]["include_usage"].as_bool() == Some(true);
         let cut_after = (faults.mode == Mode::CutStream).then_some(faults.cut_after);
+        let error_after = (faults.mode == Mode::StreamError)
+            .then(|| (faults.cut_after as usize, stream_error_event(&faults)));
         return stream_chat(StreamPlan {
             model,
             text,
             prompt_tokens,
             include_usage,
             cut_after,
+            error_after,
             interval: Duration::from_millis(faults.chunk_interval_ms),
             guard,
         });
@@ -108,6 +113,8 @@ struct StreamPlan {
     prompt_tokens: u64,
     include_usage: bool,
     cut_after: Option<u32>,
+    /// Replace the events from this one on with this error event.
+    error_after: Option<(usize, Bytes)>,
     interval: Duration,
     guard: RequestGuard,
 }
@@ -145,6 +152,10 @@ fn stream_chat(plan: StreamPlan) -> Response {
         events.push(Bytes::from(format!("data: {usage}\n\n")));
     }
     events.push(Bytes::from_static(b"data: [DONE]\n\n"));
+    if let Some((after, error)) = plan.error_after {
+        events.truncate(after);
+        events.push(error);
+    }
     sse_response(events, plan.cut_after, plan.interval, plan.guard)
 }
 

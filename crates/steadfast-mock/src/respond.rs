@@ -28,7 +28,7 @@ pub(super) enum Verdict {
 pub(super) async fn judge(control: &Control, faults: &Faults, kind: Format) -> Verdict {
     control.delay(faults).await;
     let (status, retry_after, fault) = match faults.mode {
-        Mode::Ok | Mode::CutStream | Mode::Refuse => {
+        Mode::Ok | Mode::CutStream | Mode::StreamError | Mode::Refuse => {
             if !control.random_failure(faults.fail_rate) {
                 return Verdict::Answer;
             }
@@ -40,7 +40,11 @@ pub(super) async fn judge(control: &Control, faults: &Faults, kind: Format) -> V
         Mode::ContextLength => (400, None, Fault::ContextLength),
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, Json(fault.body(kind, status))).into_response();
+    let body = match (&faults.error_body, faults.mode) {
+        (Some(body), Mode::Error) => body.clone(),
+        _ => fault.body(kind, status),
+    };
+    let mut response = (status, Json(body)).into_response();
     if let Some(seconds) = retry_after {
         response
             .headers_mut()
@@ -83,6 +87,16 @@ impl Fault {
             ),
         }
     }
+}
+
+/// The error event of `stream_error` mode: `error_body`, else an OpenAI
+/// server error.
+pub(super) fn stream_error_event(faults: &Faults) -> Bytes {
+    let body = faults
+        .error_body
+        .clone()
+        .unwrap_or_else(|| openai_error("server_error", "simulated failure mid-stream"));
+    Bytes::from(format!("data: {body}\n\n"))
 }
 
 fn openai_error(kind: &str, message: &str) -> Value {

@@ -154,7 +154,10 @@ impl StreamTranslator {
         }
         self.events.clear();
         self.decoder.decode(&data, &mut self.events)?;
-        let mut progress = if self.skim {
+        // Skimming while relaying, an event is content by definition; before
+        // (waiting for the first piece of the answer) it is judged by what it
+        // holds, so a role-only first chunk commits the client to nothing.
+        let mut progress = if self.skim && self.track_text.is_some() {
             Progress::Content
         } else {
             Progress::Framing

@@ -32,6 +32,7 @@ mod proxy;
 mod redis;
 mod report;
 mod sdk;
+mod self_hosted;
 mod strategies;
 mod streaming;
 mod translation;

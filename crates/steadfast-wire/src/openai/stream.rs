@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use steadfast::Failure;
+use steadfast::classify::http::classify_status;
+use steadfast::{Failure, Outcome};
 
 use super::response::{finish_name, parse_finish, usage_of, write_usage};
 use crate::{Decode, Encode, StreamError, StreamEvent, Usage};
@@ -24,12 +25,7 @@ impl Decode for Decoder {
             return Ok(());
         };
         if let Some(error) = chunk.get("error") {
-            return Err(StreamError {
-                failure: Failure::transient(),
-                message: crate::sanitise::sanitise(
-                    error["message"].as_str().unwrap_or("unknown error"),
-                ),
-            });
+            return Err(stream_error(&chunk, error, data));
         }
         if !self.started {
             self.started = true;
@@ -68,6 +64,39 @@ impl Decode for Decoder {
             out.push(StreamEvent::Usage(usage));
         }
         Ok(())
+    }
+}
+
+/// An error sent inside a stream that began with HTTP 200 (vLLM, llama.cpp,
+/// TGI and others do so), judged as the HTTP answer it stands for would be:
+/// by its `code`, else its type (`overloaded`, `rate_limit…`), and its
+/// message (a context-length error is one).
+fn stream_error(chunk: &Value, error: &Value, data: &str) -> StreamError {
+    let message = error["message"]
+        .as_str()
+        .or_else(|| error.as_str())
+        .unwrap_or("unknown error");
+    let code = error["code"]
+        .as_u64()
+        .or_else(|| error["code"].as_str().and_then(|code| code.parse().ok()))
+        .filter(|code| (400..600).contains(code));
+    let kind = [&error["type"], &chunk["error_type"]]
+        .into_iter()
+        .filter_map(Value::as_str)
+        .find_map(|kind| match kind {
+            _ if kind.contains("overloaded") => Some(529),
+            _ if kind.contains("rate_limit") => Some(429),
+            _ => None,
+        });
+    let status = code.or(kind).unwrap_or(500);
+    let failure = match classify_status(u16::try_from(status).unwrap_or(500), None, data.as_bytes())
+    {
+        Outcome::Failure(failure) => failure,
+        Outcome::Success => Failure::transient(),
+    };
+    StreamError {
+        failure,
+        message: crate::sanitise::sanitise(message),
     }
 }
 
@@ -153,4 +182,51 @@ impl Encode for Encoder {
 pub fn error_event(message: &str) -> Bytes {
     let event = json!({"error": {"message": message, "type": "upstream_error", "code": "stream_interrupted"}});
     Bytes::from(format!("data: {event}\n\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use steadfast::FailureKind;
+
+    use super::*;
+
+    fn failure(data: &str) -> (FailureKind, String) {
+        let error = Decoder::default()
+            .decode(data, &mut Vec::new())
+            .unwrap_err();
+        (error.failure.kind, error.message)
+    }
+
+    /// Errors sent after an HTTP 200, as the servers send them.
+    #[test]
+    fn errors_inside_a_stream_are_judged_by_code_type_and_message() {
+        // vLLM: an error object with an HTTP code.
+        assert_eq!(
+            failure(
+                r#"{"error":{"object":"error","message":"This model's maximum context length is 4096 tokens.","type":"BadRequestError","code":400}}"#
+            ),
+            (
+                FailureKind::ContextLength,
+                "This model's maximum context length is 4096 tokens.".into()
+            )
+        );
+        // TGI: the error as a string, its type beside it.
+        assert_eq!(
+            failure(r#"{"error":"Model is overloaded","error_type":"overloaded"}"#).0,
+            FailureKind::Overloaded
+        );
+        // llama.cpp: a server error mid-generation.
+        assert_eq!(
+            failure(r#"{"error":{"code":500,"message":"slot unavailable","type":"server_error"}}"#)
+                .0,
+            FailureKind::Transient
+        );
+        // OpenAI-style, no code: transient, its key-like words masked.
+        let (kind, message) =
+            failure(r#"{"error":{"message":"upstream sk-abcdefghijklmnop failed"}}"#);
+        assert_eq!(
+            (kind, message.as_str()),
+            (FailureKind::Transient, "upstream *** failed")
+        );
+    }
 }

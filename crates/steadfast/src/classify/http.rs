@@ -4,14 +4,15 @@
 //! | answer | kind |
 //! |---|---|
 //! | 2xx, 3xx | success |
-//! | 400, 413, 422 whose body says the context window was exceeded | [`ContextLength`](FailureKind::ContextLength) |
+//! | 400, 413, 422, 500 whose body says the context window was exceeded | [`ContextLength`](FailureKind::ContextLength) |
 //! | other 400, 404, 413, 422 | [`InvalidRequest`](FailureKind::InvalidRequest) |
 //! | 401, 403 | [`Misconfigured`](FailureKind::Misconfigured) |
 //! | 408 | [`Timeout`](FailureKind::Timeout) |
-//! | 429 (with `Retry-After`) | [`RateLimited`](FailureKind::RateLimited) |
+//! | 429 whose body says the model is overloaded (TGI) | [`Overloaded`](FailureKind::Overloaded) |
+//! | other 429 (with `Retry-After`) | [`RateLimited`](FailureKind::RateLimited) |
 //! | 503, 529 (with `Retry-After`) | [`Overloaded`](FailureKind::Overloaded) |
 //! | 504 | [`Timeout`](FailureKind::Timeout) |
-//! | other 5xx | [`Transient`](FailureKind::Transient) |
+//! | 424 (TGI: generation failed), other 5xx | [`Transient`](FailureKind::Transient) |
 //! | other 4xx | [`Fatal`](FailureKind::Fatal) |
 //! | connection refused, reset, DNS | [`Transient`](FailureKind::Transient) (see [`connection_failure`]) |
 
@@ -19,16 +20,31 @@ use std::time::{Duration, SystemTime};
 
 use crate::{Failure, FailureKind, Outcome};
 
-/// Phrases providers use when a prompt exceeds the model's context window
-/// (OpenAI's `context_length_exceeded` code and message, Anthropic's "prompt is
-/// too long", vLLM and Ollama wordings). Matched case-insensitively.
-const CONTEXT_LENGTH_MARKERS: [&str; 5] = [
+/// Phrases providers use when a prompt exceeds the model's context window,
+/// matched case-insensitively: OpenAI's `context_length_exceeded` code and
+/// "maximum context length", Anthropic's "prompt is too long", vLLM's "too
+/// long to fit into the model (context length …)", Ollama's "input exceeds
+/// context length", llama.cpp's `exceed_context_size_error` ("exceeds the
+/// available context size"), LM Studio's "context length of only …", TGI's
+/// "`inputs` tokens + `max_new_tokens` must be <= …" and "`inputs` must have
+/// less than … tokens", Bedrock's "input is too long".
+const CONTEXT_LENGTH_MARKERS: [&str; 11] = [
     "context_length_exceeded",
     "maximum context length",
     "prompt is too long",
     "context window",
     "too many tokens",
+    "context length",
+    "context size",
+    "too long to fit",
+    "`max_new_tokens` must be",
+    "`inputs` must have less than",
+    "input is too long",
 ];
+
+/// Phrases of a 429 that means the server is overloaded rather than the
+/// caller over a quota (TGI's "Model is overloaded").
+const OVERLOAD_MARKERS: [&str; 2] = ["overloaded", "server busy"];
 
 /// Classifies an HTTP answer from its status code, its `Retry-After` header (if
 /// any) and the start of its body (used only to recognise context-length errors).
@@ -36,15 +52,18 @@ pub fn classify_status(status: u16, retry_after: Option<&str>, body: &[u8]) -> O
     let retry_after = || retry_after.and_then(|value| parse_retry_after(value, SystemTime::now()));
     let kind = match status {
         200..=399 => return Outcome::Success,
-        400 | 413 | 422 if mentions_context_length(body) => FailureKind::ContextLength,
+        400 | 413 | 422 | 500 if mentions_context_length(body) => FailureKind::ContextLength,
         400 | 404 | 413 | 422 => FailureKind::InvalidRequest,
         401 | 403 => FailureKind::Misconfigured,
         408 | 504 => FailureKind::Timeout,
+        429 if mentions(body, &OVERLOAD_MARKERS) => {
+            return Failure::with_retry_after(FailureKind::Overloaded, retry_after()).into();
+        }
         429 => return Failure::rate_limited(retry_after()).into(),
         503 | 529 => {
             return Failure::with_retry_after(FailureKind::Overloaded, retry_after()).into();
         }
-        500..=599 => FailureKind::Transient,
+        424 | 500..=599 => FailureKind::Transient,
         _ => FailureKind::Fatal,
     };
     Outcome::Failure(Failure::new(kind))
@@ -58,11 +77,15 @@ pub const fn connection_failure() -> Failure {
 
 /// Whether an error body says the request exceeded the model's context window.
 pub fn mentions_context_length(body: &[u8]) -> bool {
+    mentions(body, &CONTEXT_LENGTH_MARKERS)
+}
+
+/// Whether the start of `body` contains one of `markers` (lowercase),
+/// whatever the case.
+fn mentions(body: &[u8], markers: &[&str]) -> bool {
     let head = &body[..body.len().min(4096)];
     let text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    CONTEXT_LENGTH_MARKERS
-        .iter()
-        .any(|marker| text.contains(marker))
+    markers.iter().any(|marker| text.contains(marker))
 }
 
 /// Parses a `Retry-After` value: delay-seconds (`"120"`, fractions allowed as
@@ -144,6 +167,96 @@ mod tests {
         assert_eq!(kind(529, ""), Some(FailureKind::Overloaded));
         assert_eq!(kind(504, ""), Some(FailureKind::Timeout));
         assert_eq!(kind(418, ""), Some(FailureKind::Fatal));
+    }
+
+    /// The error answers of the OpenAI-compatible servers people run
+    /// themselves, as they send them.
+    #[test]
+    fn self_hosted_servers_context_overload_and_rate_limits() {
+        let context = [
+            // vLLM
+            (
+                400,
+                r#"{"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens in the messages.","type":"BadRequestError","param":null,"code":400}"#,
+            ),
+            (
+                400,
+                r#"{"object":"error","message":"The prompt (total length 25938) is too long to fit into the model (context length 4096).","type":"BadRequestError","code":400}"#,
+            ),
+            // llama.cpp's server
+            (
+                400,
+                r#"{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5000,"n_ctx":4096}}"#,
+            ),
+            // Ollama
+            (
+                500,
+                r#"{"error":{"message":"input exceeds context length","type":"api_error"}}"#,
+            ),
+            // TGI
+            (
+                422,
+                r#"{"error":"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 200 `max_new_tokens`","error_type":"validation"}"#,
+            ),
+            (
+                422,
+                r#"{"error":"Input validation error: `inputs` must have less than 4096 tokens. Given: 5000","error_type":"validation"}"#,
+            ),
+            // LM Studio
+            (
+                400,
+                r#"{"error":"Trying to keep the first 5000 tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough."}"#,
+            ),
+        ];
+        for (status, body) in context {
+            assert_eq!(
+                kind(status, body),
+                Some(FailureKind::ContextLength),
+                "{body}"
+            );
+        }
+        // TGI: an overloaded model, and a generation that failed midway.
+        assert_eq!(
+            kind(
+                429,
+                r#"{"error":"Model is overloaded","error_type":"overloaded"}"#
+            ),
+            Some(FailureKind::Overloaded)
+        );
+        assert_eq!(
+            kind(
+                424,
+                r#"{"error":"Request failed during generation: Server error: CUDA out of memory","error_type":"generation"}"#
+            ),
+            Some(FailureKind::Transient)
+        );
+        // llama.cpp and Ollama while busy or loading.
+        assert_eq!(
+            kind(
+                503,
+                r#"{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}"#
+            ),
+            Some(FailureKind::Overloaded)
+        );
+        assert_eq!(
+            kind(
+                503,
+                r#"{"error":"server busy, please try again.  maximum pending requests exceeded"}"#
+            ),
+            Some(FailureKind::Overloaded)
+        );
+        // A plain quota 429 stays a rate limit; an unrelated 500 stays transient.
+        assert_eq!(
+            kind(
+                429,
+                r#"{"error":{"message":"Rate limit reached for requests","type":"requests"}}"#
+            ),
+            Some(FailureKind::RateLimited)
+        );
+        assert_eq!(
+            kind(500, r#"{"error":"CUDA error"}"#),
+            Some(FailureKind::Transient)
+        );
     }
 
     #[test]
