@@ -9,6 +9,7 @@
 mod alerts;
 mod duration;
 mod env;
+mod providers;
 mod state;
 mod types;
 mod validate;

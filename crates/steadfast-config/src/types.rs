@@ -81,7 +81,8 @@ impl Default for ServerConfig {
     }
 }
 
-/// The wire format a provider speaks.
+/// The kind of provider: how requests are addressed and authenticated, and
+/// which wire format it speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderKind {
@@ -89,6 +90,21 @@ pub enum ProviderKind {
     Openai,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Azure OpenAI: OpenAI's format at a resource's deployment URLs (with
+    /// `api_version`) or its `/openai/v1` API, with an `api-key` or a
+    /// Microsoft Entra ID bearer token.
+    Azure,
+}
+
+impl ProviderKind {
+    /// The snake_case name, as in the config.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Openai => "openai",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Azure => "azure",
+        }
+    }
 }
 
 /// One upstream provider.
@@ -105,6 +121,15 @@ pub struct ProviderConfig {
     /// Extra headers sent with every request.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// `azure`: the `api-version` of deployment URLs
+    /// (`{base_url}/openai/deployments/{model}/…?api-version=…`); without
+    /// it, the v1 API (`{base_url}/openai/v1/…`).
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// `azure`: a Microsoft Entra ID access token, sent as a bearer token,
+    /// instead of `api_key`.
+    #[serde(default)]
+    pub bearer_token: Option<Secret>,
 }
 
 /// One deployment: an upstream model on a provider.

@@ -56,6 +56,7 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
         {
             report(format!("{path}.api_key"), "is empty".into());
         }
+        crate::providers::kind_problems(provider, &path, &mut report);
     }
 
     for (name, model) in &config.models {
@@ -202,6 +203,7 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
         }
         strategy_problems(route, &path, &mut report);
     }
+    crate::providers::deployment_problems(config, &mut report);
     super::alerts::validate::problems(config, &mut report);
     crate::state::problems(&config.state, &mut report);
     problems

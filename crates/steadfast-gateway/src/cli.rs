@@ -9,10 +9,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use steadfast_chaos::demo::{self, DemoOptions};
 use steadfast_chaos::{self as chaos, ChaosOptions, View};
-use steadfast_config as config;
+use steadfast_config::{self as config, ProviderKind};
 use steadfast_mock::{Faults, MockOptions, MockServer};
 use steadfast_server::Gateway;
-use steadfast_wire::Format;
 
 use crate::{launch, report};
 
@@ -128,6 +127,8 @@ pub enum MockKind {
     Openai,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Azure OpenAI (deployment URLs and the v1 API, `api-key` or bearer).
+    Azure,
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -170,8 +171,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             };
             let options = MockOptions {
                 kind: match kind {
-                    MockKind::Openai => Format::Openai,
-                    MockKind::Anthropic => Format::Anthropic,
+                    MockKind::Openai => ProviderKind::Openai,
+                    MockKind::Anthropic => ProviderKind::Anthropic,
+                    MockKind::Azure => ProviderKind::Azure,
                 },
                 listen,
                 control,

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use steadfast_config::ProviderKind;
 use steadfast_wire::Format;
 
 use super::MockState;
@@ -90,7 +91,7 @@ pub(super) async fn messages(
     let control = &state.control;
     let guard = control.begin(&body, authorization(&headers));
     let faults = control.faults();
-    match judge(control, &faults, KIND).await {
+    match judge(control, &faults, ProviderKind::Anthropic).await {
         Verdict::Answer => {}
         Verdict::Fail(response) => {
             guard.fail();
@@ -180,7 +181,7 @@ fn stream_events(
 pub(super) async fn models(State(state): State<Arc<MockState>>) -> Response {
     let control = &state.control;
     control.count_model_list();
-    match judge(control, &control.faults(), KIND).await {
+    match judge(control, &control.faults(), ProviderKind::Anthropic).await {
         Verdict::Answer => {}
         Verdict::Fail(response) => return response,
         Verdict::Hang => std::future::pending::<()>().await,

@@ -106,6 +106,7 @@ pub struct Control {
     last_request: Mutex<Option<serde_json::Value>>,
     last_authorization: Mutex<Option<String>>,
     last_headers: Mutex<Option<axum::http::HeaderMap>>,
+    last_uri: Mutex<Option<String>>,
 }
 
 impl Control {
@@ -122,6 +123,7 @@ impl Control {
             last_request: Mutex::new(None),
             last_authorization: Mutex::new(None),
             last_headers: Mutex::new(None),
+            last_uri: Mutex::new(None),
         }
     }
 
@@ -174,6 +176,19 @@ impl Control {
         let last = self.last_headers.lock().ok()?;
         let value = last.as_ref()?.get(name)?;
         value.to_str().ok().map(str::to_owned)
+    }
+
+    /// The path and query of the last model request that notes them
+    /// (Azure's deployment URLs).
+    pub fn last_uri(&self) -> Option<String> {
+        self.last_uri.lock().ok()?.clone()
+    }
+
+    /// Keeps the path and query of a model request for [`Control::last_uri`].
+    pub fn note_uri(&self, uri: &str) {
+        if let Ok(mut last) = self.last_uri.lock() {
+            *last = Some(uri.to_owned());
+        }
     }
 
     /// Keeps the headers of a model request for [`Control::last_header`].

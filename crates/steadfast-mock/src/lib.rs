@@ -7,6 +7,7 @@
 //! `GET /_mock/faults`, `PUT /_mock/faults` (a [`Faults`] JSON), `GET /_mock/counts`.
 
 mod anthropic;
+mod azure;
 mod control;
 mod openai;
 mod respond;
@@ -23,14 +24,14 @@ use tokio::task::{JoinHandle, JoinSet};
 
 pub use control::{Control, Counts, Faults, Mode};
 
+use steadfast_config::ProviderKind;
 use steadfast_net as net;
-use steadfast_wire::Format;
 
 /// What a simulated provider is.
 #[derive(Debug, Clone)]
 pub struct MockOptions {
-    /// The wire format it speaks.
-    pub kind: Format,
+    /// The kind of provider it simulates (its wire format and addressing).
+    pub kind: ProviderKind,
     /// Address for the model API (port 0 picks a free one).
     pub listen: SocketAddr,
     /// A separate address for the control API, if wanted.
@@ -47,7 +48,7 @@ impl MockOptions {
     /// A healthy provider named `name` on a free loopback port.
     pub fn named(name: &str) -> MockOptions {
         MockOptions {
-            kind: Format::Openai,
+            kind: ProviderKind::Openai,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             control: None,
             name: name.to_owned(),
@@ -59,12 +60,13 @@ impl MockOptions {
 
 pub(crate) struct MockState {
     name: String,
+    kind: ProviderKind,
     control: Arc<Control>,
 }
 
 /// A running simulated provider. Dropping it stops it.
 pub struct MockServer {
-    kind: Format,
+    kind: ProviderKind,
     addr: SocketAddr,
     control_addr: Option<SocketAddr>,
     control: Arc<Control>,
@@ -78,6 +80,7 @@ impl MockServer {
         let control = Arc::new(Control::new(options.faults, options.seed));
         let state = Arc::new(MockState {
             name: options.name,
+            kind: options.kind,
             control: Arc::clone(&control),
         });
         let listener = net::bind(options.listen)?;
@@ -118,11 +121,12 @@ impl MockServer {
     }
 
     /// The base URL to configure as a provider of its kind: `http://ADDR/v1`
-    /// for OpenAI, `http://ADDR` for Anthropic.
+    /// for OpenAI, `http://ADDR` for Anthropic and for Azure (the resource
+    /// endpoint).
     pub fn base_url(&self) -> String {
         match self.kind {
-            Format::Openai => format!("http://{}/v1", self.addr),
-            Format::Anthropic => format!("http://{}", self.addr),
+            ProviderKind::Openai => format!("http://{}/v1", self.addr),
+            ProviderKind::Anthropic | ProviderKind::Azure => format!("http://{}", self.addr),
         }
     }
 
@@ -153,15 +157,16 @@ impl Drop for MockServer {
     }
 }
 
-fn api_router(kind: Format, state: Arc<MockState>) -> Router {
+fn api_router(kind: ProviderKind, state: Arc<MockState>) -> Router {
     let api = match kind {
-        Format::Openai => Router::new()
+        ProviderKind::Openai => Router::new()
             .route("/v1/chat/completions", post(openai::chat))
             .route("/v1/embeddings", post(openai::embeddings))
             .route("/v1/models", get(openai::models)),
-        Format::Anthropic => Router::new()
+        ProviderKind::Anthropic => Router::new()
             .route("/v1/messages", post(anthropic::messages))
             .route("/v1/models", get(anthropic::models)),
+        ProviderKind::Azure => azure::routes(),
     };
     api.merge(control_router()).with_state(state)
 }

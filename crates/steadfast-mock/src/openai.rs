@@ -49,7 +49,7 @@ pub(super) async fn chat(
     let guard = control.begin(&body, authorization(&headers));
     control.note_headers(&headers);
     let faults = control.faults();
-    match judge(control, &faults, Format::Openai).await {
+    match judge(control, &faults, state.kind).await {
         Verdict::Answer => {}
         Verdict::Fail(response) => {
             guard.fail();
@@ -179,7 +179,7 @@ pub(super) async fn embeddings(
     let guard = control.begin(&body, authorization(&headers));
     control.note_headers(&headers);
     let faults = control.faults();
-    match judge(control, &faults, Format::Openai).await {
+    match judge(control, &faults, state.kind).await {
         Verdict::Answer => {}
         Verdict::Fail(response) => {
             guard.fail();
@@ -220,7 +220,7 @@ fn embed(text: &str) -> Vec<f32> {
 pub(super) async fn models(State(state): State<Arc<MockState>>) -> Response {
     let control = &state.control;
     control.count_model_list();
-    match judge(control, &control.faults(), Format::Openai).await {
+    match judge(control, &control.faults(), state.kind).await {
         Verdict::Answer => {}
         Verdict::Fail(response) => return response,
         Verdict::Hang => std::future::pending::<()>().await,

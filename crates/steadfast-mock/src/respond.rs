@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::{Value, json};
+use steadfast_config::ProviderKind;
 use steadfast_wire::Format;
 
 use super::control::{Control, Faults, Mode, RequestGuard};
@@ -25,7 +26,7 @@ pub(super) enum Verdict {
 }
 
 /// Applies latency and the fault mode to one request.
-pub(super) async fn judge(control: &Control, faults: &Faults, kind: Format) -> Verdict {
+pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind) -> Verdict {
     control.delay(faults).await;
     let (status, retry_after, fault) = match faults.mode {
         Mode::Ok | Mode::CutStream | Mode::StreamError | Mode::Refuse => {
@@ -61,30 +62,40 @@ enum Fault {
 }
 
 impl Fault {
-    fn body(&self, kind: Format, status: StatusCode) -> Value {
+    fn body(&self, kind: ProviderKind, status: StatusCode) -> Value {
         match (kind, self) {
-            (Format::Openai, Fault::Server(message)) => openai_error("server_error", message),
-            (Format::Openai, Fault::RateLimit) => {
+            (ProviderKind::Openai, Fault::Server(message)) => openai_error("server_error", message),
+            (ProviderKind::Openai, Fault::RateLimit) => {
                 openai_error("rate_limit_exceeded", "simulated rate limit")
             }
-            (Format::Openai, Fault::ContextLength) => json!({"error": {
+            // Azure writes its codes as strings of the HTTP status.
+            (ProviderKind::Azure, Fault::Server(message)) => {
+                json!({"error": {"code": status.as_u16().to_string(), "message": message}})
+            }
+            (ProviderKind::Azure, Fault::RateLimit) => json!({"error": {
+                "code": "429",
+                "message": "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 1 second. (simulated)"
+            }}),
+            (ProviderKind::Openai | ProviderKind::Azure, Fault::ContextLength) => json!({"error": {
                 "message": "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
                 "type": "invalid_request_error",
                 "param": "messages",
                 "code": "context_length_exceeded"
             }}),
-            (Format::Anthropic, Fault::Server(message)) => {
+            (ProviderKind::Anthropic, Fault::Server(message)) => {
                 let kind = steadfast_wire::anthropic::error_type(status.as_u16());
                 steadfast_wire::anthropic::error_body(kind, message)
             }
-            (Format::Anthropic, Fault::RateLimit) => steadfast_wire::anthropic::error_body(
+            (ProviderKind::Anthropic, Fault::RateLimit) => steadfast_wire::anthropic::error_body(
                 "rate_limit_error",
                 "Number of request tokens has exceeded your per-minute rate limit (simulated)",
             ),
-            (Format::Anthropic, Fault::ContextLength) => steadfast_wire::anthropic::error_body(
-                "invalid_request_error",
-                "prompt is too long: 210000 tokens > 200000 maximum",
-            ),
+            (ProviderKind::Anthropic, Fault::ContextLength) => {
+                steadfast_wire::anthropic::error_body(
+                    "invalid_request_error",
+                    "prompt is too long: 210000 tokens > 200000 maximum",
+                )
+            }
         }
     }
 }

@@ -30,7 +30,13 @@ pub(crate) async fn plain(
     let provider = &target.provider;
     let exchange = async {
         let response = upstream
-            .post(provider, call.path, call.body, request_id)
+            .post(
+                provider,
+                target.upstream_model(),
+                call.path,
+                call.body,
+                request_id,
+            )
             .await?;
         let status = response.status();
         if !status.is_success() {
@@ -90,7 +96,13 @@ pub(crate) async fn open_stream(
     let provider = &target.provider;
     let opening = async {
         let response = upstream
-            .post(provider, call.path, call.body, request_id)
+            .post(
+                provider,
+                target.upstream_model(),
+                call.path,
+                call.body,
+                request_id,
+            )
             .await?;
         let status = response.status();
         if !status.is_success() {

@@ -14,6 +14,7 @@ mod admin;
 mod alerts;
 mod anthropic;
 mod architecture;
+mod azure;
 mod bad_input;
 mod chaos;
 mod cli;

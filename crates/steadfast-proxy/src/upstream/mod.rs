@@ -3,12 +3,13 @@
 //! classification of their answers and the sanitising of their error bodies.
 
 mod connect;
+mod provider;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Body as _;
 use hyper_rustls::HttpsConnector;
@@ -17,116 +18,16 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use steadfast::classify::http::{classify_response, connection_failure};
 use steadfast::{Failure, FailureKind, Outcome};
-use steadfast_config::{ProviderConfig, ProviderKind, Secret};
-use steadfast_wire::Format;
 use steadfast_wire::sanitise::sanitise;
 use thread_local::ThreadLocal;
+
+pub use provider::Provider;
 
 use crate::error::AttemptError;
 use crate::telemetry::trace;
 
 /// Largest upstream answer body read into memory (non-streamed answers and error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
-
-/// One configured provider, ready to be called.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Provider {
-    /// Its name in the config.
-    pub name: Arc<str>,
-    /// The wire format it speaks.
-    pub format: Format,
-    base_url: String,
-    /// The URLs of the paths the gateway calls, parsed once.
-    urls: Vec<(&'static str, Uri)>,
-    api_key: Option<Secret>,
-    /// The configured headers and the credentials, sent with every call.
-    headers: HeaderMap,
-}
-
-/// The wire format a provider of `kind` speaks.
-fn format_of(kind: ProviderKind) -> Format {
-    match kind {
-        ProviderKind::Openai => Format::Openai,
-        ProviderKind::Anthropic => Format::Anthropic,
-    }
-}
-
-/// The paths the gateway calls on providers, whose URLs are parsed once.
-const CALLED_PATHS: [&str; 4] = ["/chat/completions", "/embeddings", "/messages", "/models"];
-
-impl Provider {
-    /// Prepares a provider from its config; the config was validated already,
-    /// so only header names and values can still be refused.
-    pub fn from_config(name: &str, config: &ProviderConfig) -> Result<Provider, String> {
-        let mut headers = HeaderMap::new();
-        for (key, value) in &config.headers {
-            let key = HeaderName::try_from(key.as_str())
-                .map_err(|_| format!("providers.{name}.headers: {key:?} is not a header name"))?;
-            let value = HeaderValue::try_from(value.as_str())
-                .map_err(|_| format!("providers.{name}.headers.{key}: not a valid header value"))?;
-            headers.insert(key, value);
-        }
-        if let Some(key) = &config.api_key {
-            let credentials = match config.kind {
-                ProviderKind::Openai => [("authorization", format!("Bearer {}", key.expose()))],
-                ProviderKind::Anthropic => [("x-api-key", key.expose().to_owned())],
-            };
-            for (header, value) in credentials {
-                let mut value = HeaderValue::try_from(value)
-                    .map_err(|_| format!("providers.{name}.api_key: not a valid header value"))?;
-                value.set_sensitive(true);
-                headers.insert(header, value);
-            }
-        }
-        if config.kind == ProviderKind::Anthropic {
-            headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
-        }
-        headers
-            .entry(http::header::USER_AGENT)
-            .or_insert(HeaderValue::from_static(concat!(
-                "steadfast/",
-                env!("CARGO_PKG_VERSION")
-            )));
-        let base_url = config.base_url.trim_end_matches('/').to_owned();
-        let urls = CALLED_PATHS
-            .iter()
-            .filter_map(|path| {
-                let url = Uri::try_from(format!("{base_url}{path}")).ok()?;
-                Some((*path, url))
-            })
-            .collect();
-        Ok(Provider {
-            name: name.into(),
-            format: format_of(config.kind),
-            base_url,
-            urls,
-            api_key: config.api_key.clone(),
-            headers,
-        })
-    }
-
-    /// The full URL of `path` (e.g. `/chat/completions`) on this provider.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-
-    /// [`Provider::url`] ready for the client: parsed once for the paths
-    /// the gateway calls.
-    fn request_url(&self, path: &str) -> Result<Uri, String> {
-        match self.urls.iter().find(|(known, _)| *known == path) {
-            Some((_, url)) => Ok(url.clone()),
-            None => Uri::try_from(self.url(path)).map_err(|e| e.to_string()),
-        }
-    }
-
-    /// Redacts this provider's key from a text that came from outside.
-    fn redact(&self, text: &str) -> String {
-        match &self.api_key {
-            Some(key) if key.expose().len() >= 4 => text.replace(key.expose(), "***"),
-            _ => text.to_owned(),
-        }
-    }
-}
 
 /// An upstream's answer, its body not yet read.
 pub type Response = http::Response<hyper::body::Incoming>;
@@ -173,15 +74,17 @@ impl Upstream {
         })
     }
 
-    /// POSTs a JSON body to `path` on `provider`.
+    /// POSTs a JSON body to `path` on `provider`, for its `model` (which an
+    /// Azure deployment URL names).
     pub async fn post(
         &self,
         provider: &Provider,
+        model: &str,
         path: &str,
         body: Bytes,
         request_id: &str,
     ) -> Result<Response, AttemptError> {
-        let mut request = self.request(provider, Method::POST, path, body)?;
+        let mut request = self.request(provider, Method::POST, path, model, body)?;
         let headers = request.headers_mut();
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -196,7 +99,7 @@ impl Upstream {
 
     /// GETs `path` on `provider` (health probes).
     pub async fn get(&self, provider: &Provider, path: &str) -> Result<Response, AttemptError> {
-        let request = self.request(provider, Method::GET, path, Bytes::new())?;
+        let request = self.request(provider, Method::GET, path, "", Bytes::new())?;
         self.send(provider, request).await
     }
 
@@ -206,9 +109,10 @@ impl Upstream {
         provider: &Provider,
         method: Method,
         path: &str,
+        model: &str,
         body: Bytes,
     ) -> Result<http::Request<Full<Bytes>>, AttemptError> {
-        let url = provider.request_url(path).map_err(|why| {
+        let url = provider.request_url(path, model).map_err(|why| {
             AttemptError::new(
                 Failure::new(FailureKind::Misconfigured),
                 format!("{}: the URL of {path} is invalid: {why}", provider.name),
@@ -217,7 +121,7 @@ impl Upstream {
         let mut request = http::Request::new(Full::new(body));
         *request.method_mut() = method;
         *request.uri_mut() = url;
-        *request.headers_mut() = provider.headers.clone();
+        *request.headers_mut() = provider.headers().clone();
         Ok(request)
     }
 
@@ -332,47 +236,7 @@ mod tests {
     use super::*;
 
     fn provider() -> Provider {
-        Provider::from_config(
-            "openai",
-            &ProviderConfig {
-                kind: ProviderKind::Openai,
-                base_url: "http://127.0.0.1:1/v1/".into(),
-                api_key: Some(Secret::new("sk-test-abcdefgh")),
-                headers: Default::default(),
-            },
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn a_configured_user_agent_is_kept() {
-        assert!(
-            provider().headers[http::header::USER_AGENT]
-                .to_str()
-                .unwrap()
-                .starts_with("steadfast/")
-        );
-        let own = Provider::from_config(
-            "own",
-            &ProviderConfig {
-                kind: ProviderKind::Openai,
-                base_url: "http://127.0.0.1:1/v1".into(),
-                api_key: None,
-                headers: [("User-Agent".to_owned(), "my-app/2".to_owned())]
-                    .into_iter()
-                    .collect(),
-            },
-        )
-        .unwrap();
-        assert_eq!(own.headers[http::header::USER_AGENT], "my-app/2");
-    }
-
-    #[test]
-    fn urls_join_without_double_slashes() {
-        assert_eq!(
-            provider().url("/chat/completions"),
-            "http://127.0.0.1:1/v1/chat/completions"
-        );
+        provider::tests::openai("sk-test-abcdefgh")
     }
 
     #[test]

@@ -18,10 +18,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use steadfast_config as config;
+use steadfast_config::{self as config, ProviderKind};
 use steadfast_mock::{Faults, MockOptions, MockServer, Mode};
 use steadfast_server::Gateway;
-use steadfast_wire::Format;
 use tempfile::TempDir;
 
 /// The API key the tests give the primary provider; it must never leak.
@@ -238,7 +237,7 @@ pub async fn anthropic_and_openai() -> Harness {
 /// indented by two spaces) added.
 pub async fn anthropic_and_openai_with(routes: &str) -> Harness {
     let claude = MockServer::start(MockOptions {
-        kind: Format::Anthropic,
+        kind: ProviderKind::Anthropic,
         ..MockOptions::named("claude")
     })
     .await

@@ -1,0 +1,277 @@
+//! One configured provider, ready to be called: where each path the gateway
+//! calls lives (which depends on the kind: Azure deployments name the model
+//! in the URL), and the credentials and headers sent with every call.
+
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use steadfast_config::{ProviderConfig, ProviderKind, Secret};
+use steadfast_wire::Format;
+
+/// One configured provider, ready to be called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    /// Its name in the config.
+    pub name: Arc<str>,
+    /// The wire format it speaks.
+    pub format: Format,
+    base_url: String,
+    addressing: Addressing,
+    /// The URLs of the paths the gateway calls, parsed once (for
+    /// [`Addressing::Base`]).
+    urls: Vec<(&'static str, Uri)>,
+    /// The credentials, to redact from text that came back.
+    secrets: Vec<Secret>,
+    /// The configured headers and the credentials, sent with every call.
+    headers: HeaderMap,
+}
+
+/// Where a provider's paths are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Addressing {
+    /// `{base_url}{path}`.
+    Base,
+    /// Azure OpenAI's deployment URLs:
+    /// `{base_url}/openai/deployments/{model}{path}?api-version={api_version}`,
+    /// the model list at `{base_url}/openai/models?api-version={api_version}`.
+    AzureDeployments {
+        /// The `api-version` query parameter.
+        api_version: String,
+    },
+}
+
+/// The paths the gateway calls on providers, whose URLs are parsed once.
+const CALLED_PATHS: [&str; 5] = [
+    "/chat/completions",
+    "/completions",
+    "/embeddings",
+    "/messages",
+    "/models",
+];
+
+/// The wire format a provider of `kind` speaks.
+fn format_of(kind: ProviderKind) -> Format {
+    match kind {
+        ProviderKind::Openai | ProviderKind::Azure => Format::Openai,
+        ProviderKind::Anthropic => Format::Anthropic,
+    }
+}
+
+impl Provider {
+    /// Prepares a provider from its config; the config was validated already,
+    /// so only header names and values can still be refused.
+    pub fn from_config(name: &str, config: &ProviderConfig) -> Result<Provider, String> {
+        let mut headers = HeaderMap::new();
+        for (key, value) in &config.headers {
+            let key = HeaderName::try_from(key.as_str())
+                .map_err(|_| format!("providers.{name}.headers: {key:?} is not a header name"))?;
+            let value = HeaderValue::try_from(value.as_str())
+                .map_err(|_| format!("providers.{name}.headers.{key}: not a valid header value"))?;
+            headers.insert(key, value);
+        }
+        for (key, header, value) in credentials(config) {
+            let mut value = HeaderValue::try_from(value)
+                .map_err(|_| format!("providers.{name}.{key}: not a valid header value"))?;
+            value.set_sensitive(true);
+            headers.insert(header, value);
+        }
+        if config.kind == ProviderKind::Anthropic {
+            headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        }
+        headers
+            .entry(http::header::USER_AGENT)
+            .or_insert(HeaderValue::from_static(concat!(
+                "steadfast/",
+                env!("CARGO_PKG_VERSION")
+            )));
+        let mut base_url = config.base_url.trim_end_matches('/').to_owned();
+        let addressing = match (config.kind, &config.api_version) {
+            (ProviderKind::Azure, Some(api_version)) => Addressing::AzureDeployments {
+                api_version: api_version.clone(),
+            },
+            (ProviderKind::Azure, None) => {
+                if !base_url.ends_with("/openai/v1") {
+                    base_url.push_str("/openai/v1");
+                }
+                Addressing::Base
+            }
+            _ => Addressing::Base,
+        };
+        let urls = CALLED_PATHS
+            .iter()
+            .filter_map(|path| {
+                let url = Uri::try_from(format!("{base_url}{path}")).ok()?;
+                Some((*path, url))
+            })
+            .collect();
+        Ok(Provider {
+            name: name.into(),
+            format: format_of(config.kind),
+            base_url,
+            addressing,
+            urls,
+            secrets: config
+                .api_key
+                .iter()
+                .chain(&config.bearer_token)
+                .cloned()
+                .collect(),
+            headers,
+        })
+    }
+
+    /// The full URL of `path` (e.g. `/chat/completions`) for upstream `model`.
+    pub fn url(&self, path: &str, model: &str) -> String {
+        match &self.addressing {
+            Addressing::Base => format!("{}{path}", self.base_url),
+            Addressing::AzureDeployments { api_version } if path == "/models" => {
+                format!("{}/openai/models?api-version={api_version}", self.base_url)
+            }
+            Addressing::AzureDeployments { api_version } => format!(
+                "{}/openai/deployments/{model}{path}?api-version={api_version}",
+                self.base_url
+            ),
+        }
+    }
+
+    /// [`Provider::url`] ready for the client: parsed once for the paths
+    /// the gateway calls on a provider addressed from its base URL.
+    pub(super) fn request_url(&self, path: &str, model: &str) -> Result<Uri, String> {
+        let known = match self.addressing {
+            Addressing::Base => self.urls.iter().find(|(known, _)| *known == path),
+            Addressing::AzureDeployments { .. } => None,
+        };
+        match known {
+            Some((_, url)) => Ok(url.clone()),
+            None => Uri::try_from(self.url(path, model)).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The headers sent with every call, credentials included.
+    pub(super) fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// Redacts this provider's credentials from a text that came from outside.
+    pub(super) fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for secret in &self.secrets {
+            if secret.expose().len() >= 4 {
+                text = text.replace(secret.expose(), "***");
+            }
+        }
+        text
+    }
+}
+
+/// The credential headers of `config`'s kind: (config key, header, value).
+fn credentials(config: &ProviderConfig) -> Vec<(&'static str, &'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(key) = &config.api_key {
+        out.push(match config.kind {
+            ProviderKind::Openai => (
+                "api_key",
+                "authorization",
+                format!("Bearer {}", key.expose()),
+            ),
+            ProviderKind::Anthropic => ("api_key", "x-api-key", key.expose().to_owned()),
+            ProviderKind::Azure => ("api_key", "api-key", key.expose().to_owned()),
+        });
+    }
+    if let Some(token) = &config.bearer_token {
+        out.push((
+            "bearer_token",
+            "authorization",
+            format!("Bearer {}", token.expose()),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    fn config(kind: ProviderKind, base_url: &str) -> ProviderConfig {
+        ProviderConfig {
+            kind,
+            base_url: base_url.into(),
+            api_key: None,
+            headers: Default::default(),
+            api_version: None,
+            bearer_token: None,
+        }
+    }
+
+    /// An OpenAI provider on a closed port, with `key`.
+    pub(in crate::upstream) fn openai(key: &str) -> Provider {
+        let config = ProviderConfig {
+            api_key: Some(Secret::new(key)),
+            ..config(ProviderKind::Openai, "http://127.0.0.1:1/v1/")
+        };
+        Provider::from_config("openai", &config).unwrap()
+    }
+
+    #[test]
+    fn a_configured_user_agent_is_kept() {
+        assert!(
+            openai("sk-x").headers[http::header::USER_AGENT]
+                .to_str()
+                .unwrap()
+                .starts_with("steadfast/")
+        );
+        let own = ProviderConfig {
+            headers: [("User-Agent".to_owned(), "my-app/2".to_owned())]
+                .into_iter()
+                .collect(),
+            ..config(ProviderKind::Openai, "http://127.0.0.1:1/v1")
+        };
+        let own = Provider::from_config("own", &own).unwrap();
+        assert_eq!(own.headers[http::header::USER_AGENT], "my-app/2");
+    }
+
+    #[test]
+    fn urls_join_without_double_slashes() {
+        assert_eq!(
+            openai("sk-x").url("/chat/completions", "gpt"),
+            "http://127.0.0.1:1/v1/chat/completions"
+        );
+    }
+
+    #[test]
+    fn azure_deployments_name_the_model_and_the_api_version() {
+        let deployments = ProviderConfig {
+            api_key: Some(Secret::new("azure-key-123")),
+            api_version: Some("2024-10-21".into()),
+            ..config(ProviderKind::Azure, "https://res.openai.azure.com/")
+        };
+        let azure = Provider::from_config("azure", &deployments).unwrap();
+        assert_eq!(azure.format, Format::Openai);
+        assert_eq!(
+            azure.url("/chat/completions", "gpt-4o-prod"),
+            "https://res.openai.azure.com/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(
+            azure.url("/models", ""),
+            "https://res.openai.azure.com/openai/models?api-version=2024-10-21"
+        );
+        assert_eq!(azure.headers["api-key"], "azure-key-123");
+        assert!(azure.headers["api-key"].is_sensitive());
+        assert!(!azure.headers.contains_key("authorization"));
+
+        let v1 = ProviderConfig {
+            bearer_token: Some(Secret::new("entra-token-456")),
+            ..config(ProviderKind::Azure, "https://res.openai.azure.com")
+        };
+        let v1 = Provider::from_config("azure-v1", &v1).unwrap();
+        assert_eq!(
+            v1.request_url("/chat/completions", "gpt-4o").unwrap(),
+            "https://res.openai.azure.com/openai/v1/chat/completions"
+        );
+        assert_eq!(v1.headers["authorization"], "Bearer entra-token-456");
+        assert_eq!(
+            v1.redact("token entra-token-456 refused"),
+            "token *** refused"
+        );
+    }
+}
