@@ -28,6 +28,10 @@ pub(super) fn routes() -> Router<Arc<MockState>> {
             "/openai/deployments/{deployment}/embeddings",
             post(embeddings),
         )
+        .route(
+            "/openai/deployments/{deployment}/completions",
+            post(completions),
+        )
         .route("/openai/models", get(models))
         .route("/openai/v1/chat/completions", post(v1_chat))
         .route("/openai/v1/embeddings", post(v1_embeddings))
@@ -77,6 +81,20 @@ async fn embeddings(
     match refused(&headers, &uri.to_string(), true) {
         Some(refusal) => refusal,
         None => openai::embeddings(state, headers, body).await,
+    }
+}
+
+async fn completions(
+    state: State<Arc<MockState>>,
+    Path(_deployment): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.control.note_uri(&uri.to_string());
+    match refused(&headers, &uri.to_string(), true) {
+        Some(refusal) => refusal,
+        None => openai::completions(state, headers, body).await,
     }
 }
 

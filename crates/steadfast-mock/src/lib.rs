@@ -161,6 +161,7 @@ fn api_router(kind: ProviderKind, state: Arc<MockState>) -> Router {
     let api = match kind {
         ProviderKind::Openai => Router::new()
             .route("/v1/chat/completions", post(openai::chat))
+            .route("/v1/completions", post(openai::completions))
             .route("/v1/embeddings", post(openai::embeddings))
             .route("/v1/models", get(openai::models)),
         ProviderKind::Anthropic => Router::new()

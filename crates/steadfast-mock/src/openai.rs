@@ -159,6 +159,65 @@ fn stream_chat(plan: StreamPlan) -> Response {
     sse_response(events, plan.cut_after, plan.interval, plan.guard)
 }
 
+/// `POST /v1/completions`: a legacy text completion, plain or streamed.
+pub(super) async fn completions(
+    State(state): State<Arc<MockState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request(
+            Format::Openai,
+            "We could not parse the JSON body of your request.",
+        );
+    };
+    let Some(prompt) = body["prompt"].as_str().map(str::to_owned).or_else(|| {
+        body["prompt"]
+            .as_array()
+            .map(|parts| Value::Array(parts.clone()).to_string())
+    }) else {
+        return bad_request(Format::Openai, "'prompt' is a required property");
+    };
+    let control = &state.control;
+    let guard = control.begin(&body, authorization(&headers));
+    control.note_headers(&headers);
+    let faults = control.faults();
+    match judge(control, &faults, state.kind).await {
+        Verdict::Answer => {}
+        Verdict::Fail(response) => {
+            guard.fail();
+            return response;
+        }
+        Verdict::Hang => std::future::pending::<()>().await,
+    }
+    let model = body["model"].as_str().unwrap_or("mock").to_owned();
+    let text = super::respond::echo(&state.name, &prompt);
+    let (prompt_tokens, completion_tokens) = (tokens(&prompt), tokens(&text));
+    let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                       "total_tokens": prompt_tokens + completion_tokens});
+    let completion = |text: &str, finish: Option<&str>| {
+        json!({"id": "cmpl-mock", "object": "text_completion", "created": 1_700_000_000,
+               "model": model, "choices": [{"text": text, "index": 0, "logprobs": null, "finish_reason": finish}]})
+    };
+    if body["stream"].as_bool() == Some(true) {
+        let mut events: Vec<Bytes> = text
+            .split_inclusive(' ')
+            .map(|word| Bytes::from(format!("data: {}\n\n", completion(word, None))))
+            .collect();
+        let mut last = completion("", Some("stop"));
+        last["usage"] = usage;
+        events.push(Bytes::from(format!("data: {last}\n\n")));
+        events.push(Bytes::from_static(b"data: [DONE]\n\n"));
+        let cut_after = (faults.mode == Mode::CutStream).then_some(faults.cut_after);
+        let interval = Duration::from_millis(faults.chunk_interval_ms);
+        return sse_response(events, cut_after, interval, guard);
+    }
+    guard.complete();
+    let mut answer = completion(&text, Some("stop"));
+    answer["usage"] = usage;
+    Json(answer).into_response()
+}
+
 pub(super) async fn embeddings(
     State(state): State<Arc<MockState>>,
     headers: HeaderMap,

@@ -66,12 +66,13 @@ impl Inbound {
         }
     }
 
-    /// A request that only targets of `format` can take, at `path`.
-    pub fn native(format: Format, path: &'static str, fields: Fields) -> Inbound {
+    /// A request that only targets of `format` can take, at `path`
+    /// (embeddings, legacy completions), answered as a stream if `stream`.
+    pub fn native(format: Format, path: &'static str, fields: Fields, stream: bool) -> Inbound {
         Inbound {
             chat: false,
             path,
-            ..Inbound::chat(format, fields, false)
+            ..Inbound::chat(format, fields, stream)
         }
     }
 

@@ -127,7 +127,8 @@ impl Proxy {
         let mut values = served.values.into_iter();
         let answer = match (values.next(), values.len()) {
             (Some((_, Got::Stream(open))), 0) => {
-                let resume = route.settings.stream_resume.then(|| {
+                // A continuation is a chat request: other streams end where they break.
+                let resume = (route.settings.stream_resume && inbound.is_chat()).then(|| {
                     Resumer {
                         upstream,
                         events: &self.events,

@@ -19,6 +19,7 @@ mod bad_input;
 mod chaos;
 mod cli;
 mod clients;
+mod completions;
 mod dashboard;
 mod docs;
 mod failover;

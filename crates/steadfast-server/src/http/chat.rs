@@ -1,4 +1,5 @@
-//! `POST /v1/chat/completions` and `POST /v1/embeddings`: parse just enough
+//! `POST /v1/chat/completions`, `POST /v1/embeddings` and the legacy
+//! `POST /v1/completions` (passed through to OpenAI-compatible targets only): parse just enough
 //! of the request to route it, pass every other field through untouched,
 //! and hand it on ([`forward`](super::forward)).
 
@@ -24,6 +25,7 @@ use crate::telemetry::INVALID_REQUESTS;
 enum Endpoint {
     Chat,
     Embeddings,
+    Completions,
 }
 
 impl Endpoint {
@@ -32,6 +34,7 @@ impl Endpoint {
         match self {
             Endpoint::Chat => "chat_completions",
             Endpoint::Embeddings => "embeddings",
+            Endpoint::Completions => "completions",
         }
     }
 
@@ -39,6 +42,7 @@ impl Endpoint {
         match self {
             Endpoint::Chat => "/chat/completions",
             Endpoint::Embeddings => "/embeddings",
+            Endpoint::Completions => "/completions",
         }
     }
 }
@@ -51,6 +55,11 @@ pub(super) async fn chat(State(app): State<Arc<AppState>>, request: Request) -> 
 /// `POST /v1/embeddings`.
 pub(super) async fn embeddings(State(app): State<Arc<AppState>>, request: Request) -> Response {
     serve(app, request, Endpoint::Embeddings).await
+}
+
+/// `POST /v1/completions` (legacy text completions).
+pub(super) async fn completions(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    serve(app, request, Endpoint::Completions).await
 }
 
 /// The request taken whole rather than through a `HeaderMap` extractor, which
@@ -73,9 +82,12 @@ async fn serve(app: Arc<AppState>, request: Request, endpoint: Endpoint) -> Resp
         let units = estimate_tokens(&request.fields, bytes.len());
         let inbound = match endpoint {
             Endpoint::Chat => Inbound::chat(Format::Openai, request.fields, request.stream),
-            Endpoint::Embeddings => {
-                Inbound::native(Format::Openai, endpoint.path(), request.fields)
-            }
+            Endpoint::Embeddings | Endpoint::Completions => Inbound::native(
+                Format::Openai,
+                endpoint.path(),
+                request.fields,
+                request.stream,
+            ),
         };
         forward(
             &app,
@@ -155,6 +167,14 @@ fn parse(bytes: &[u8], endpoint: Endpoint) -> Result<ClientRequest, ApiError> {
                 return Err(ApiError::bad_request(
                     "missing_field",
                     "'input' is a required property.",
+                ));
+            }
+        }
+        Endpoint::Completions => {
+            if !fields.contains("prompt") {
+                return Err(ApiError::bad_request(
+                    "missing_field",
+                    "'prompt' is a required property.",
                 ));
             }
         }

@@ -33,6 +33,7 @@ pub fn router(app: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(chat::chat))
         .route("/v1/embeddings", post(chat::embeddings))
+        .route("/v1/completions", post(chat::completions))
         .route("/v1/messages", post(messages::messages))
         .route("/v1/models", get(info::models))
         .route("/health", get(info::health))

@@ -36,7 +36,11 @@ impl Decode for Decoder {
         }
         if let Some(choice) = chunk["choices"].get(0) {
             let delta = &choice["delta"];
-            if let Some(text) = delta["content"].as_str().filter(|text| !text.is_empty()) {
+            // A chat chunk's `delta.content`, or a legacy completion chunk's `text`.
+            let text = delta["content"]
+                .as_str()
+                .or_else(|| choice["text"].as_str());
+            if let Some(text) = text.filter(|text| !text.is_empty()) {
                 out.push(StreamEvent::Text(text.to_owned()));
             }
             for call in delta["tool_calls"].as_array().into_iter().flatten() {
