@@ -43,19 +43,24 @@ pub(crate) fn kind_problems(
                 }
             }
         }
-        ProviderKind::Openai | ProviderKind::Anthropic => {
-            if provider.api_version.is_some() {
-                report(
-                    format!("{path}.api_version"),
-                    format!("only applies to `kind: azure`, not `{kind}`"),
-                );
-            }
-            if provider.bearer_token.is_some() {
-                report(
-                    format!("{path}.bearer_token"),
-                    format!("only applies to `kind: azure`; a `{kind}` provider takes `api_key`"),
-                );
-            }
+        ProviderKind::Gemini if provider.api_key.is_none() => report(
+            format!("{path}.api_key"),
+            "a gemini provider needs `api_key` (a Google AI Studio key)".into(),
+        ),
+        _ => {}
+    }
+    if provider.kind != ProviderKind::Azure {
+        if provider.api_version.is_some() {
+            report(
+                format!("{path}.api_version"),
+                format!("only applies to `kind: azure`, not `{kind}`"),
+            );
+        }
+        if provider.bearer_token.is_some() {
+            report(
+                format!("{path}.bearer_token"),
+                format!("only applies to `kind: azure`; a `{kind}` provider takes `api_key`"),
+            );
         }
     }
 }
@@ -128,6 +133,18 @@ mod tests {
                 "\"my dep\""
             )
             .contains("models.m.model: an Azure deployment name")
+        );
+        let gemini = "kind: gemini, base_url: \"https://generativelanguage.googleapis.com\"";
+        assert_eq!(
+            problems(
+                &format!("{gemini}, api_key: g-123456789"),
+                "gemini-2.0-flash"
+            ),
+            ""
+        );
+        assert!(
+            problems(gemini, "gemini-2.0-flash")
+                .contains("providers.p.api_key: a gemini provider needs `api_key`")
         );
         let openai = "kind: openai, base_url: \"https://api.openai.com/v1\"";
         assert!(

@@ -94,6 +94,8 @@ pub enum ProviderKind {
     /// `api_version`) or its `/openai/v1` API, with an `api-key` or a
     /// Microsoft Entra ID bearer token.
     Azure,
+    /// Google's Gemini API (`generateContent`), with an API key.
+    Gemini,
 }
 
 impl ProviderKind {
@@ -103,6 +105,7 @@ impl ProviderKind {
             ProviderKind::Openai => "openai",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Azure => "azure",
+            ProviderKind::Gemini => "gemini",
         }
     }
 }

@@ -129,6 +129,8 @@ pub enum MockKind {
     Anthropic,
     /// Azure OpenAI (deployment URLs and the v1 API, `api-key` or bearer).
     Azure,
+    /// Google's Gemini API (`generateContent`, `x-goog-api-key`).
+    Gemini,
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -174,6 +176,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     MockKind::Openai => ProviderKind::Openai,
                     MockKind::Anthropic => ProviderKind::Anthropic,
                     MockKind::Azure => ProviderKind::Azure,
+                    MockKind::Gemini => ProviderKind::Gemini,
                 },
                 listen,
                 control,

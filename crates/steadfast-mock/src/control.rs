@@ -32,6 +32,9 @@ pub enum Mode {
     /// (`error_body`, else the provider's own error) and the end of the
     /// stream, as vLLM, llama.cpp and TGI do when generation fails.
     StreamError,
+    /// Gemini: answer HTTP 200 with the prompt blocked for safety
+    /// (`promptFeedback.blockReason`); other kinds answer normally.
+    SafetyBlock,
 }
 
 /// The provider's settings; every field can be changed at run time.

@@ -9,6 +9,7 @@
 mod anthropic;
 mod azure;
 mod control;
+mod gemini;
 mod openai;
 mod respond;
 
@@ -121,12 +122,14 @@ impl MockServer {
     }
 
     /// The base URL to configure as a provider of its kind: `http://ADDR/v1`
-    /// for OpenAI, `http://ADDR` for Anthropic and for Azure (the resource
-    /// endpoint).
+    /// for OpenAI, `http://ADDR` for Anthropic, Azure (the resource endpoint)
+    /// and Gemini.
     pub fn base_url(&self) -> String {
         match self.kind {
             ProviderKind::Openai => format!("http://{}/v1", self.addr),
-            ProviderKind::Anthropic | ProviderKind::Azure => format!("http://{}", self.addr),
+            ProviderKind::Anthropic | ProviderKind::Azure | ProviderKind::Gemini => {
+                format!("http://{}", self.addr)
+            }
         }
     }
 
@@ -168,6 +171,9 @@ fn api_router(kind: ProviderKind, state: Arc<MockState>) -> Router {
             .route("/v1/messages", post(anthropic::messages))
             .route("/v1/models", get(anthropic::models)),
         ProviderKind::Azure => azure::routes(),
+        ProviderKind::Gemini => Router::new()
+            .route("/v1beta/models", get(gemini::models))
+            .route("/v1beta/models/{call}", post(gemini::call)),
     };
     api.merge(control_router()).with_state(state)
 }

@@ -29,7 +29,7 @@ pub(super) enum Verdict {
 pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind) -> Verdict {
     control.delay(faults).await;
     let (status, retry_after, fault) = match faults.mode {
-        Mode::Ok | Mode::CutStream | Mode::StreamError | Mode::Refuse => {
+        Mode::Ok | Mode::CutStream | Mode::StreamError | Mode::SafetyBlock | Mode::Refuse => {
             if !control.random_failure(faults.fail_rate) {
                 return Verdict::Answer;
             }
@@ -37,7 +37,11 @@ pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind
         }
         Mode::Hang => return Verdict::Hang,
         Mode::Error => (faults.status, None, Fault::Server("simulated failure")),
-        Mode::RateLimit => (429, Some(faults.retry_after), Fault::RateLimit),
+        Mode::RateLimit => (
+            429,
+            Some(faults.retry_after),
+            Fault::RateLimit(faults.retry_after),
+        ),
         Mode::ContextLength => (400, None, Fault::ContextLength),
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -46,7 +50,8 @@ pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind
         _ => fault.body(kind, status),
     };
     let mut response = (status, Json(body)).into_response();
-    if let Some(seconds) = retry_after {
+    // Gemini says how long to wait in its body (`RetryInfo`), not a header.
+    if let Some(seconds) = retry_after.filter(|_| kind != ProviderKind::Gemini) {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, seconds.into());
@@ -57,7 +62,8 @@ pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind
 /// A simulated failure, to be put in a provider's error shape.
 enum Fault {
     Server(&'static str),
-    RateLimit,
+    /// With the seconds to wait.
+    RateLimit(u64),
     ContextLength,
 }
 
@@ -65,14 +71,14 @@ impl Fault {
     fn body(&self, kind: ProviderKind, status: StatusCode) -> Value {
         match (kind, self) {
             (ProviderKind::Openai, Fault::Server(message)) => openai_error("server_error", message),
-            (ProviderKind::Openai, Fault::RateLimit) => {
+            (ProviderKind::Openai, Fault::RateLimit(_)) => {
                 openai_error("rate_limit_exceeded", "simulated rate limit")
             }
             // Azure writes its codes as strings of the HTTP status.
             (ProviderKind::Azure, Fault::Server(message)) => {
                 json!({"error": {"code": status.as_u16().to_string(), "message": message}})
             }
-            (ProviderKind::Azure, Fault::RateLimit) => json!({"error": {
+            (ProviderKind::Azure, Fault::RateLimit(_)) => json!({"error": {
                 "code": "429",
                 "message": "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 1 second. (simulated)"
             }}),
@@ -86,9 +92,30 @@ impl Fault {
                 let kind = steadfast_wire::anthropic::error_type(status.as_u16());
                 steadfast_wire::anthropic::error_body(kind, message)
             }
-            (ProviderKind::Anthropic, Fault::RateLimit) => steadfast_wire::anthropic::error_body(
-                "rate_limit_error",
-                "Number of request tokens has exceeded your per-minute rate limit (simulated)",
+            (ProviderKind::Anthropic, Fault::RateLimit(_)) => {
+                steadfast_wire::anthropic::error_body(
+                    "rate_limit_error",
+                    "Number of request tokens has exceeded your per-minute rate limit (simulated)",
+                )
+            }
+            (ProviderKind::Gemini, Fault::Server(message)) => {
+                let name = if status == StatusCode::SERVICE_UNAVAILABLE {
+                    "UNAVAILABLE"
+                } else {
+                    "INTERNAL"
+                };
+                steadfast_wire::gemini::error_body(status.as_u16(), name, message)
+            }
+            (ProviderKind::Gemini, Fault::RateLimit(seconds)) => json!({"error": {
+                "code": 429,
+                "message": "Resource has been exhausted (e.g. check quota). (simulated)",
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{seconds}s")}]
+            }}),
+            (ProviderKind::Gemini, Fault::ContextLength) => steadfast_wire::gemini::error_body(
+                400,
+                "INVALID_ARGUMENT",
+                "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
             ),
             (ProviderKind::Anthropic, Fault::ContextLength) => {
                 steadfast_wire::anthropic::error_body(
@@ -123,6 +150,7 @@ pub(super) fn bad_request(kind: Format, message: &str) -> Response {
         Format::Anthropic => {
             steadfast_wire::anthropic::error_body("invalid_request_error", message)
         }
+        Format::Gemini => steadfast_wire::gemini::error_body(400, "INVALID_ARGUMENT", message),
     };
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }

@@ -58,7 +58,7 @@ impl Inbound {
     pub fn chat(format: Format, fields: Fields, stream: bool) -> Inbound {
         Inbound {
             format,
-            path: format::chat_path(format),
+            path: format::chat_path(format, stream),
             chat: true,
             fields,
             canonical: OnceLock::new(),
@@ -119,7 +119,7 @@ impl Inbound {
         let body = serde_json::to_vec(&format::write_request(target_format, canonical, model))
             .unwrap_or_default();
         Ok(Call {
-            path: format::chat_path(target_format),
+            path: format::chat_path(target_format, self.stream),
             body: Bytes::from(body),
             translation,
             continuation: false,

@@ -2,10 +2,11 @@
 //! each format behind one set of functions.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::{ChatRequest, ChatResponse, Decode, Encode, WireError, anthropic, openai};
+use super::{ChatRequest, ChatResponse, Decode, Encode, WireError, anthropic, gemini, openai};
 
 /// A wire format: how requests, answers, streams and errors are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,6 +15,8 @@ pub enum Format {
     Openai,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Google's Gemini API (`generateContent`).
+    Gemini,
 }
 
 impl Format {
@@ -22,6 +25,7 @@ impl Format {
         match self {
             Format::Openai => "openai",
             Format::Anthropic => "anthropic",
+            Format::Gemini => "gemini",
         }
     }
 }
@@ -32,11 +36,13 @@ impl fmt::Display for Format {
     }
 }
 
-/// The chat path of a format, relative to a provider's base URL.
-pub fn chat_path(format: Format) -> &'static str {
+/// The chat path of a format, relative to a provider's base URL (for
+/// Gemini, after the model's name: streaming is another method).
+pub fn chat_path(format: Format, stream: bool) -> &'static str {
     match format {
         Format::Openai => "/chat/completions",
         Format::Anthropic => "/v1/messages",
+        Format::Gemini => gemini::chat_path(stream),
     }
 }
 
@@ -44,8 +50,17 @@ pub fn chat_path(format: Format) -> &'static str {
 /// provider's base URL.
 pub fn models_path(format: Format) -> &'static str {
     match format {
-        Format::Openai => "/models",
+        Format::Openai | Format::Gemini => "/models",
         Format::Anthropic => "/v1/models",
+    }
+}
+
+/// A retry delay an error body gives where the format puts one there
+/// rather than in `Retry-After` (Gemini's `RetryInfo`).
+pub fn retry_after(format: Format, body: &[u8]) -> Option<Duration> {
+    match format {
+        Format::Gemini => gemini::retry_delay(body),
+        Format::Openai | Format::Anthropic => None,
     }
 }
 
@@ -57,6 +72,7 @@ pub fn parse_request(
     match format {
         Format::Openai => openai::parse_request(fields),
         Format::Anthropic => anthropic::parse_request(fields),
+        Format::Gemini => gemini::parse_request(fields),
     }
 }
 
@@ -65,6 +81,7 @@ pub fn write_request(format: Format, request: &ChatRequest, model: &str) -> Valu
     match format {
         Format::Openai => openai::write_request(request, model),
         Format::Anthropic => anthropic::write_request(request, model),
+        Format::Gemini => gemini::write_request(request, model),
     }
 }
 
@@ -73,6 +90,7 @@ pub fn parse_response(format: Format, body: &Value) -> Result<ChatResponse, Wire
     match format {
         Format::Openai => openai::parse_response(body),
         Format::Anthropic => anthropic::parse_response(body),
+        Format::Gemini => gemini::parse_response(body),
     }
 }
 
@@ -81,6 +99,7 @@ pub fn write_response(format: Format, response: &ChatResponse) -> Value {
     match format {
         Format::Openai => openai::write_response(response),
         Format::Anthropic => anthropic::write_response(response),
+        Format::Gemini => gemini::write_response(response),
     }
 }
 
@@ -89,6 +108,7 @@ pub fn decoder(format: Format) -> Box<dyn Decode> {
     match format {
         Format::Openai => Box::new(openai::Decoder::default()),
         Format::Anthropic => Box::new(anthropic::Decoder::default()),
+        Format::Gemini => Box::new(gemini::Decoder::default()),
     }
 }
 
@@ -98,5 +118,6 @@ pub fn encoder(format: Format, include_usage: bool) -> Box<dyn Encode> {
     match format {
         Format::Openai => Box::new(openai::Encoder::new(include_usage)),
         Format::Anthropic => Box::new(anthropic::Encoder::default()),
+        Format::Gemini => Box::new(gemini::Encoder::default()),
     }
 }

@@ -217,3 +217,15 @@ impl StreamEvent {
         !matches!(self, StreamEvent::Start { .. } | StreamEvent::Usage(_))
     }
 }
+
+/// The text parts of `parts`, joined.
+pub(crate) fn joined_text(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .filter_map(|part| match part {
+            Part::Text(text) => Some(text.as_str()),
+            Part::Image(_) => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

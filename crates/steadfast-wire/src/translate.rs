@@ -43,6 +43,8 @@ impl Translation {
             let usage = skim.usage.as_ref().and_then(|counts| match self.target {
                 Format::Openai => Tokens::of(counts),
                 Format::Anthropic => counts.anthropic().map(Tokens::from),
+                // Gemini counts in `usageMetadata`, which the skim does not read.
+                Format::Gemini => None,
             });
             let model = match skim.model {
                 Some(Value::String(model)) => model,

@@ -149,7 +149,7 @@ async fn a_resumed_stream_counts_once_as_served_by_the_target_that_finished_it()
 
 #[tokio::test]
 async fn a_stream_is_counted_when_it_ends_and_a_client_that_leaves_cancels() {
-    let h = gateway("slow", "s", "").await;
+    let h = gateway("slow", "w", "").await;
     h.mocks[0].control().set(Faults {
         chunk_interval_ms: 150,
         ..Faults::default()
@@ -165,7 +165,7 @@ async fn a_stream_is_counted_when_it_ends_and_a_client_that_leaves_cancels() {
     while chunks.next().await.is_some() {}
     assert!(
         eventually(Duration::from_secs(2), || async {
-            requests(&scrape(&h).await, "slow", "s0", "served") == 1.0
+            requests(&scrape(&h).await, "slow", "w0", "served") == 1.0
         })
         .await
     );
@@ -178,8 +178,8 @@ async fn a_stream_is_counted_when_it_ends_and_a_client_that_leaves_cancels() {
     let mut chunks = response.bytes_stream();
     assert!(chunks.next().await.unwrap().unwrap().starts_with(b"data: "));
     drop(chunks);
-    let text = metrics_once(&h, |text| requests(text, "slow", "s0", "cancelled") == 1.0).await;
-    assert_eq!(requests(&text, "slow", "s0", "cancelled"), 1.0, "{text}");
+    let text = metrics_once(&h, |text| requests(text, "slow", "w0", "cancelled") == 1.0).await;
+    assert_eq!(requests(&text, "slow", "w0", "cancelled"), 1.0, "{text}");
     assert_eq!(all_requests(&text, "slow"), 2.0, "{text}");
     assert_eq!(reported(&h, "slow", 1).await, (1, 0, 0));
 }

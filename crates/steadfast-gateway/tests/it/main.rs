@@ -23,6 +23,7 @@ mod completions;
 mod dashboard;
 mod docs;
 mod failover;
+mod gemini;
 mod grafana;
 mod layers;
 mod logs;

@@ -194,10 +194,13 @@ pub fn judge_error(
     headers: &HeaderMap,
     body: &[u8],
 ) -> AttemptError {
-    let failure = match classify_response(status, headers, body) {
+    let mut failure = match classify_response(status, headers, body) {
         Outcome::Failure(failure) => failure,
         Outcome::Success => Failure::new(FailureKind::Fatal),
     };
+    if failure.retry_after.is_none() {
+        failure.retry_after = steadfast_wire::format::retry_after(provider.format, body);
+    }
     let detail = match failure.kind {
         // The client's own mistake: tell it what the provider said, cleaned.
         FailureKind::InvalidRequest | FailureKind::ContextLength => upstream_message(body)

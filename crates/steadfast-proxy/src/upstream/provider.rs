@@ -38,6 +38,9 @@ enum Addressing {
         /// The `api-version` query parameter.
         api_version: String,
     },
+    /// Gemini: `{base_url}/models/{model}{path}` (the path a method such as
+    /// `:generateContent`), the model list at `{base_url}/models`.
+    Gemini,
 }
 
 /// The paths the gateway calls on providers, whose URLs are parsed once.
@@ -54,6 +57,7 @@ fn format_of(kind: ProviderKind) -> Format {
     match kind {
         ProviderKind::Openai | ProviderKind::Azure => Format::Openai,
         ProviderKind::Anthropic => Format::Anthropic,
+        ProviderKind::Gemini => Format::Gemini,
     }
 }
 
@@ -95,6 +99,12 @@ impl Provider {
                 }
                 Addressing::Base
             }
+            (ProviderKind::Gemini, _) => {
+                if !base_url.ends_with("/v1beta") && !base_url.ends_with("/v1") {
+                    base_url.push_str("/v1beta");
+                }
+                Addressing::Gemini
+            }
             _ => Addressing::Base,
         };
         let urls = CALLED_PATHS
@@ -124,6 +134,8 @@ impl Provider {
     pub fn url(&self, path: &str, model: &str) -> String {
         match &self.addressing {
             Addressing::Base => format!("{}{path}", self.base_url),
+            Addressing::Gemini if path == "/models" => format!("{}/models", self.base_url),
+            Addressing::Gemini => format!("{}/models/{model}{path}", self.base_url),
             Addressing::AzureDeployments { api_version } if path == "/models" => {
                 format!("{}/openai/models?api-version={api_version}", self.base_url)
             }
@@ -139,7 +151,7 @@ impl Provider {
     pub(super) fn request_url(&self, path: &str, model: &str) -> Result<Uri, String> {
         let known = match self.addressing {
             Addressing::Base => self.urls.iter().find(|(known, _)| *known == path),
-            Addressing::AzureDeployments { .. } => None,
+            Addressing::AzureDeployments { .. } | Addressing::Gemini => None,
         };
         match known {
             Some((_, url)) => Ok(url.clone()),
@@ -176,6 +188,7 @@ fn credentials(config: &ProviderConfig) -> Vec<(&'static str, &'static str, Stri
             ),
             ProviderKind::Anthropic => ("api_key", "x-api-key", key.expose().to_owned()),
             ProviderKind::Azure => ("api_key", "api-key", key.expose().to_owned()),
+            ProviderKind::Gemini => ("api_key", "x-goog-api-key", key.expose().to_owned()),
         });
     }
     if let Some(token) = &config.bearer_token {
@@ -236,6 +249,28 @@ pub(super) mod tests {
             openai("sk-x").url("/chat/completions", "gpt"),
             "http://127.0.0.1:1/v1/chat/completions"
         );
+    }
+
+    #[test]
+    fn gemini_names_the_model_and_the_method_and_sends_its_key() {
+        let config = ProviderConfig {
+            api_key: Some(Secret::new("gemini-key-789")),
+            ..config(
+                ProviderKind::Gemini,
+                "https://generativelanguage.googleapis.com",
+            )
+        };
+        let gemini = Provider::from_config("gemini", &config).unwrap();
+        assert_eq!(gemini.format, Format::Gemini);
+        assert_eq!(
+            gemini.url(":streamGenerateContent?alt=sse", "gemini-2.0-flash"),
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(
+            gemini.url("/models", ""),
+            "https://generativelanguage.googleapis.com/v1beta/models"
+        );
+        assert_eq!(gemini.headers["x-goog-api-key"], "gemini-key-789");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use steadfast_wire::Format;
-use steadfast_wire::anthropic;
+use steadfast_wire::{anthropic, gemini};
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,13 +154,18 @@ impl ApiError {
 
 impl ApiError {
     /// The answer in the shape of a client's format: Anthropic's error type
-    /// follows from the status (503 is `overloaded_error`).
+    /// follows from the status (503 is `overloaded_error`). No endpoint takes
+    /// Gemini's format yet; its shape is there for one.
     pub fn respond_as(self, format: Format) -> Response {
         match format {
             Format::Openai => self.into_response(),
             Format::Anthropic => {
                 let kind = anthropic::error_type(self.status.as_u16());
                 let body = anthropic::error_body(kind, &self.message);
+                self.with_body(body)
+            }
+            Format::Gemini => {
+                let body = gemini::error_body(self.status.as_u16(), self.kind, &self.message);
                 self.with_body(body)
             }
         }

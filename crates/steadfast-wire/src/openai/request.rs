@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::model::joined_text;
 use crate::{ChatRequest, Image, Message, Part, Role, Tool, ToolCall, ToolChoice, WireError};
 
 /// Reads an OpenAI chat completion request.
@@ -157,18 +158,6 @@ fn tool_calls(calls: &Value, at: &str) -> Result<Vec<ToolCall>, WireError> {
             })
         })
         .collect()
-}
-
-/// The text parts of `parts`, joined.
-pub(crate) fn joined_text(parts: &[Part]) -> String {
-    parts
-        .iter()
-        .filter_map(|part| match part {
-            Part::Text(text) => Some(text.as_str()),
-            Part::Image(_) => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Writes `request` as an OpenAI chat completion request for `model`. A

@@ -27,8 +27,9 @@ use crate::{Failure, FailureKind, Outcome};
 /// context length", llama.cpp's `exceed_context_size_error` ("exceeds the
 /// available context size"), LM Studio's "context length of only …", TGI's
 /// "`inputs` tokens + `max_new_tokens` must be <= …" and "`inputs` must have
-/// less than … tokens", Bedrock's "input is too long".
-const CONTEXT_LENGTH_MARKERS: [&str; 11] = [
+/// less than … tokens", Bedrock's "input is too long", Gemini's "exceeds the
+/// maximum number of tokens allowed".
+const CONTEXT_LENGTH_MARKERS: [&str; 12] = [
     "context_length_exceeded",
     "maximum context length",
     "prompt is too long",
@@ -40,6 +41,7 @@ const CONTEXT_LENGTH_MARKERS: [&str; 11] = [
     "`max_new_tokens` must be",
     "`inputs` must have less than",
     "input is too long",
+    "maximum number of tokens allowed",
 ];
 
 /// Phrases of a 429 that means the server is overloaded rather than the

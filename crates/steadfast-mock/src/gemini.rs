@@ -1,0 +1,166 @@
+//! Google's Gemini API as the simulated provider speaks it:
+//! `POST /v1beta/models/{model}:generateContent`, `…:streamGenerateContent?alt=sse`
+//! and `GET /v1beta/models`, an API key in `x-goog-api-key` (or `?key=`),
+//! errors in Google's shape (`RESOURCE_EXHAUSTED` with a `RetryInfo` delay),
+//! and a prompt blocked for safety in `safety_block` mode.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use steadfast_config::ProviderKind;
+use steadfast_wire::Format;
+
+use super::MockState;
+use super::control::Mode;
+use super::respond::{Verdict, bad_request, echo, judge, sse_response, tokens};
+
+/// `POST /v1beta/models/{model}:{method}`.
+pub(super) async fn call(
+    State(state): State<Arc<MockState>>,
+    Path(call): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some((model, method)) = call.split_once(':') else {
+        return not_found();
+    };
+    let stream = match method {
+        "generateContent" => false,
+        "streamGenerateContent" => true,
+        _ => return not_found(),
+    };
+    if let Some(refusal) = refused(&headers, &uri) {
+        return refusal;
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request(Format::Gemini, "Invalid JSON payload received.");
+    };
+    let Some(contents) = body["contents"].as_array() else {
+        return bad_request(
+            Format::Gemini,
+            "* GenerateContentRequest.contents: contents is not specified",
+        );
+    };
+    let last = contents
+        .last()
+        .and_then(|content| content["parts"].as_array())
+        .and_then(|parts| parts.iter().find_map(|part| part["text"].as_str()))
+        .unwrap_or_default()
+        .to_owned();
+    let control = &state.control;
+    control.note_uri(&uri.to_string());
+    control.note_headers(&headers);
+    let key = headers.get("x-goog-api-key").and_then(|v| v.to_str().ok());
+    let guard = control.begin(&body, key.map(str::to_owned));
+    let faults = control.faults();
+    match judge(control, &faults, ProviderKind::Gemini).await {
+        Verdict::Answer => {}
+        Verdict::Fail(response) => {
+            guard.fail();
+            return response;
+        }
+        Verdict::Hang => std::future::pending::<()>().await,
+    }
+    let model = if faults.answer_model.is_empty() {
+        model.to_owned()
+    } else {
+        faults.answer_model.clone()
+    };
+    let prompt_tokens = tokens(&body["contents"].to_string());
+    if faults.mode == Mode::SafetyBlock {
+        let blocked = json!({
+            "promptFeedback": {"blockReason": "SAFETY", "safetyRatings": [
+                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": true}]},
+            "usageMetadata": {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens},
+            "modelVersion": model, "responseId": "resp-mock",
+        });
+        if stream {
+            return sse_response(vec![event(&blocked)], None, Duration::ZERO, guard);
+        }
+        guard.complete();
+        return Json(blocked).into_response();
+    }
+    let text = if faults.reply.is_empty() {
+        echo(&state.name, &last)
+    } else {
+        faults.reply.clone()
+    };
+    let usage = json!({"promptTokenCount": prompt_tokens, "candidatesTokenCount": tokens(&text),
+                       "totalTokenCount": prompt_tokens + tokens(&text)});
+    let candidate = |text: &str, finish: Option<&str>| {
+        let mut candidate =
+            json!({"content": {"role": "model", "parts": [{"text": text}]}, "index": 0});
+        if let Some(finish) = finish {
+            candidate["finishReason"] = finish.into();
+        }
+        json!({"candidates": [candidate], "modelVersion": model, "responseId": "resp-mock"})
+    };
+    if stream {
+        let mut events: Vec<Bytes> = text
+            .split_inclusive(' ')
+            .map(|word| event(&candidate(word, None)))
+            .collect();
+        let mut last = candidate("", Some("STOP"));
+        last["usageMetadata"] = usage;
+        events.push(event(&last));
+        let cut_after = (faults.mode == Mode::CutStream).then_some(faults.cut_after);
+        let interval = Duration::from_millis(faults.chunk_interval_ms);
+        return sse_response(events, cut_after, interval, guard);
+    }
+    guard.complete();
+    let mut answer = candidate(&text, Some("STOP"));
+    answer["usageMetadata"] = usage;
+    Json(answer).into_response()
+}
+
+/// `GET /v1beta/models`: the model list (health probes).
+pub(super) async fn models(
+    State(state): State<Arc<MockState>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refusal) = refused(&headers, &uri) {
+        return refusal;
+    }
+    let control = &state.control;
+    control.count_model_list();
+    match judge(control, &control.faults(), ProviderKind::Gemini).await {
+        Verdict::Answer => {}
+        Verdict::Fail(response) => return response,
+        Verdict::Hang => std::future::pending::<()>().await,
+    }
+    Json(json!({"models": [{"name": format!("models/{}", state.name), "supportedGenerationMethods": ["generateContent", "countTokens"]}]}))
+        .into_response()
+}
+
+fn event(value: &Value) -> Bytes {
+    Bytes::from(format!("data: {value}\r\n\r\n"))
+}
+
+fn not_found() -> Response {
+    let body = steadfast_wire::gemini::error_body(404, "NOT_FOUND", "Method not found.");
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+/// Google's refusal of a call without an API key.
+fn refused(headers: &HeaderMap, uri: &Uri) -> Option<Response> {
+    let header = headers.get("x-goog-api-key").is_some_and(|v| !v.is_empty());
+    let query = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")));
+    (!header && !query).then(|| {
+        let body = steadfast_wire::gemini::error_body(
+            403,
+            "PERMISSION_DENIED",
+            "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+        );
+        (StatusCode::FORBIDDEN, Json(body)).into_response()
+    })
+}

@@ -1,0 +1,318 @@
+//! Gemini `generateContent` requests to and from the canonical [`ChatRequest`].
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::model::joined_text;
+use crate::{ChatRequest, Image, Message, Part, Role, Tool, ToolCall, ToolChoice, WireError};
+
+/// Writes `request` as a Gemini request (the model goes in the URL).
+pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
+    // Gemini answers a function call by the function's name, not a call id.
+    let names: HashMap<&str, &str> = request
+        .messages
+        .iter()
+        .flat_map(|message| &message.tool_calls)
+        .map(|call| (call.id.as_str(), call.name.as_str()))
+        .collect();
+    let mut contents: Vec<Value> = Vec::new();
+    for message in &request.messages {
+        let (role, parts) = match message.role {
+            Role::User => ("user", write_parts(&message.content)),
+            Role::Assistant => {
+                let mut parts = write_parts(&message.content);
+                parts.extend(message.tool_calls.iter().map(|call| {
+                    let args = serde_json::from_str::<Value>(&call.arguments)
+                        .unwrap_or_else(|_| json!({}));
+                    json!({"functionCall": {"name": call.name, "args": args}})
+                }));
+                ("model", parts)
+            }
+            Role::Tool => {
+                let id = message.tool_call_id.as_deref().unwrap_or_default();
+                let text = joined_text(&message.content);
+                let response = match serde_json::from_str::<Value>(&text) {
+                    Ok(object @ Value::Object(_)) => object,
+                    _ => json!({"content": text}),
+                };
+                let name = names.get(id).copied().unwrap_or(id);
+                let part = json!({"functionResponse": {"name": name, "response": response}});
+                ("user", vec![part])
+            }
+        };
+        // Consecutive turns of one role (a user's text after tool results)
+        // become one turn, as Gemini alternates roles.
+        match contents.last_mut() {
+            Some(last) if last["role"] == role => {
+                if let Some(existing) = last["parts"].as_array_mut() {
+                    existing.extend(parts);
+                }
+            }
+            _ => contents.push(json!({"role": role, "parts": parts})),
+        }
+    }
+    let mut out = Map::new();
+    out.insert("contents".into(), contents.into());
+    if let Some(system) = &request.system {
+        out.insert(
+            "systemInstruction".into(),
+            json!({"parts": [{"text": system}]}),
+        );
+    }
+    if !request.tools.is_empty() {
+        let declarations: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|tool| {
+                let mut declaration = json!({"name": tool.name, "parameters": tool.parameters});
+                if let Some(description) = &tool.description {
+                    declaration["description"] = description.as_str().into();
+                }
+                declaration
+            })
+            .collect();
+        out.insert(
+            "tools".into(),
+            json!([{"functionDeclarations": declarations}]),
+        );
+    }
+    if let Some(choice) = &request.tool_choice {
+        let config = match choice {
+            ToolChoice::Auto => json!({"mode": "AUTO"}),
+            ToolChoice::None => json!({"mode": "NONE"}),
+            ToolChoice::Required => json!({"mode": "ANY"}),
+            ToolChoice::Named(name) => json!({"mode": "ANY", "allowedFunctionNames": [name]}),
+        };
+        out.insert(
+            "toolConfig".into(),
+            json!({"functionCallingConfig": config}),
+        );
+    }
+    let mut generation = Map::new();
+    let settings = [
+        ("maxOutputTokens", request.max_tokens.map(Value::from)),
+        ("temperature", request.temperature.map(Value::from)),
+        ("topP", request.top_p.map(Value::from)),
+        (
+            "stopSequences",
+            (!request.stop.is_empty()).then(|| request.stop.clone().into()),
+        ),
+    ];
+    generation.extend(
+        settings
+            .into_iter()
+            .filter_map(|(key, value)| Some((key.to_owned(), value?))),
+    );
+    if !generation.is_empty() {
+        out.insert("generationConfig".into(), Value::Object(generation));
+    }
+    Value::Object(out)
+}
+
+fn write_parts(parts: &[Part]) -> Vec<Value> {
+    parts
+        .iter()
+        .map(|part| match part {
+            Part::Text(text) => json!({"text": text}),
+            Part::Image(Image::Base64 { media_type, data }) => {
+                json!({"inlineData": {"mimeType": media_type, "data": data}})
+            }
+            Part::Image(Image::Url(url)) => {
+                json!({"fileData": {"mimeType": media_type_of(url), "fileUri": url}})
+            }
+        })
+        .collect()
+}
+
+/// The image type a URL's extension names (JPEG if it names none).
+fn media_type_of(url: &str) -> &'static str {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
+    match path.rsplit('.').next() {
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("gif") => "image/gif",
+        _ => "image/jpeg",
+    }
+}
+
+/// Reads a Gemini request (for clients that speak Gemini).
+pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireError> {
+    let config = &fields.get("generationConfig").cloned().unwrap_or_default();
+    let mut request = ChatRequest {
+        max_tokens: config["maxOutputTokens"].as_u64(),
+        temperature: config["temperature"].as_f64(),
+        top_p: config["topP"].as_f64(),
+        stop: config["stopSequences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        system: fields
+            .get("systemInstruction")
+            .map(|system| texts(&system["parts"])),
+        ..ChatRequest::default()
+    };
+    let contents = fields
+        .get("contents")
+        .and_then(Value::as_array)
+        .ok_or_else(|| WireError::new("contents must be an array."))?;
+    let mut calls = 0;
+    for (i, content) in contents.iter().enumerate() {
+        let role = match content["role"].as_str() {
+            Some("model") => Role::Assistant,
+            _ => Role::User,
+        };
+        let mut message = Message::new(role, Vec::new());
+        for part in content["parts"].as_array().into_iter().flatten() {
+            if let Some(text) = part["text"].as_str() {
+                message.content.push(Part::Text(text.to_owned()));
+            } else if let Some(data) = part.get("inlineData") {
+                message.content.push(Part::Image(Image::Base64 {
+                    media_type: data["mimeType"].as_str().unwrap_or("image/png").to_owned(),
+                    data: data["data"].as_str().unwrap_or_default().to_owned(),
+                }));
+            } else if let Some(call) = part.get("functionCall") {
+                calls += 1;
+                message.tool_calls.push(ToolCall {
+                    id: format!("call_{calls}"),
+                    name: call["name"].as_str().unwrap_or_default().to_owned(),
+                    arguments: call["args"].to_string(),
+                });
+            } else if let Some(answer) = part.get("functionResponse") {
+                let name = answer["name"].as_str().unwrap_or_default();
+                request.messages.push(Message {
+                    tool_call_id: Some(call_id_of(&request.messages, name)),
+                    ..Message::new(Role::Tool, vec![Part::Text(answer["response"].to_string())])
+                });
+            } else {
+                return Err(WireError::new(format!(
+                    "contents[{i}]: this kind of part cannot be translated."
+                )));
+            }
+        }
+        if !message.content.is_empty() || !message.tool_calls.is_empty() {
+            request.messages.push(message);
+        }
+    }
+    if let Some(tools) = fields.get("tools").and_then(Value::as_array) {
+        for declaration in tools.iter().flat_map(|tool| {
+            tool["functionDeclarations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        }) {
+            request.tools.push(Tool {
+                name: declaration["name"].as_str().unwrap_or_default().to_owned(),
+                description: declaration["description"].as_str().map(str::to_owned),
+                parameters: declaration
+                    .get("parameters")
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+            });
+        }
+    }
+    Ok(request)
+}
+
+/// The id of the latest call of function `name`.
+fn call_id_of(messages: &[Message], name: &str) -> String {
+    messages
+        .iter()
+        .rev()
+        .flat_map(|message| message.tool_calls.iter().rev())
+        .find(|call| call.name == name)
+        .map_or_else(|| name.to_owned(), |call| call.id.clone())
+}
+
+/// The text parts of a `parts` array, joined.
+fn texts(parts: &Value) -> String {
+    parts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|part| part["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_calls_and_their_results_become_function_calls_and_responses() {
+        let request = ChatRequest {
+            system: Some("Use the tools.".into()),
+            messages: vec![
+                Message::new(Role::User, vec![Part::Text("Weather in Paris?".into())]),
+                Message {
+                    tool_calls: vec![ToolCall {
+                        id: "call_7".into(),
+                        name: "get_weather".into(),
+                        arguments: r#"{"city":"Paris"}"#.into(),
+                    }],
+                    ..Message::new(Role::Assistant, Vec::new())
+                },
+                Message {
+                    tool_call_id: Some("call_7".into()),
+                    ..Message::new(Role::Tool, vec![Part::Text(r#"{"celsius":21}"#.into())])
+                },
+                Message::new(Role::User, vec![Part::Text("And tomorrow?".into())]),
+            ],
+            tools: vec![Tool {
+                name: "get_weather".into(),
+                description: Some("The weather of a city".into()),
+                parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            }],
+            tool_choice: Some(ToolChoice::Named("get_weather".into())),
+            stop: vec!["END".into()],
+            ..ChatRequest::default()
+        };
+        let written = write_request(&request, "gemini-2.0-flash");
+        assert_eq!(
+            written["systemInstruction"]["parts"][0]["text"],
+            "Use the tools."
+        );
+        let contents = written["contents"].as_array().unwrap();
+        assert_eq!(contents.len(), 3, "{written}");
+        assert_eq!(
+            contents[1]["parts"][0]["functionCall"],
+            json!({"name": "get_weather", "args": {"city": "Paris"}})
+        );
+        // The tool's result, by the function's name, and the next user text
+        // in one user turn.
+        assert_eq!(contents[2]["role"], "user");
+        assert_eq!(
+            contents[2]["parts"][0]["functionResponse"],
+            json!({"name": "get_weather", "response": {"celsius": 21}})
+        );
+        assert_eq!(contents[2]["parts"][1]["text"], "And tomorrow?");
+        assert_eq!(
+            written["tools"][0]["functionDeclarations"][0]["name"],
+            "get_weather"
+        );
+        assert_eq!(
+            written["toolConfig"]["functionCallingConfig"],
+            json!({"mode": "ANY", "allowedFunctionNames": ["get_weather"]})
+        );
+        assert_eq!(written["generationConfig"]["stopSequences"], json!(["END"]));
+
+        // Read back: the same conversation in canonical form.
+        let fields = written.as_object().unwrap();
+        let read = parse_request(fields).unwrap();
+        assert_eq!(read.system.as_deref(), Some("Use the tools."));
+        assert_eq!(read.messages[1].tool_calls[0].name, "get_weather");
+        assert_eq!(read.messages[2].role, Role::Tool);
+        assert_eq!(
+            read.messages[2].tool_call_id.as_deref(),
+            Some(read.messages[1].tool_calls[0].id.as_str())
+        );
+    }
+}
