@@ -144,7 +144,7 @@ fn openai_error(kind: &str, message: &str) -> Value {
 /// A 400 for a request the simulated provider cannot read.
 pub(super) fn bad_request(kind: Format, message: &str) -> Response {
     let body = match kind {
-        Format::Openai => {
+        Format::Openai | Format::Responses => {
             json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}})
         }
         Format::Anthropic => {

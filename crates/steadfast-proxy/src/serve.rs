@@ -127,8 +127,10 @@ impl Proxy {
         let mut values = served.values.into_iter();
         let answer = match (values.next(), values.len()) {
             (Some((_, Got::Stream(open))), 0) => {
-                // A continuation is a chat request: other streams end where they break.
-                let resume = (route.settings.stream_resume && inbound.is_chat()).then(|| {
+                // A continuation is a chat request with `messages`: other
+                // streams (legacy completions, the Responses API) end where they break.
+                let resumable = inbound.is_chat() && inbound.format != Format::Responses;
+                let resume = (route.settings.stream_resume && resumable).then(|| {
                     Resumer {
                         upstream,
                         events: &self.events,

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::{ChatRequest, ChatResponse, Decode, Encode, WireError, anthropic, gemini, openai};
+use super::{
+    ChatRequest, ChatResponse, Decode, Encode, WireError, anthropic, gemini, openai, responses,
+};
 
 /// A wire format: how requests, answers, streams and errors are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,6 +19,8 @@ pub enum Format {
     Anthropic,
     /// Google's Gemini API (`generateContent`).
     Gemini,
+    /// OpenAI's Responses API (`/v1/responses`).
+    Responses,
 }
 
 impl Format {
@@ -26,6 +30,7 @@ impl Format {
             Format::Openai => "openai",
             Format::Anthropic => "anthropic",
             Format::Gemini => "gemini",
+            Format::Responses => "responses",
         }
     }
 }
@@ -43,6 +48,7 @@ pub fn chat_path(format: Format, stream: bool) -> &'static str {
         Format::Openai => "/chat/completions",
         Format::Anthropic => "/v1/messages",
         Format::Gemini => gemini::chat_path(stream),
+        Format::Responses => "/responses",
     }
 }
 
@@ -50,7 +56,7 @@ pub fn chat_path(format: Format, stream: bool) -> &'static str {
 /// provider's base URL.
 pub fn models_path(format: Format) -> &'static str {
     match format {
-        Format::Openai | Format::Gemini => "/models",
+        Format::Openai | Format::Gemini | Format::Responses => "/models",
         Format::Anthropic => "/v1/models",
     }
 }
@@ -60,7 +66,7 @@ pub fn models_path(format: Format) -> &'static str {
 pub fn retry_after(format: Format, body: &[u8]) -> Option<Duration> {
     match format {
         Format::Gemini => gemini::retry_delay(body),
-        Format::Openai | Format::Anthropic => None,
+        Format::Openai | Format::Anthropic | Format::Responses => None,
     }
 }
 
@@ -73,6 +79,7 @@ pub fn parse_request(
         Format::Openai => openai::parse_request(fields),
         Format::Anthropic => anthropic::parse_request(fields),
         Format::Gemini => gemini::parse_request(fields),
+        Format::Responses => responses::parse_request(fields),
     }
 }
 
@@ -82,6 +89,7 @@ pub fn write_request(format: Format, request: &ChatRequest, model: &str) -> Valu
         Format::Openai => openai::write_request(request, model),
         Format::Anthropic => anthropic::write_request(request, model),
         Format::Gemini => gemini::write_request(request, model),
+        Format::Responses => responses::write_request(request, model),
     }
 }
 
@@ -91,6 +99,7 @@ pub fn parse_response(format: Format, body: &Value) -> Result<ChatResponse, Wire
         Format::Openai => openai::parse_response(body),
         Format::Anthropic => anthropic::parse_response(body),
         Format::Gemini => gemini::parse_response(body),
+        Format::Responses => responses::parse_response(body),
     }
 }
 
@@ -100,6 +109,7 @@ pub fn write_response(format: Format, response: &ChatResponse) -> Value {
         Format::Openai => openai::write_response(response),
         Format::Anthropic => anthropic::write_response(response),
         Format::Gemini => gemini::write_response(response),
+        Format::Responses => responses::write_response(response),
     }
 }
 
@@ -109,6 +119,7 @@ pub fn decoder(format: Format) -> Box<dyn Decode> {
         Format::Openai => Box::new(openai::Decoder::default()),
         Format::Anthropic => Box::new(anthropic::Decoder::default()),
         Format::Gemini => Box::new(gemini::Decoder::default()),
+        Format::Responses => Box::new(responses::Decoder::default()),
     }
 }
 
@@ -119,5 +130,6 @@ pub fn encoder(format: Format, include_usage: bool) -> Box<dyn Encode> {
         Format::Openai => Box::new(openai::Encoder::new(include_usage)),
         Format::Anthropic => Box::new(anthropic::Encoder::default()),
         Format::Gemini => Box::new(gemini::Encoder::default()),
+        Format::Responses => Box::new(responses::Encoder::default()),
     }
 }

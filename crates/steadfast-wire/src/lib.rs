@@ -7,7 +7,7 @@
 //! |---|---|
 //! | [`format`] | the formats ([`Format`]) and dispatch on them |
 //! | [`model`] | the canonical chat request, answer and stream events |
-//! | [`openai`], [`anthropic`], [`gemini`] | each format to and from the canonical model |
+//! | [`openai`], [`anthropic`], [`gemini`], [`responses`] | each format to and from the canonical model |
 //! | [`translate`] | an answer on its way back: passed through or converted, whole or event by event |
 //! | [`fields`] | a client request's top-level fields, kept as sent |
 //! | [`counts`], [`tokens`] | token counts of `usage` objects, read leniently |
@@ -26,6 +26,7 @@ pub mod format;
 pub mod gemini;
 pub mod model;
 pub mod openai;
+pub mod responses;
 pub mod sanitise;
 pub mod sse;
 mod stream;

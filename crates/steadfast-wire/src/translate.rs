@@ -41,7 +41,7 @@ impl Translation {
         if self.is_passthrough() {
             let skim: Skim = serde_json::from_slice(&body).map_err(not_json)?;
             let usage = skim.usage.as_ref().and_then(|counts| match self.target {
-                Format::Openai => Tokens::of(counts),
+                Format::Openai | Format::Responses => Tokens::of(counts),
                 Format::Anthropic => counts.anthropic().map(Tokens::from),
                 // Gemini counts in `usageMetadata`, which the skim does not read.
                 Format::Gemini => None,

@@ -34,6 +34,7 @@ mod otlp;
 mod proxy;
 mod redis;
 mod report;
+mod responses;
 mod sdk;
 mod self_hosted;
 mod strategies;

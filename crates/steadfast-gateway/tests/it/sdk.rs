@@ -29,3 +29,30 @@ async fn openai_python_sdk_plain_and_streamed_through_failover() {
     );
     assert!(stdout.contains("all checks passed"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_python_sdk_responses_plain_and_streamed_through_failover() {
+    let h = Harness::start(&["primary", "secondary"], "", "").await;
+    h.mocks[0].control().set(Faults {
+        mode: Mode::Error,
+        status: 500,
+        ..Faults::default()
+    });
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/python/responses_sdk.py"
+    );
+    let output = tokio::process::Command::new(python())
+        .arg(script)
+        .arg(h.url("/v1"))
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(stdout.contains("all checks passed"));
+}

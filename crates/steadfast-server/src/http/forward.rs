@@ -28,7 +28,7 @@ const DEFAULT_ANSWER_TOKENS: u64 = 256;
 /// A rough token estimate for rate limits: about four bytes a token for the
 /// prompt, plus the answer's `max_tokens`. Corrected from the usage returned.
 pub(super) fn estimate_tokens(fields: &Fields, body_len: usize) -> u64 {
-    let answer = ["max_completion_tokens", "max_tokens"]
+    let answer = ["max_completion_tokens", "max_tokens", "max_output_tokens"]
         .iter()
         .find_map(|key| fields.get::<u64>(key))
         .unwrap_or(DEFAULT_ANSWER_TOKENS);

@@ -15,6 +15,7 @@ mod forward;
 mod info;
 mod messages;
 mod report;
+mod responses;
 mod scrape;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/v1/embeddings", post(chat::embeddings))
         .route("/v1/completions", post(chat::completions))
         .route("/v1/messages", post(messages::messages))
+        .route("/v1/responses", post(responses::responses))
         .route("/v1/models", get(info::models))
         .route("/health", get(info::health))
         .route("/ready", get(info::ready))
