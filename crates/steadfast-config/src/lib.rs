@@ -110,12 +110,13 @@ pub fn parse(
                 .collect(),
         )
     })?;
-    let config: Config = serde_path_to_error::deserialize(value).map_err(|error| {
+    let mut config: Config = serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let path = if path == "." { String::new() } else { path };
         let reason = redactor.redact(&error.into_inner().to_string());
         fail(vec![Problem::new(path, reason)])
     })?;
+    providers::fill_aws_credentials(&mut config, lookup);
     let problems = validate::validate(&config);
     if problems.is_empty() {
         Ok(config)

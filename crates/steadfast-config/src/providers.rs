@@ -47,7 +47,26 @@ pub(crate) fn kind_problems(
             format!("{path}.api_key"),
             "a gemini provider needs `api_key` (a Google AI Studio key)".into(),
         ),
+        ProviderKind::Bedrock => bedrock_problems(provider, path, report),
         _ => {}
+    }
+    if provider.kind != ProviderKind::Bedrock {
+        if provider.base_url.is_empty() {
+            report(format!("{path}.base_url"), "is required".into());
+        }
+        for (key, set) in [
+            ("region", provider.region.is_some()),
+            ("access_key_id", provider.access_key_id.is_some()),
+            ("secret_access_key", provider.secret_access_key.is_some()),
+            ("session_token", provider.session_token.is_some()),
+        ] {
+            if set {
+                report(
+                    format!("{path}.{key}"),
+                    format!("only applies to `kind: bedrock`, not `{kind}`"),
+                );
+            }
+        }
     }
     if provider.kind != ProviderKind::Azure {
         if provider.api_version.is_some() {
@@ -65,6 +84,87 @@ pub(crate) fn kind_problems(
     }
 }
 
+/// A Bedrock provider's region and credentials (the environment's were
+/// filled in already when the config names none).
+fn bedrock_problems(
+    provider: &ProviderConfig,
+    path: &str,
+    report: &mut impl FnMut(String, String),
+) {
+    match provider.region.as_deref() {
+        None => report(
+            format!("{path}.region"),
+            "a bedrock provider needs `region`, e.g. \"us-east-1\"".into(),
+        ),
+        Some(region) if !is_region(region) => report(
+            format!("{path}.region"),
+            format!(
+                "unknown region {region:?}: write an AWS region such as \"us-east-1\" or \"eu-central-1\""
+            ),
+        ),
+        Some(_) => {}
+    }
+    match (&provider.access_key_id, &provider.secret_access_key) {
+        (Some(_), Some(_)) => {}
+        (None, None) => report(
+            path.to_owned(),
+            "a bedrock provider needs credentials: `access_key_id` and `secret_access_key`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment".into(),
+        ),
+        (Some(_), None) => report(
+            format!("{path}.secret_access_key"),
+            "is needed with `access_key_id`".into(),
+        ),
+        (None, Some(_)) => report(
+            format!("{path}.access_key_id"),
+            "is needed with `secret_access_key`".into(),
+        ),
+    }
+    if provider.api_key.is_some() {
+        report(
+            format!("{path}.api_key"),
+            "a bedrock provider signs with AWS credentials, not an API key".into(),
+        );
+    }
+}
+
+/// Whether `region` reads as an AWS region (`us-east-1`, `us-gov-west-1`,
+/// `ap-southeast-2`).
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].chars().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+/// Fills in the credentials of Bedrock providers that name none from the
+/// standard AWS environment variables, as `lookup` reads them.
+pub(crate) fn fill_aws_credentials(config: &mut Config, lookup: &dyn Fn(&str) -> Option<String>) {
+    for provider in config.providers.values_mut() {
+        let unset = provider.access_key_id.is_none() && provider.secret_access_key.is_none();
+        if provider.kind != ProviderKind::Bedrock || !unset {
+            continue;
+        }
+        let secret = |name: &str| {
+            lookup(name)
+                .filter(|v| !v.is_empty())
+                .map(crate::Secret::new)
+        };
+        provider.access_key_id = secret("AWS_ACCESS_KEY_ID");
+        provider.secret_access_key = secret("AWS_SECRET_ACCESS_KEY");
+        if provider.session_token.is_none() {
+            provider.session_token = secret("AWS_SESSION_TOKEN");
+        }
+        if provider.region.is_none() {
+            provider.region = lookup("AWS_REGION").or_else(|| lookup("AWS_DEFAULT_REGION"));
+        }
+    }
+}
+
 /// Azure deployment names go into the URL path: letters, digits, `-`, `_`, `.`.
 pub(crate) fn deployment_problems(config: &Config, report: &mut impl FnMut(String, String)) {
     for (name, model) in &config.models {
@@ -75,6 +175,12 @@ pub(crate) fn deployment_problems(config: &Config, report: &mut impl FnMut(Strin
             .model
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if provider.kind == ProviderKind::Bedrock && model.health_check.is_some() {
+            report(
+                format!("models.{name}.health_check"),
+                "Bedrock's runtime has no call that costs no tokens to probe: leave this model's health to its circuit breaker".into(),
+            );
+        }
         if provider.kind == ProviderKind::Azure && provider.api_version.is_some() && !url_safe {
             report(
                 format!("models.{name}.model"),
@@ -96,6 +202,41 @@ mod tests {
             Ok(_) => String::new(),
             Err(error) => error.to_string(),
         }
+    }
+
+    #[test]
+    fn bedrock_needs_a_region_and_credentials_from_the_file_or_the_environment() {
+        let bedrock = "kind: bedrock";
+        let keys = "access_key_id: AKIAEXAMPLE, secret_access_key: wJalrXUtnFEMI";
+        assert_eq!(
+            problems(
+                &format!("{bedrock}, region: us-east-1, {keys}"),
+                "anthropic.claude-3-5-sonnet-20240620-v1:0"
+            ),
+            ""
+        );
+        assert!(
+            problems(&format!("{bedrock}, region: mars-1, {keys}"), "m")
+                .contains("providers.p.region: unknown region \"mars-1\"")
+        );
+        assert!(
+            problems(&format!("{bedrock}, region: eu-central-1"), "m")
+                .contains("providers.p: a bedrock provider needs credentials")
+        );
+        let yaml = format!(
+            "providers:\n  p: {{ {bedrock} }}\nmodels:\n  m: {{ provider: p, model: x }}\nroutes:\n  chat: {{ targets: [m] }}\n"
+        );
+        let env = |name: &str| match name {
+            "AWS_ACCESS_KEY_ID" => Some("AKIAENV".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret-from-env".to_owned()),
+            "AWS_REGION" => Some("us-west-2".to_owned()),
+            _ => None,
+        };
+        let config = crate::parse(&yaml, Path::new("s.yaml"), &env).unwrap();
+        let provider = &config.providers["p"];
+        assert_eq!(provider.access_key_id.as_ref().unwrap().expose(), "AKIAENV");
+        assert_eq!(provider.region.as_deref(), Some("us-west-2"));
+        assert!(!format!("{config:?}").contains("secret-from-env"));
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub enum ProviderKind {
     Azure,
     /// Google's Gemini API (`generateContent`), with an API key.
     Gemini,
+    /// Amazon Bedrock's Converse API, signed with AWS Signature Version 4.
+    Bedrock,
 }
 
 impl ProviderKind {
@@ -106,6 +108,7 @@ impl ProviderKind {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Azure => "azure",
             ProviderKind::Gemini => "gemini",
+            ProviderKind::Bedrock => "bedrock",
         }
     }
 }
@@ -116,7 +119,9 @@ impl ProviderKind {
 pub struct ProviderConfig {
     /// The wire format.
     pub kind: ProviderKind,
-    /// The API's base URL, e.g. `https://api.openai.com/v1`.
+    /// The API's base URL, e.g. `https://api.openai.com/v1`; for `bedrock`,
+    /// by default `https://bedrock-runtime.{region}.amazonaws.com`.
+    #[serde(default)]
     pub base_url: String,
     /// The API key, from the environment: `"${OPENAI_API_KEY}"`.
     #[serde(default)]
@@ -133,6 +138,19 @@ pub struct ProviderConfig {
     /// instead of `api_key`.
     #[serde(default)]
     pub bearer_token: Option<Secret>,
+    /// `bedrock`: the AWS region, e.g. `us-east-1`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// `bedrock`: the AWS access key id; without it, `AWS_ACCESS_KEY_ID`
+    /// (and `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) from the environment.
+    #[serde(default)]
+    pub access_key_id: Option<Secret>,
+    /// `bedrock`: the AWS secret access key.
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+    /// `bedrock`: the session token of temporary credentials.
+    #[serde(default)]
+    pub session_token: Option<Secret>,
 }
 
 /// One deployment: an upstream model on a provider.

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use super::Problem;
-use super::types::{BreakerConfig, Config, RouteConfig, Strategy};
+use super::types::{BreakerConfig, Config, ProviderKind, RouteConfig, Strategy};
 
 /// Every problem in `config`, in file order.
 pub(super) fn validate(config: &Config) -> Vec<Problem> {
@@ -38,7 +38,9 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
 
     for (name, provider) in &config.providers {
         let path = format!("providers.{name}");
+        let default_url = provider.kind == ProviderKind::Bedrock && provider.base_url.is_empty();
         match url::Url::parse(&provider.base_url) {
+            _ if default_url || provider.base_url.is_empty() => {}
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
             Ok(_) => report(
                 format!("{path}.base_url"),

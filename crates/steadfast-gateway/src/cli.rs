@@ -131,6 +131,8 @@ pub enum MockKind {
     Azure,
     /// Google's Gemini API (`generateContent`, `x-goog-api-key`).
     Gemini,
+    /// Amazon Bedrock's Converse API (SigV4-signed, event-stream framing).
+    Bedrock,
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -177,6 +179,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     MockKind::Anthropic => ProviderKind::Anthropic,
                     MockKind::Azure => ProviderKind::Azure,
                     MockKind::Gemini => ProviderKind::Gemini,
+                    MockKind::Bedrock => ProviderKind::Bedrock,
                 },
                 listen,
                 control,

@@ -8,6 +8,7 @@
 
 mod anthropic;
 mod azure;
+mod bedrock;
 mod control;
 mod gemini;
 mod openai;
@@ -122,12 +123,15 @@ impl MockServer {
     }
 
     /// The base URL to configure as a provider of its kind: `http://ADDR/v1`
-    /// for OpenAI, `http://ADDR` for Anthropic, Azure (the resource endpoint)
-    /// and Gemini.
+    /// for OpenAI, `http://ADDR` for Anthropic, Azure (the resource endpoint),
+    /// Gemini and Bedrock.
     pub fn base_url(&self) -> String {
         match self.kind {
             ProviderKind::Openai => format!("http://{}/v1", self.addr),
-            ProviderKind::Anthropic | ProviderKind::Azure | ProviderKind::Gemini => {
+            ProviderKind::Anthropic
+            | ProviderKind::Azure
+            | ProviderKind::Gemini
+            | ProviderKind::Bedrock => {
                 format!("http://{}", self.addr)
             }
         }
@@ -171,6 +175,12 @@ fn api_router(kind: ProviderKind, state: Arc<MockState>) -> Router {
             .route("/v1/messages", post(anthropic::messages))
             .route("/v1/models", get(anthropic::models)),
         ProviderKind::Azure => azure::routes(),
+        ProviderKind::Bedrock => Router::new()
+            .route("/model/{model}/converse", post(bedrock::converse))
+            .route(
+                "/model/{model}/converse-stream",
+                post(bedrock::converse_stream),
+            ),
         ProviderKind::Gemini => Router::new()
             .route("/v1beta/models", get(gemini::models))
             .route("/v1beta/models/{call}", post(gemini::call)),

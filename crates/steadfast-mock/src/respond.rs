@@ -45,6 +45,27 @@ pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind
         Mode::ContextLength => (400, None, Fault::ContextLength),
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if kind == ProviderKind::Bedrock && faults.error_body.is_none() {
+        let (error_type, message) = match fault {
+            Fault::RateLimit(_) => (
+                "ThrottlingException",
+                "Too many requests, please wait before trying again.",
+            ),
+            Fault::ContextLength => (
+                "ValidationException",
+                "Input is too long for requested model.",
+            ),
+            Fault::Server(_) if status == StatusCode::SERVICE_UNAVAILABLE => (
+                "ServiceUnavailableException",
+                "Bedrock is unable to process your request. (simulated)",
+            ),
+            Fault::Server(_) => (
+                "InternalServerException",
+                "The server encountered an error processing your request. (simulated)",
+            ),
+        };
+        return Verdict::Fail(aws_error(status, error_type, message));
+    }
     let body = match (&faults.error_body, faults.mode) {
         (Some(body), Mode::Error) => body.clone(),
         _ => fault.body(kind, status),
@@ -98,6 +119,8 @@ impl Fault {
                     "Number of request tokens has exceeded your per-minute rate limit (simulated)",
                 )
             }
+            // Answered by `judge` in AWS's shape.
+            (ProviderKind::Bedrock, _) => json!({"message": "simulated failure"}),
             (ProviderKind::Gemini, Fault::Server(message)) => {
                 let name = if status == StatusCode::SERVICE_UNAVAILABLE {
                     "UNAVAILABLE"
@@ -141,10 +164,19 @@ fn openai_error(kind: &str, message: &str) -> Value {
     json!({"error": {"message": message, "type": kind, "param": null, "code": kind}})
 }
 
+/// An error in AWS's shape: the status, `x-amzn-ErrorType` and a `message`.
+pub(super) fn aws_error(status: StatusCode, error_type: &str, message: &str) -> Response {
+    let mut response = (status, Json(json!({"message": message}))).into_response();
+    if let Ok(value) = error_type.parse() {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
+}
+
 /// A 400 for a request the simulated provider cannot read.
 pub(super) fn bad_request(kind: Format, message: &str) -> Response {
     let body = match kind {
-        Format::Openai | Format::Responses => {
+        Format::Openai | Format::Responses | Format::Bedrock => {
             json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}})
         }
         Format::Anthropic => {

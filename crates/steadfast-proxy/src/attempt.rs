@@ -121,7 +121,11 @@ pub(crate) async fn open_stream(
         if call.continuation {
             translator.continuing();
         }
-        let open = stream.insert(OpenStream::new(response, translator));
+        let open = stream.insert(OpenStream::new(
+            response,
+            call.translation.target,
+            translator,
+        ));
         open.first_content().await.map_err(|problem| {
             AttemptError::new(
                 problem.failure,

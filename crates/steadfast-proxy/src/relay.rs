@@ -22,8 +22,9 @@ use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use http_body_util::BodyExt as _;
 use steadfast::Failure;
+use steadfast_wire::Format;
 use steadfast_wire::StreamError;
-use steadfast_wire::sse::EventSplitter;
+use steadfast_wire::framing::Framing;
 use steadfast_wire::translate::{Progress, StreamTranslator};
 
 use crate::admission::Admission;
@@ -52,7 +53,7 @@ pub(crate) struct Resumed {
 pub(crate) struct OpenStream {
     admission: Option<Admission>,
     pending: VecDeque<Bytes>,
-    splitter: EventSplitter,
+    splitter: Framing,
     upstream: ByteStream,
     translator: StreamTranslator,
     idle: Duration,
@@ -71,15 +72,16 @@ pub(crate) struct OpenStream {
 }
 
 impl OpenStream {
-    /// A stream over an upstream answer, not yet read.
+    /// A stream over an upstream answer in `format`, not yet read.
     pub(crate) fn new(
         response: crate::upstream::Response,
+        format: Format,
         translator: StreamTranslator,
     ) -> OpenStream {
         OpenStream {
             admission: None,
             pending: VecDeque::new(),
-            splitter: EventSplitter::default(),
+            splitter: Framing::of(format),
             upstream: Box::pin(response.into_body().into_data_stream()),
             translator,
             idle: Duration::MAX,
@@ -140,8 +142,15 @@ impl OpenStream {
         let mut furthest = Progress::Framing;
         let mut out = Vec::new();
         while !self.done {
-            let Some(event) = self.splitter.next_event() else {
-                break;
+            let event = match self.splitter.next_event() {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(message) => {
+                    return Err(StreamError {
+                        failure: Failure::transient(),
+                        message,
+                    });
+                }
             };
             let progress = self.translator.feed(event, &mut out);
             self.pending.extend(out.drain(..));

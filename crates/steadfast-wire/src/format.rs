@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::{
-    ChatRequest, ChatResponse, Decode, Encode, WireError, anthropic, gemini, openai, responses,
+    ChatRequest, ChatResponse, Decode, Encode, WireError, anthropic, bedrock, gemini, openai,
+    responses,
 };
 
 /// A wire format: how requests, answers, streams and errors are written.
@@ -21,6 +22,8 @@ pub enum Format {
     Gemini,
     /// OpenAI's Responses API (`/v1/responses`).
     Responses,
+    /// Amazon Bedrock's Converse API.
+    Bedrock,
 }
 
 impl Format {
@@ -31,6 +34,7 @@ impl Format {
             Format::Anthropic => "anthropic",
             Format::Gemini => "gemini",
             Format::Responses => "responses",
+            Format::Bedrock => "bedrock",
         }
     }
 }
@@ -49,15 +53,18 @@ pub fn chat_path(format: Format, stream: bool) -> &'static str {
         Format::Anthropic => "/v1/messages",
         Format::Gemini => gemini::chat_path(stream),
         Format::Responses => "/responses",
+        Format::Bedrock => bedrock::chat_path(stream),
     }
 }
 
-/// The path of a format's model list (health probes), relative to a
-/// provider's base URL.
-pub fn models_path(format: Format) -> &'static str {
+/// The path of a format's model list (health probes, which cost no
+/// tokens), relative to a provider's base URL; `None` where the API has no
+/// such call (Bedrock's runtime).
+pub fn models_path(format: Format) -> Option<&'static str> {
     match format {
-        Format::Openai | Format::Gemini | Format::Responses => "/models",
-        Format::Anthropic => "/v1/models",
+        Format::Openai | Format::Gemini | Format::Responses => Some("/models"),
+        Format::Anthropic => Some("/v1/models"),
+        Format::Bedrock => None,
     }
 }
 
@@ -66,7 +73,7 @@ pub fn models_path(format: Format) -> &'static str {
 pub fn retry_after(format: Format, body: &[u8]) -> Option<Duration> {
     match format {
         Format::Gemini => gemini::retry_delay(body),
-        Format::Openai | Format::Anthropic | Format::Responses => None,
+        Format::Openai | Format::Anthropic | Format::Responses | Format::Bedrock => None,
     }
 }
 
@@ -80,6 +87,7 @@ pub fn parse_request(
         Format::Anthropic => anthropic::parse_request(fields),
         Format::Gemini => gemini::parse_request(fields),
         Format::Responses => responses::parse_request(fields),
+        Format::Bedrock => bedrock::parse_request(fields),
     }
 }
 
@@ -90,6 +98,7 @@ pub fn write_request(format: Format, request: &ChatRequest, model: &str) -> Valu
         Format::Anthropic => anthropic::write_request(request, model),
         Format::Gemini => gemini::write_request(request, model),
         Format::Responses => responses::write_request(request, model),
+        Format::Bedrock => bedrock::write_request(request, model),
     }
 }
 
@@ -100,6 +109,7 @@ pub fn parse_response(format: Format, body: &Value) -> Result<ChatResponse, Wire
         Format::Anthropic => anthropic::parse_response(body),
         Format::Gemini => gemini::parse_response(body),
         Format::Responses => responses::parse_response(body),
+        Format::Bedrock => bedrock::parse_response(body),
     }
 }
 
@@ -110,6 +120,7 @@ pub fn write_response(format: Format, response: &ChatResponse) -> Value {
         Format::Anthropic => anthropic::write_response(response),
         Format::Gemini => gemini::write_response(response),
         Format::Responses => responses::write_response(response),
+        Format::Bedrock => bedrock::write_response(response),
     }
 }
 
@@ -120,6 +131,7 @@ pub fn decoder(format: Format) -> Box<dyn Decode> {
         Format::Anthropic => Box::new(anthropic::Decoder::default()),
         Format::Gemini => Box::new(gemini::Decoder::default()),
         Format::Responses => Box::new(responses::Decoder::default()),
+        Format::Bedrock => Box::new(bedrock::Decoder::default()),
     }
 }
 
@@ -131,5 +143,6 @@ pub fn encoder(format: Format, include_usage: bool) -> Box<dyn Encode> {
         Format::Anthropic => Box::new(anthropic::Encoder::default()),
         Format::Gemini => Box::new(gemini::Encoder::default()),
         Format::Responses => Box::new(responses::Encoder::default()),
+        Format::Bedrock => Box::new(bedrock::Encoder::default()),
     }
 }

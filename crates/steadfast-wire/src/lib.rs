@@ -7,11 +7,11 @@
 //! |---|---|
 //! | [`format`] | the formats ([`Format`]) and dispatch on them |
 //! | [`model`] | the canonical chat request, answer and stream events |
-//! | [`openai`], [`anthropic`], [`gemini`], [`responses`] | each format to and from the canonical model |
+//! | [`openai`], [`anthropic`], [`gemini`], [`bedrock`], [`responses`] | each format to and from the canonical model |
 //! | [`translate`] | an answer on its way back: passed through or converted, whole or event by event |
 //! | [`fields`] | a client request's top-level fields, kept as sent |
 //! | [`counts`], [`tokens`] | token counts of `usage` objects, read leniently |
-//! | [`sse`] | server-sent events split from a byte stream |
+//! | [`sse`], [`framing`] | server-sent events split from a byte stream; a format's stream framing (SSE or AWS event-stream) |
 //! | [`sanitise`] | upstream text made safe to show |
 //! | [`clock`] | wall-clock timestamps |
 //!
@@ -19,10 +19,12 @@
 //! proxy and the simulated providers build on.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod clock;
 pub mod counts;
 pub mod fields;
 pub mod format;
+pub mod framing;
 pub mod gemini;
 pub mod model;
 pub mod openai;

@@ -43,8 +43,9 @@ impl Translation {
             let usage = skim.usage.as_ref().and_then(|counts| match self.target {
                 Format::Openai | Format::Responses => Tokens::of(counts),
                 Format::Anthropic => counts.anthropic().map(Tokens::from),
-                // Gemini counts in `usageMetadata`, which the skim does not read.
-                Format::Gemini => None,
+                // Gemini and Bedrock count in keys of their own, which the
+                // skim does not read (neither is a client format).
+                Format::Gemini | Format::Bedrock => None,
             });
             let model = match skim.model {
                 Some(Value::String(model)) => model,

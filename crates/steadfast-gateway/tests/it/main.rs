@@ -16,6 +16,7 @@ mod anthropic;
 mod architecture;
 mod azure;
 mod bad_input;
+mod bedrock;
 mod chaos;
 mod cli;
 mod clients;

@@ -94,11 +94,12 @@ const MAX_DRAINED_BYTES: usize = 1024 * 1024;
 /// (and discarded) so the connection goes back to the pool: without that,
 /// every probe of an HTTPS provider paid a new TCP and TLS handshake.
 async fn list_models(upstream: &Upstream, provider: &Provider) -> Result<(), String> {
+    // The config refuses `health_check` for kinds without a model list.
+    let Some(path) = steadfast_wire::format::models_path(provider.format) else {
+        return Err(format!("{} has no call to probe", provider.name));
+    };
     let response = upstream
-        .get(
-            provider,
-            steadfast_wire::format::models_path(provider.format),
-        )
+        .get(provider, path)
         .await
         .map_err(|error| error.message)?;
     let status = response.status();

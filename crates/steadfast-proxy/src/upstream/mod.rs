@@ -118,10 +118,17 @@ impl Upstream {
                 format!("{}: the URL of {path} is invalid: {why}", provider.name),
             )
         })?;
+        let signed_body = body.clone();
         let mut request = http::Request::new(Full::new(body));
         *request.method_mut() = method;
         *request.uri_mut() = url;
         *request.headers_mut() = provider.headers().clone();
+        provider.sign(&mut request, &signed_body).map_err(|why| {
+            AttemptError::new(
+                Failure::new(FailureKind::Misconfigured),
+                format!("{}: the call cannot be signed: {why}", provider.name),
+            )
+        })?;
         Ok(request)
     }
 
@@ -228,10 +235,17 @@ pub fn judge_error(
     )
 }
 
-/// The `error.message` of an OpenAI- or Anthropic-shaped error body.
+/// The message of an error body, in any provider's shape.
 fn upstream_message(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    value["error"]["message"].as_str().map(str::to_owned)
+    let error = &value["error"];
+    // OpenAI's and Anthropic's `error.message`, TGI's `error` string,
+    // Bedrock's top-level `message`.
+    error["message"]
+        .as_str()
+        .or_else(|| error.as_str())
+        .or_else(|| value["message"].as_str())
+        .map(str::to_owned)
 }
 
 #[cfg(test)]

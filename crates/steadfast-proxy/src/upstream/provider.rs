@@ -24,6 +24,8 @@ pub struct Provider {
     secrets: Vec<Secret>,
     /// The configured headers and the credentials, sent with every call.
     headers: HeaderMap,
+    /// Signs every call (Bedrock).
+    signer: Option<AwsSigner>,
 }
 
 /// Where a provider's paths are.
@@ -41,6 +43,26 @@ enum Addressing {
     /// Gemini: `{base_url}/models/{model}{path}` (the path a method such as
     /// `:generateContent`), the model list at `{base_url}/models`.
     Gemini,
+    /// Bedrock: `{base_url}/model/{model}{path}`, the model id
+    /// percent-encoded (ids such as `anthropic.claude-…-v1:0` hold a colon).
+    Bedrock,
+}
+
+/// What signs a Bedrock call: AWS credentials and the region.
+#[derive(Clone, PartialEq, Eq)]
+struct AwsSigner {
+    region: String,
+    access_key_id: Secret,
+    secret_access_key: Secret,
+    session_token: Option<Secret>,
+}
+
+impl std::fmt::Debug for AwsSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsSigner")
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The paths the gateway calls on providers, whose URLs are parsed once.
@@ -58,6 +80,7 @@ fn format_of(kind: ProviderKind) -> Format {
         ProviderKind::Openai | ProviderKind::Azure => Format::Openai,
         ProviderKind::Anthropic => Format::Anthropic,
         ProviderKind::Gemini => Format::Gemini,
+        ProviderKind::Bedrock => Format::Bedrock,
     }
 }
 
@@ -99,6 +122,13 @@ impl Provider {
                 }
                 Addressing::Base
             }
+            (ProviderKind::Bedrock, _) => {
+                if base_url.is_empty() {
+                    let region = config.region.as_deref().unwrap_or("us-east-1");
+                    base_url = format!("https://bedrock-runtime.{region}.amazonaws.com");
+                }
+                Addressing::Bedrock
+            }
             (ProviderKind::Gemini, _) => {
                 if !base_url.ends_with("/v1beta") && !base_url.ends_with("/v1") {
                     base_url.push_str("/v1beta");
@@ -124,9 +154,12 @@ impl Provider {
                 .api_key
                 .iter()
                 .chain(&config.bearer_token)
+                .chain(&config.secret_access_key)
+                .chain(&config.session_token)
                 .cloned()
                 .collect(),
             headers,
+            signer: signer(config),
         })
     }
 
@@ -136,6 +169,7 @@ impl Provider {
             Addressing::Base => format!("{}{path}", self.base_url),
             Addressing::Gemini if path == "/models" => format!("{}/models", self.base_url),
             Addressing::Gemini => format!("{}/models/{model}{path}", self.base_url),
+            Addressing::Bedrock => format!("{}/model/{}{path}", self.base_url, path_segment(model)),
             Addressing::AzureDeployments { api_version } if path == "/models" => {
                 format!("{}/openai/models?api-version={api_version}", self.base_url)
             }
@@ -151,7 +185,7 @@ impl Provider {
     pub(super) fn request_url(&self, path: &str, model: &str) -> Result<Uri, String> {
         let known = match self.addressing {
             Addressing::Base => self.urls.iter().find(|(known, _)| *known == path),
-            Addressing::AzureDeployments { .. } | Addressing::Gemini => None,
+            Addressing::AzureDeployments { .. } | Addressing::Gemini | Addressing::Bedrock => None,
         };
         match known {
             Some((_, url)) => Ok(url.clone()),
@@ -176,6 +210,88 @@ impl Provider {
     }
 }
 
+/// The signer of a Bedrock provider, if it has one.
+fn signer(config: &ProviderConfig) -> Option<AwsSigner> {
+    if config.kind != ProviderKind::Bedrock {
+        return None;
+    }
+    Some(AwsSigner {
+        region: config.region.clone()?,
+        access_key_id: config.access_key_id.clone()?,
+        secret_access_key: config.secret_access_key.clone()?,
+        session_token: config.session_token.clone(),
+    })
+}
+
+/// `text` as one percent-encoded URL path segment.
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+impl Provider {
+    /// Signs `request` (whose body is `body`) with AWS Signature Version 4,
+    /// for a Bedrock provider; a no-op for every other kind.
+    pub(super) fn sign(
+        &self,
+        request: &mut http::Request<http_body_util::Full<bytes::Bytes>>,
+        body: &[u8],
+    ) -> Result<(), String> {
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+        let Some(signer) = &self.signer else {
+            return Ok(());
+        };
+        let credentials = aws_credential_types::Credentials::new(
+            signer.access_key_id.expose(),
+            signer.secret_access_key.expose(),
+            signer.session_token.as_ref().map(|t| t.expose().to_owned()),
+            None,
+            "steadfast",
+        );
+        let identity = credentials.into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&signer.region)
+            .name("bedrock")
+            .time(std::time::SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|error| error.to_string())?
+            .into();
+        let uri = request.uri().to_string();
+        let headers = request
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
+        let signable = SignableRequest::new(
+            request.method().as_str(),
+            &uri,
+            headers,
+            SignableBody::Bytes(body),
+        )
+        .map_err(|error| error.to_string())?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|error| error.to_string())?
+            .into_parts();
+        for (name, value) in instructions.headers() {
+            let mut value = HeaderValue::try_from(value).map_err(|error| error.to_string())?;
+            value.set_sensitive(name == "authorization" || name == "x-amz-security-token");
+            request.headers_mut().insert(
+                HeaderName::try_from(name).map_err(|error| error.to_string())?,
+                value,
+            );
+        }
+        Ok(())
+    }
+}
+
 /// The credential headers of `config`'s kind: (config key, header, value).
 fn credentials(config: &ProviderConfig) -> Vec<(&'static str, &'static str, String)> {
     let mut out = Vec::new();
@@ -189,6 +305,8 @@ fn credentials(config: &ProviderConfig) -> Vec<(&'static str, &'static str, Stri
             ProviderKind::Anthropic => ("api_key", "x-api-key", key.expose().to_owned()),
             ProviderKind::Azure => ("api_key", "api-key", key.expose().to_owned()),
             ProviderKind::Gemini => ("api_key", "x-goog-api-key", key.expose().to_owned()),
+            // Refused by validation: Bedrock signs with AWS credentials.
+            ProviderKind::Bedrock => ("api_key", "x-api-key", key.expose().to_owned()),
         });
     }
     if let Some(token) = &config.bearer_token {
@@ -213,7 +331,51 @@ pub(super) mod tests {
             headers: Default::default(),
             api_version: None,
             bearer_token: None,
+            region: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
         }
+    }
+
+    #[test]
+    fn bedrock_calls_are_signed_at_an_encoded_model_path() {
+        let config = ProviderConfig {
+            region: Some("eu-central-1".into()),
+            access_key_id: Some(Secret::new("AKIDEXAMPLE")),
+            secret_access_key: Some(Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")),
+            session_token: Some(Secret::new("session-token-xyz")),
+            ..config(ProviderKind::Bedrock, "")
+        };
+        let bedrock = Provider::from_config("bedrock", &config).unwrap();
+        assert_eq!(
+            bedrock.url("/converse", "anthropic.claude-3-5-sonnet-20240620-v1:0"),
+            "https://bedrock-runtime.eu-central-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"
+        );
+        let uri = bedrock
+            .request_url("/converse-stream", "meta.llama3:1")
+            .unwrap();
+        let mut request =
+            http::Request::new(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")));
+        *request.uri_mut() = uri;
+        *request.method_mut() = http::Method::POST;
+        bedrock.sign(&mut request, b"{}").unwrap();
+        let authorization = request.headers()["authorization"].to_str().unwrap();
+        assert!(
+            authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+            "{authorization}"
+        );
+        assert!(
+            authorization.contains("/eu-central-1/bedrock/aws4_request"),
+            "{authorization}"
+        );
+        assert!(request.headers()["authorization"].is_sensitive());
+        assert_eq!(
+            request.headers()["x-amz-security-token"],
+            "session-token-xyz"
+        );
+        assert!(request.headers().contains_key("x-amz-date"));
+        assert!(!format!("{bedrock:?}").contains("wJalr"));
     }
 
     /// An OpenAI provider on a closed port, with `key`.

@@ -158,7 +158,7 @@ impl ApiError {
     /// Gemini's format yet; its shape is there for one.
     pub fn respond_as(self, format: Format) -> Response {
         match format {
-            Format::Openai | Format::Responses => self.into_response(),
+            Format::Openai | Format::Responses | Format::Bedrock => self.into_response(),
             Format::Anthropic => {
                 let kind = anthropic::error_type(self.status.as_u16());
                 let body = anthropic::error_body(kind, &self.message);
