@@ -1,0 +1,167 @@
+//! Failover across every kind of provider in one route: Azure OpenAI,
+//! OpenAI, Bedrock and Gemini behind route `mixed`, each a simulated
+//! provider speaking its own wire format. Plain and streamed requests fail
+//! over down the list, a broken stream resumes on a provider of another
+//! kind, a quorum gathers answers from three kinds, and each kind's usage is
+//! counted.
+
+use serde_json::{Value, json};
+use steadfast_config::ProviderKind;
+use steadfast_mock::{Faults, MockOptions, MockServer, Mode};
+
+use crate::support::observe::{scrape, value};
+use crate::support::{Harness, header};
+
+/// Providers of four kinds, models `k-azure`, `k-openai`, `k-bedrock`,
+/// `k-gemini` (in that order in every route), routes `mixed` (sequential,
+/// `route_extra` under it) and `vote` (a quorum of two over three kinds).
+async fn four_kinds(route_extra: &str) -> Harness {
+    let mut mocks = Vec::new();
+    for (kind, name) in [
+        (ProviderKind::Azure, "azure"),
+        (ProviderKind::Openai, "openai"),
+        (ProviderKind::Bedrock, "bedrock"),
+        (ProviderKind::Gemini, "gemini"),
+    ] {
+        let options = MockOptions {
+            kind,
+            ..MockOptions::named(name)
+        };
+        mocks.push(MockServer::start(options).await.unwrap());
+    }
+    let yaml = format!(
+        "server: {{ listen: \"127.0.0.1:0\" }}
+providers:
+  az: {{ kind: azure, base_url: \"{}\", api_key: az-key-123, api_version: \"2024-10-21\" }}
+  oa: {{ kind: openai, base_url: \"{}\" }}
+  br: {{ kind: bedrock, base_url: \"{}\", region: us-east-1, access_key_id: AKIAKINDS, secret_access_key: kinds-secret }}
+  ge: {{ kind: gemini, base_url: \"{}\", api_key: ge-key-123 }}
+models:
+  k-azure: {{ provider: az, model: gpt4o-deploy }}
+  k-openai: {{ provider: oa, model: gpt-4o }}
+  k-bedrock: {{ provider: br, model: \"anthropic.claude-3-haiku-20240307-v1:0\" }}
+  k-gemini: {{ provider: ge, model: gemini-2.0-flash }}
+routes:
+  mixed:
+    targets: [k-azure, k-openai, k-bedrock, k-gemini]
+    retry: {{ max_attempts: 1 }}
+{route_extra}
+  vote: {{ strategy: quorum, quorum: 2, targets: [k-azure, k-bedrock, k-gemini] }}
+",
+        mocks[0].base_url(),
+        mocks[1].base_url(),
+        mocks[2].base_url(),
+        mocks[3].base_url(),
+    );
+    Harness::with_config(mocks, &yaml).await
+}
+
+fn fail(h: &Harness, index: usize, mode: Mode, status: u16) {
+    h.mocks[index].control().set(Faults {
+        mode,
+        status,
+        ..Faults::default()
+    });
+}
+
+fn content(chunks: &str) -> String {
+    chunks
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter(|data| *data != "[DONE]")
+        .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn requests_fail_over_down_four_kinds_plain_and_streamed() {
+    let h = four_kinds("").await;
+    let chat = |stream: bool| {
+        h.post_json(
+            "/v1/chat/completions",
+            json!({"model": "mixed", "stream": stream, "stream_options": {"include_usage": true},
+                   "messages": [{"role": "user", "content": "who answers?"}]}),
+        )
+    };
+    let served = |response: &reqwest::Response| header(response, "x-steadfast-target");
+    assert_eq!(served(&chat(false).await), "k-azure");
+    fail(&h, 0, Mode::Error, 503);
+    assert_eq!(served(&chat(false).await), "k-openai");
+    fail(&h, 1, Mode::Error, 500);
+    assert_eq!(served(&chat(false).await), "k-bedrock");
+    fail(&h, 2, Mode::RateLimit, 429);
+    let response = chat(false).await;
+    assert_eq!(served(&response), "k-gemini");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["choices"][0]["message"]["content"], "gemini here. You said: who answers?");
+
+    // Streamed: the same failover before the first token, then each kind's
+    // stream translated into OpenAI chunks.
+    let streamed = chat(true).await;
+    assert_eq!(served(&streamed), "k-gemini");
+    assert_eq!(header(&streamed, "x-steadfast-attempts"), "4");
+    assert_eq!(content(&streamed.text().await.unwrap()), "gemini here. You said: who answers?");
+    h.mocks[2].control().set(Faults::default());
+    let streamed = chat(true).await;
+    assert_eq!(served(&streamed), "k-bedrock");
+    assert_eq!(content(&streamed.text().await.unwrap()), "bedrock here. You said: who answers?");
+
+    // Every kind that served counted the tokens it reported.
+    let text = scrape(&h).await;
+    for target in ["k-azure", "k-openai", "k-bedrock", "k-gemini"] {
+        let tokens = value(&text, "steadfast_tokens_total", &[("target", target), ("direction", "out")]);
+        assert!(tokens.unwrap_or(0.0) > 0.0, "{target} reported no usage: {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_broken_stream_resumes_on_a_provider_of_another_kind() {
+    let h = four_kinds("    stream_resume: true").await;
+    h.mocks[0].control().set(Faults {
+        mode: Mode::CutStream,
+        cut_after: 3,
+        chunk_interval_ms: 20,
+        ..Faults::default()
+    });
+    fail(&h, 1, Mode::Error, 500);
+    let response = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "mixed", "stream": true, "messages": [{"role": "user", "content": "tell me"}]}),
+        )
+        .await;
+    assert_eq!(header(&response, "x-steadfast-target"), "k-azure");
+    let body = response.text().await.unwrap();
+    assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
+    let text = content(&body);
+    assert!(text.starts_with("azure here. bedrock here."), "one spliced answer: {text}");
+    // The continuation reached Bedrock in its own format, the partial answer
+    // as the assistant's turn.
+    let continuation = h.mocks[2].control().last_request().unwrap();
+    let messages = continuation["messages"].as_array().unwrap();
+    assert_eq!(messages[messages.len() - 2]["role"], "assistant", "{continuation}");
+    assert_eq!(messages[messages.len() - 2]["content"][0]["text"], "azure here. ");
+}
+
+#[tokio::test]
+async fn a_quorum_gathers_answers_from_three_kinds() {
+    let h = four_kinds("").await;
+    fail(&h, 0, Mode::Error, 503);
+    let response = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "vote", "messages": [{"role": "user", "content": "vote"}]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let mut voters: Vec<&str> = body["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|choice| choice["model"].as_str().unwrap())
+        .collect();
+    voters.sort_unstable();
+    assert_eq!(voters, ["k-bedrock", "k-gemini"], "{body}");
+}
