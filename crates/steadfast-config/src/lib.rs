@@ -23,6 +23,7 @@ pub use alerts::{
 };
 pub use duration::{ConfigDuration, format_duration, parse_duration};
 pub use env::{Redactor, Secret};
+pub use providers::{ServiceAccount, read_service_account};
 pub use state::REDIS_SCHEMES;
 pub use types::*;
 pub use validate::{HedgeAfter, parse_hedge_after};
@@ -116,7 +117,7 @@ pub fn parse(
         let reason = redactor.redact(&error.into_inner().to_string());
         fail(vec![Problem::new(path, reason)])
     })?;
-    providers::fill_aws_credentials(&mut config, lookup);
+    providers::fill_cloud_credentials(&mut config, lookup);
     let problems = validate::validate(&config);
     if problems.is_empty() {
         Ok(config)

@@ -48,24 +48,40 @@ pub(crate) fn kind_problems(
             "a gemini provider needs `api_key` (a Google AI Studio key)".into(),
         ),
         ProviderKind::Bedrock => bedrock_problems(provider, path, report),
+        ProviderKind::Vertex => vertex_problems(provider, path, report),
         _ => {}
     }
-    if provider.kind != ProviderKind::Bedrock {
-        if provider.base_url.is_empty() {
-            report(format!("{path}.base_url"), "is required".into());
-        }
-        for (key, set) in [
-            ("region", provider.region.is_some()),
-            ("access_key_id", provider.access_key_id.is_some()),
-            ("secret_access_key", provider.secret_access_key.is_some()),
-            ("session_token", provider.session_token.is_some()),
-        ] {
-            if set {
-                report(
-                    format!("{path}.{key}"),
-                    format!("only applies to `kind: bedrock`, not `{kind}`"),
-                );
-            }
+    let cloud = matches!(provider.kind, ProviderKind::Bedrock | ProviderKind::Vertex);
+    if !cloud && provider.base_url.is_empty() {
+        report(format!("{path}.base_url"), "is required".into());
+    }
+    let keys = [
+        (
+            "region",
+            provider.region.is_some(),
+            "bedrock` or `kind: vertex",
+        ),
+        ("access_key_id", provider.access_key_id.is_some(), "bedrock"),
+        (
+            "secret_access_key",
+            provider.secret_access_key.is_some(),
+            "bedrock",
+        ),
+        ("session_token", provider.session_token.is_some(), "bedrock"),
+        ("project", provider.project.is_some(), "vertex"),
+        ("publisher", provider.publisher.is_some(), "vertex"),
+        (
+            "credentials_file",
+            provider.credentials_file.is_some(),
+            "vertex",
+        ),
+    ];
+    for (key, set, owner) in keys {
+        if set && !owner.split("` or `kind: ").any(|k| k == kind) {
+            report(
+                format!("{path}.{key}"),
+                format!("only applies to `kind: {owner}`, not `{kind}`"),
+            );
         }
     }
     if provider.kind != ProviderKind::Azure {
@@ -127,6 +143,114 @@ fn bedrock_problems(
     }
 }
 
+/// A Vertex provider's project, location, publisher and service account
+/// key file (read now, so `steadfast check` names a file it cannot use).
+fn vertex_problems(provider: &ProviderConfig, path: &str, report: &mut impl FnMut(String, String)) {
+    if provider.project.as_deref().is_none_or(str::is_empty) {
+        report(
+            format!("{path}.project"),
+            "a vertex provider needs `project`".into(),
+        );
+    }
+    match provider.region.as_deref() {
+        None => report(
+            format!("{path}.region"),
+            "a vertex provider needs `region`, e.g. \"us-central1\" or \"global\"".into(),
+        ),
+        Some(region) if region != "global" && !is_location(region) => report(
+            format!("{path}.region"),
+            format!(
+                "unknown region {region:?}: write a Google Cloud location such as \"us-central1\", \"europe-west4\" or \"global\""
+            ),
+        ),
+        Some(_) => {}
+    }
+    if let Some(publisher) = provider.publisher.as_deref() {
+        if !matches!(publisher, "google" | "anthropic") {
+            report(
+                format!("{path}.publisher"),
+                format!("unknown publisher {publisher:?}: `google` (Gemini) or `anthropic`"),
+            );
+        }
+    }
+    let Some(file) = provider.credentials_file.as_deref() else {
+        report(
+            format!("{path}.credentials_file"),
+            "a vertex provider needs a service account key: `credentials_file`, or GOOGLE_APPLICATION_CREDENTIALS in the environment".into(),
+        );
+        return;
+    };
+    if let Err(reason) = read_service_account(file) {
+        report(format!("{path}.credentials_file"), reason);
+    }
+}
+
+/// A service account key file's fields: the account's email, its private
+/// key (PEM) and the token endpoint.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceAccount {
+    /// `client_email`.
+    pub client_email: String,
+    /// `private_key`, PEM; never printed.
+    pub private_key: crate::Secret,
+    /// `token_uri`.
+    pub token_uri: String,
+}
+
+impl std::fmt::Debug for ServiceAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAccount")
+            .field("client_email", &self.client_email)
+            .field("token_uri", &self.token_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a service account's JSON key file; the error says what is wrong
+/// with it, never quoting the key.
+pub fn read_service_account(file: &str) -> Result<ServiceAccount, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|error| format!("cannot read the key file {file:?}: {error}"))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+        format!("the key file {file:?} is not JSON: expected a service account key")
+    })?;
+    let field = |key: &str| {
+        value[key]
+            .as_str()
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!("the key file {file:?} has no `{key}`: expected a service account key")
+            })
+    };
+    let private_key = field("private_key")?;
+    if !private_key.contains("-----BEGIN") {
+        return Err(format!("the key file {file:?} holds no PEM private key"));
+    }
+    Ok(ServiceAccount {
+        client_email: field("client_email")?,
+        private_key: crate::Secret::new(private_key),
+        token_uri: value["token_uri"]
+            .as_str()
+            .unwrap_or("https://oauth2.googleapis.com/token")
+            .to_owned(),
+    })
+}
+
+/// Whether `location` reads as a Google Cloud location (`us-central1`,
+/// `europe-west4`, `asia-northeast1`).
+fn is_location(location: &str) -> bool {
+    let Some((area, place)) = location.split_once('-') else {
+        return false;
+    };
+    area.chars().all(|c| c.is_ascii_lowercase())
+        && !area.is_empty()
+        && place.ends_with(|c: char| c.is_ascii_digit())
+        && place
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
 /// Whether `region` reads as an AWS region (`us-east-1`, `us-gov-west-1`,
 /// `ap-southeast-2`).
 fn is_region(region: &str) -> bool {
@@ -141,10 +265,13 @@ fn is_region(region: &str) -> bool {
         && !parts[parts.len() - 1].is_empty()
 }
 
-/// Fills in the credentials of Bedrock providers that name none from the
-/// standard AWS environment variables, as `lookup` reads them.
-pub(crate) fn fill_aws_credentials(config: &mut Config, lookup: &dyn Fn(&str) -> Option<String>) {
+/// Fills in the credentials of Bedrock and Vertex providers that name none
+/// from the standard environment variables, as `lookup` reads them.
+pub(crate) fn fill_cloud_credentials(config: &mut Config, lookup: &dyn Fn(&str) -> Option<String>) {
     for provider in config.providers.values_mut() {
+        if provider.kind == ProviderKind::Vertex && provider.credentials_file.is_none() {
+            provider.credentials_file = lookup("GOOGLE_APPLICATION_CREDENTIALS");
+        }
         let unset = provider.access_key_id.is_none() && provider.secret_access_key.is_none();
         if provider.kind != ProviderKind::Bedrock || !unset {
             continue;
@@ -175,10 +302,15 @@ pub(crate) fn deployment_problems(config: &Config, report: &mut impl FnMut(Strin
             .model
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if provider.kind == ProviderKind::Bedrock && model.health_check.is_some() {
+        if matches!(provider.kind, ProviderKind::Bedrock | ProviderKind::Vertex)
+            && model.health_check.is_some()
+        {
             report(
                 format!("models.{name}.health_check"),
-                "Bedrock's runtime has no call that costs no tokens to probe: leave this model's health to its circuit breaker".into(),
+                format!(
+                    "{} has no model list to probe without spending tokens: leave this model's health to its circuit breaker",
+                    provider.kind.as_str()
+                ),
             );
         }
         if provider.kind == ProviderKind::Azure && provider.api_version.is_some() && !url_safe {
@@ -202,6 +334,42 @@ mod tests {
             Ok(_) => String::new(),
             Err(error) => error.to_string(),
         }
+    }
+
+    #[test]
+    fn vertex_needs_a_project_a_location_and_a_usable_key_file() {
+        let dir = std::env::temp_dir().join(format!("steadfast-vertex-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("key.json");
+        std::fs::write(&good, r#"{"type":"service_account","client_email":"gw@p.iam.gserviceaccount.com","private_key":"-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n","token_uri":"https://oauth2.googleapis.com/token"}"#).unwrap();
+        let not_json = dir.join("bad.json");
+        std::fs::write(&not_json, "not json").unwrap();
+        let vertex = |file: &std::path::Path| {
+            format!(
+                "kind: vertex, project: my-project, region: us-central1, credentials_file: {file:?}"
+            )
+        };
+        assert_eq!(problems(&vertex(&good), "gemini-2.0-flash"), "");
+        assert!(
+            problems(&vertex(&dir.join("missing.json")), "m")
+                .contains("providers.p.credentials_file: cannot read the key file")
+        );
+        assert!(problems(&vertex(&not_json), "m").contains("is not JSON"));
+        assert!(
+            problems("kind: vertex, project: p, region: moon-base", "m")
+                .contains("providers.p.region: unknown region \"moon-base\"")
+        );
+        assert!(
+            problems("kind: vertex, region: global", "m")
+                .contains("providers.p.project: a vertex provider needs `project`")
+        );
+        assert!(
+            problems(&format!("{}, publisher: meta", vertex(&good)), "m")
+                .contains("providers.p.publisher: unknown publisher")
+        );
+        let account = super::read_service_account(good.to_str().unwrap()).unwrap();
+        assert!(!format!("{account:?}").contains("MIIE"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -98,6 +98,9 @@ pub enum ProviderKind {
     Gemini,
     /// Amazon Bedrock's Converse API, signed with AWS Signature Version 4.
     Bedrock,
+    /// Google Cloud's Vertex AI: Gemini (`publisher: google`) or Anthropic
+    /// (`publisher: anthropic`) models, with a service account's tokens.
+    Vertex,
 }
 
 impl ProviderKind {
@@ -109,6 +112,7 @@ impl ProviderKind {
             ProviderKind::Azure => "azure",
             ProviderKind::Gemini => "gemini",
             ProviderKind::Bedrock => "bedrock",
+            ProviderKind::Vertex => "vertex",
         }
     }
 }
@@ -138,9 +142,20 @@ pub struct ProviderConfig {
     /// instead of `api_key`.
     #[serde(default)]
     pub bearer_token: Option<Secret>,
-    /// `bedrock`: the AWS region, e.g. `us-east-1`.
+    /// `bedrock`: the AWS region, e.g. `us-east-1`; `vertex`: the location,
+    /// e.g. `us-central1` or `global`.
     #[serde(default)]
     pub region: Option<String>,
+    /// `vertex`: the Google Cloud project.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// `vertex`: whose models: `google` (Gemini, the default) or `anthropic`.
+    #[serde(default)]
+    pub publisher: Option<String>,
+    /// `vertex`: the service account's JSON key file; without it,
+    /// `GOOGLE_APPLICATION_CREDENTIALS` from the environment.
+    #[serde(default)]
+    pub credentials_file: Option<String>,
     /// `bedrock`: the AWS access key id; without it, `AWS_ACCESS_KEY_ID`
     /// (and `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) from the environment.
     #[serde(default)]

@@ -38,7 +38,8 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
 
     for (name, provider) in &config.providers {
         let path = format!("providers.{name}");
-        let default_url = provider.kind == ProviderKind::Bedrock && provider.base_url.is_empty();
+        let default_url = matches!(provider.kind, ProviderKind::Bedrock | ProviderKind::Vertex)
+            && provider.base_url.is_empty();
         match url::Url::parse(&provider.base_url) {
             _ if default_url || provider.base_url.is_empty() => {}
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}

@@ -133,6 +133,8 @@ pub enum MockKind {
     Gemini,
     /// Amazon Bedrock's Converse API (SigV4-signed, event-stream framing).
     Bedrock,
+    /// Google Cloud's Vertex AI (a token endpoint, Gemini and Claude models).
+    Vertex,
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -180,6 +182,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     MockKind::Azure => ProviderKind::Azure,
                     MockKind::Gemini => ProviderKind::Gemini,
                     MockKind::Bedrock => ProviderKind::Bedrock,
+                    MockKind::Vertex => ProviderKind::Vertex,
                 },
                 listen,
                 control,

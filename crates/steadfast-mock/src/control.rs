@@ -62,6 +62,8 @@ pub struct Faults {
     /// The body of `error` mode and of `stream_error`'s error event, as a
     /// particular server writes it; none sends the provider's own shape.
     pub error_body: Option<serde_json::Value>,
+    /// Vertex AI: the lifetime, in seconds, of the access tokens issued.
+    pub token_lifetime_s: u64,
 }
 
 impl Default for Faults {
@@ -77,6 +79,7 @@ impl Default for Faults {
             answer_model: String::new(),
             reply: String::new(),
             error_body: None,
+            token_lifetime_s: 3600,
         }
     }
 }
@@ -94,6 +97,8 @@ pub struct Counts {
     pub failed: u64,
     /// Requests to the models endpoint (health probes).
     pub model_lists: u64,
+    /// Access tokens issued (Vertex AI's token endpoint).
+    pub tokens: u64,
 }
 
 /// Shared fault state and counters of one simulated provider.
@@ -106,6 +111,7 @@ pub struct Control {
     cancelled: AtomicU64,
     failed: AtomicU64,
     model_lists: AtomicU64,
+    tokens: AtomicU64,
     last_request: Mutex<Option<serde_json::Value>>,
     last_authorization: Mutex<Option<String>>,
     last_headers: Mutex<Option<axum::http::HeaderMap>>,
@@ -123,6 +129,7 @@ impl Control {
             cancelled: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             model_lists: AtomicU64::new(0),
+            tokens: AtomicU64::new(0),
             last_request: Mutex::new(None),
             last_authorization: Mutex::new(None),
             last_headers: Mutex::new(None),
@@ -158,6 +165,7 @@ impl Control {
             cancelled: self.cancelled.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             model_lists: self.model_lists.load(Ordering::Relaxed),
+            tokens: self.tokens.load(Ordering::Relaxed),
         }
     }
 
@@ -219,6 +227,11 @@ impl Control {
             control: Arc::clone(self),
             done: false,
         }
+    }
+
+    /// Counts an access token issued; its number, from 1.
+    pub fn issue_token(&self) -> u64 {
+        self.tokens.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Notes a request to the models endpoint.

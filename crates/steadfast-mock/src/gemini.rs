@@ -28,6 +28,20 @@ pub(super) async fn call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(refusal) = refused(&headers, &uri) {
+        return refusal;
+    }
+    answer(&state, &call, &uri, &headers, &body).await
+}
+
+/// Answers `{model}:{method}` (Gemini's own API and Vertex AI's alike).
+pub(super) async fn answer(
+    state: &MockState,
+    call: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let Some((model, method)) = call.split_once(':') else {
         return not_found();
     };
@@ -36,10 +50,7 @@ pub(super) async fn call(
         "streamGenerateContent" => true,
         _ => return not_found(),
     };
-    if let Some(refusal) = refused(&headers, &uri) {
-        return refusal;
-    }
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
         return bad_request(Format::Gemini, "Invalid JSON payload received.");
     };
     let Some(contents) = body["contents"].as_array() else {
@@ -56,7 +67,7 @@ pub(super) async fn call(
         .to_owned();
     let control = &state.control;
     control.note_uri(&uri.to_string());
-    control.note_headers(&headers);
+    control.note_headers(headers);
     let key = headers.get("x-goog-api-key").and_then(|v| v.to_str().ok());
     let guard = control.begin(&body, key.map(str::to_owned));
     let faults = control.faults();

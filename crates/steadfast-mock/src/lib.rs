@@ -13,6 +13,7 @@ mod control;
 mod gemini;
 mod openai;
 mod respond;
+mod vertex;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -124,14 +125,15 @@ impl MockServer {
 
     /// The base URL to configure as a provider of its kind: `http://ADDR/v1`
     /// for OpenAI, `http://ADDR` for Anthropic, Azure (the resource endpoint),
-    /// Gemini and Bedrock.
+    /// Gemini, Bedrock and Vertex AI (whose token endpoint is `http://ADDR/token`).
     pub fn base_url(&self) -> String {
         match self.kind {
             ProviderKind::Openai => format!("http://{}/v1", self.addr),
             ProviderKind::Anthropic
             | ProviderKind::Azure
             | ProviderKind::Gemini
-            | ProviderKind::Bedrock => {
+            | ProviderKind::Bedrock
+            | ProviderKind::Vertex => {
                 format!("http://{}", self.addr)
             }
         }
@@ -175,6 +177,10 @@ fn api_router(kind: ProviderKind, state: Arc<MockState>) -> Router {
             .route("/v1/messages", post(anthropic::messages))
             .route("/v1/models", get(anthropic::models)),
         ProviderKind::Azure => azure::routes(),
+        ProviderKind::Vertex => Router::new().route("/token", post(vertex::token)).route(
+            "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{call}",
+            post(vertex::call),
+        ),
         ProviderKind::Bedrock => Router::new()
             .route("/model/{model}/converse", post(bedrock::converse))
             .route(

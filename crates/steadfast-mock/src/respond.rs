@@ -121,7 +121,7 @@ impl Fault {
             }
             // Answered by `judge` in AWS's shape.
             (ProviderKind::Bedrock, _) => json!({"message": "simulated failure"}),
-            (ProviderKind::Gemini, Fault::Server(message)) => {
+            (ProviderKind::Gemini | ProviderKind::Vertex, Fault::Server(message)) => {
                 let name = if status == StatusCode::SERVICE_UNAVAILABLE {
                     "UNAVAILABLE"
                 } else {
@@ -129,17 +129,21 @@ impl Fault {
                 };
                 steadfast_wire::gemini::error_body(status.as_u16(), name, message)
             }
-            (ProviderKind::Gemini, Fault::RateLimit(seconds)) => json!({"error": {
-                "code": 429,
-                "message": "Resource has been exhausted (e.g. check quota). (simulated)",
-                "status": "RESOURCE_EXHAUSTED",
-                "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{seconds}s")}]
-            }}),
-            (ProviderKind::Gemini, Fault::ContextLength) => steadfast_wire::gemini::error_body(
-                400,
-                "INVALID_ARGUMENT",
-                "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
-            ),
+            (ProviderKind::Gemini | ProviderKind::Vertex, Fault::RateLimit(seconds)) => {
+                json!({"error": {
+                    "code": 429,
+                    "message": "Resource has been exhausted (e.g. check quota). (simulated)",
+                    "status": "RESOURCE_EXHAUSTED",
+                    "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{seconds}s")}]
+                }})
+            }
+            (ProviderKind::Gemini | ProviderKind::Vertex, Fault::ContextLength) => {
+                steadfast_wire::gemini::error_body(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+                )
+            }
             (ProviderKind::Anthropic, Fault::ContextLength) => {
                 steadfast_wire::anthropic::error_body(
                     "invalid_request_error",
@@ -179,7 +183,7 @@ pub(super) fn bad_request(kind: Format, message: &str) -> Response {
         Format::Openai | Format::Responses | Format::Bedrock => {
             json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}})
         }
-        Format::Anthropic => {
+        Format::Anthropic | Format::AnthropicVertex => {
             steadfast_wire::anthropic::error_body("invalid_request_error", message)
         }
         Format::Gemini => steadfast_wire::gemini::error_body(400, "INVALID_ARGUMENT", message),

@@ -41,10 +41,10 @@ pub(crate) async fn plain(
         let status = response.status();
         if !status.is_success() {
             let headers = response.headers().clone();
-            let body = read_body(provider, response).await?;
+            let body = read_body(&provider.name, response).await?;
             return Err(judge_error(provider, status, &headers, &body));
         }
-        let body = read_body(provider, response).await?;
+        let body = read_body(&provider.name, response).await?;
         call.translation.read(body).map_err(|error| {
             AttemptError::new(
                 Failure::transient(),
@@ -107,7 +107,7 @@ pub(crate) async fn open_stream(
         let status = response.status();
         if !status.is_success() {
             let headers = response.headers().clone();
-            let body = read_body(provider, response).await?;
+            let body = read_body(&provider.name, response).await?;
             return Err(judge_error(provider, status, &headers, &body));
         }
         Ok(response)

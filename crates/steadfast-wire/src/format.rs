@@ -24,6 +24,8 @@ pub enum Format {
     Responses,
     /// Amazon Bedrock's Converse API.
     Bedrock,
+    /// Anthropic's Messages API on Vertex AI (the model in the URL).
+    AnthropicVertex,
 }
 
 impl Format {
@@ -35,6 +37,7 @@ impl Format {
             Format::Gemini => "gemini",
             Format::Responses => "responses",
             Format::Bedrock => "bedrock",
+            Format::AnthropicVertex => "anthropic_vertex",
         }
     }
 }
@@ -54,6 +57,7 @@ pub fn chat_path(format: Format, stream: bool) -> &'static str {
         Format::Gemini => gemini::chat_path(stream),
         Format::Responses => "/responses",
         Format::Bedrock => bedrock::chat_path(stream),
+        Format::AnthropicVertex => anthropic::vertex::chat_path(stream),
     }
 }
 
@@ -64,7 +68,7 @@ pub fn models_path(format: Format) -> Option<&'static str> {
     match format {
         Format::Openai | Format::Gemini | Format::Responses => Some("/models"),
         Format::Anthropic => Some("/v1/models"),
-        Format::Bedrock => None,
+        Format::Bedrock | Format::AnthropicVertex => None,
     }
 }
 
@@ -73,7 +77,11 @@ pub fn models_path(format: Format) -> Option<&'static str> {
 pub fn retry_after(format: Format, body: &[u8]) -> Option<Duration> {
     match format {
         Format::Gemini => gemini::retry_delay(body),
-        Format::Openai | Format::Anthropic | Format::Responses | Format::Bedrock => None,
+        Format::Openai
+        | Format::Anthropic
+        | Format::Responses
+        | Format::Bedrock
+        | Format::AnthropicVertex => None,
     }
 }
 
@@ -88,6 +96,7 @@ pub fn parse_request(
         Format::Gemini => gemini::parse_request(fields),
         Format::Responses => responses::parse_request(fields),
         Format::Bedrock => bedrock::parse_request(fields),
+        Format::AnthropicVertex => anthropic::vertex::parse_request(fields),
     }
 }
 
@@ -99,6 +108,7 @@ pub fn write_request(format: Format, request: &ChatRequest, model: &str) -> Valu
         Format::Gemini => gemini::write_request(request, model),
         Format::Responses => responses::write_request(request, model),
         Format::Bedrock => bedrock::write_request(request, model),
+        Format::AnthropicVertex => anthropic::vertex::write_request(request, model),
     }
 }
 
@@ -106,7 +116,7 @@ pub fn write_request(format: Format, request: &ChatRequest, model: &str) -> Valu
 pub fn parse_response(format: Format, body: &Value) -> Result<ChatResponse, WireError> {
     match format {
         Format::Openai => openai::parse_response(body),
-        Format::Anthropic => anthropic::parse_response(body),
+        Format::Anthropic | Format::AnthropicVertex => anthropic::parse_response(body),
         Format::Gemini => gemini::parse_response(body),
         Format::Responses => responses::parse_response(body),
         Format::Bedrock => bedrock::parse_response(body),
@@ -117,7 +127,7 @@ pub fn parse_response(format: Format, body: &Value) -> Result<ChatResponse, Wire
 pub fn write_response(format: Format, response: &ChatResponse) -> Value {
     match format {
         Format::Openai => openai::write_response(response),
-        Format::Anthropic => anthropic::write_response(response),
+        Format::Anthropic | Format::AnthropicVertex => anthropic::write_response(response),
         Format::Gemini => gemini::write_response(response),
         Format::Responses => responses::write_response(response),
         Format::Bedrock => bedrock::write_response(response),
@@ -128,7 +138,7 @@ pub fn write_response(format: Format, response: &ChatResponse) -> Value {
 pub fn decoder(format: Format) -> Box<dyn Decode> {
     match format {
         Format::Openai => Box::new(openai::Decoder::default()),
-        Format::Anthropic => Box::new(anthropic::Decoder::default()),
+        Format::Anthropic | Format::AnthropicVertex => Box::new(anthropic::Decoder::default()),
         Format::Gemini => Box::new(gemini::Decoder::default()),
         Format::Responses => Box::new(responses::Decoder::default()),
         Format::Bedrock => Box::new(bedrock::Decoder::default()),
@@ -140,7 +150,7 @@ pub fn decoder(format: Format) -> Box<dyn Decode> {
 pub fn encoder(format: Format, include_usage: bool) -> Box<dyn Encode> {
     match format {
         Format::Openai => Box::new(openai::Encoder::new(include_usage)),
-        Format::Anthropic => Box::new(anthropic::Encoder::default()),
+        Format::Anthropic | Format::AnthropicVertex => Box::new(anthropic::Encoder::default()),
         Format::Gemini => Box::new(gemini::Encoder::default()),
         Format::Responses => Box::new(responses::Encoder::default()),
         Format::Bedrock => Box::new(bedrock::Encoder::default()),

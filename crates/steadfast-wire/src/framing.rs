@@ -22,9 +22,11 @@ impl Framing {
     pub fn of(format: Format) -> Framing {
         match format {
             Format::Bedrock => Framing::EventStream(FrameSplitter::default()),
-            Format::Openai | Format::Anthropic | Format::Gemini | Format::Responses => {
-                Framing::Sse(EventSplitter::default())
-            }
+            Format::Openai
+            | Format::Anthropic
+            | Format::AnthropicVertex
+            | Format::Gemini
+            | Format::Responses => Framing::Sse(EventSplitter::default()),
         }
     }
 

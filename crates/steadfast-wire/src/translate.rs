@@ -42,7 +42,7 @@ impl Translation {
             let skim: Skim = serde_json::from_slice(&body).map_err(not_json)?;
             let usage = skim.usage.as_ref().and_then(|counts| match self.target {
                 Format::Openai | Format::Responses => Tokens::of(counts),
-                Format::Anthropic => counts.anthropic().map(Tokens::from),
+                Format::Anthropic | Format::AnthropicVertex => counts.anthropic().map(Tokens::from),
                 // Gemini and Bedrock count in keys of their own, which the
                 // skim does not read (neither is a client format).
                 Format::Gemini | Format::Bedrock => None,

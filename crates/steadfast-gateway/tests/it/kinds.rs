@@ -70,7 +70,11 @@ fn content(chunks: &str) -> String {
         .filter_map(|line| line.strip_prefix("data: "))
         .filter(|data| *data != "[DONE]")
         .filter_map(|data| serde_json::from_str::<Value>(data).ok())
-        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str().map(str::to_owned))
+        .filter_map(|chunk| {
+            chunk["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
         .collect()
 }
 
@@ -94,24 +98,40 @@ async fn requests_fail_over_down_four_kinds_plain_and_streamed() {
     let response = chat(false).await;
     assert_eq!(served(&response), "k-gemini");
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["choices"][0]["message"]["content"], "gemini here. You said: who answers?");
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "gemini here. You said: who answers?"
+    );
 
     // Streamed: the same failover before the first token, then each kind's
     // stream translated into OpenAI chunks.
     let streamed = chat(true).await;
     assert_eq!(served(&streamed), "k-gemini");
     assert_eq!(header(&streamed, "x-steadfast-attempts"), "4");
-    assert_eq!(content(&streamed.text().await.unwrap()), "gemini here. You said: who answers?");
+    assert_eq!(
+        content(&streamed.text().await.unwrap()),
+        "gemini here. You said: who answers?"
+    );
     h.mocks[2].control().set(Faults::default());
     let streamed = chat(true).await;
     assert_eq!(served(&streamed), "k-bedrock");
-    assert_eq!(content(&streamed.text().await.unwrap()), "bedrock here. You said: who answers?");
+    assert_eq!(
+        content(&streamed.text().await.unwrap()),
+        "bedrock here. You said: who answers?"
+    );
 
     // Every kind that served counted the tokens it reported.
     let text = scrape(&h).await;
     for target in ["k-azure", "k-openai", "k-bedrock", "k-gemini"] {
-        let tokens = value(&text, "steadfast_tokens_total", &[("target", target), ("direction", "out")]);
-        assert!(tokens.unwrap_or(0.0) > 0.0, "{target} reported no usage: {text}");
+        let tokens = value(
+            &text,
+            "steadfast_tokens_total",
+            &[("target", target), ("direction", "out")],
+        );
+        assert!(
+            tokens.unwrap_or(0.0) > 0.0,
+            "{target} reported no usage: {text}"
+        );
     }
 }
 
@@ -135,13 +155,23 @@ async fn a_broken_stream_resumes_on_a_provider_of_another_kind() {
     let body = response.text().await.unwrap();
     assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
     let text = content(&body);
-    assert!(text.starts_with("azure here. bedrock here."), "one spliced answer: {text}");
+    assert!(
+        text.starts_with("azure here. bedrock here."),
+        "one spliced answer: {text}"
+    );
     // The continuation reached Bedrock in its own format, the partial answer
     // as the assistant's turn.
     let continuation = h.mocks[2].control().last_request().unwrap();
     let messages = continuation["messages"].as_array().unwrap();
-    assert_eq!(messages[messages.len() - 2]["role"], "assistant", "{continuation}");
-    assert_eq!(messages[messages.len() - 2]["content"][0]["text"], "azure here. ");
+    assert_eq!(
+        messages[messages.len() - 2]["role"],
+        "assistant",
+        "{continuation}"
+    );
+    assert_eq!(
+        messages[messages.len() - 2]["content"][0]["text"],
+        "azure here. "
+    );
 }
 
 #[tokio::test]

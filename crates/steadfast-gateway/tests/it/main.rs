@@ -42,3 +42,4 @@ mod self_hosted;
 mod strategies;
 mod streaming;
 mod translation;
+mod vertex;

@@ -3,6 +3,7 @@
 //! classification of their answers and the sanitising of their error bodies.
 
 mod connect;
+mod google;
 mod provider;
 
 use std::sync::Arc;
@@ -85,6 +86,12 @@ impl Upstream {
         request_id: &str,
     ) -> Result<Response, AttemptError> {
         let mut request = self.request(provider, Method::POST, path, model, body)?;
+        if let Some(auth) = provider.google() {
+            let value = auth.authorization(self, &provider.name).await?;
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, value);
+        }
         let headers = request.headers_mut();
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -143,8 +150,17 @@ impl Upstream {
             } else {
                 CONNECTION_FAILED
             };
-            connection_error(provider, what)
+            connection_error(&provider.name, what)
         })
+    }
+
+    /// Sends `request` as it is (a call that is no provider's API: a token
+    /// endpoint).
+    pub(super) async fn send_raw(
+        &self,
+        request: http::Request<Full<Bytes>>,
+    ) -> Result<Response, hyper_util::client::legacy::Error> {
+        self.pool().request(request).await
     }
 }
 
@@ -152,12 +168,13 @@ impl Upstream {
 const CONNECTION_FAILED: &str = "the connection to the provider failed";
 
 /// A failure of the connection to `provider`, described by `what`.
-fn connection_error(provider: &Provider, what: &str) -> AttemptError {
-    AttemptError::new(connection_failure(), format!("{what} ({})", provider.name))
+fn connection_error(provider: &str, what: &str) -> AttemptError {
+    AttemptError::new(connection_failure(), format!("{what} ({provider})"))
 }
 
-/// Reads a whole upstream answer body, bounded in size.
-pub async fn read_body(provider: &Provider, response: Response) -> Result<Bytes, AttemptError> {
+/// Reads a whole answer body from `provider` (its name, for errors),
+/// bounded in size.
+pub async fn read_body(provider: &str, response: Response) -> Result<Bytes, AttemptError> {
     let mut body = response.into_body();
     let mut whole = Vec::new();
     while let Some(frame) = body.frame().await {
@@ -168,7 +185,7 @@ pub async fn read_body(provider: &Provider, response: Response) -> Result<Bytes,
         if whole.len() + chunk.len() > MAX_UPSTREAM_BODY {
             return Err(AttemptError::new(
                 Failure::new(FailureKind::Fatal),
-                format!("the answer of {} is too large", provider.name),
+                format!("the answer of {provider} is too large"),
             ));
         }
         if whole.is_empty() && body.is_end_stream() {

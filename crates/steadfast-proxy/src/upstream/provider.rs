@@ -26,6 +26,8 @@ pub struct Provider {
     headers: HeaderMap,
     /// Signs every call (Bedrock).
     signer: Option<AwsSigner>,
+    /// A service account's tokens (Vertex AI).
+    google: Option<Arc<super::google::GoogleAuth>>,
 }
 
 /// Where a provider's paths are.
@@ -46,6 +48,11 @@ enum Addressing {
     /// Bedrock: `{base_url}/model/{model}{path}`, the model id
     /// percent-encoded (ids such as `anthropic.claude-…-v1:0` hold a colon).
     Bedrock,
+    /// Vertex AI: `{base_url}/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}{path}`.
+    Vertex {
+        /// Everything before `/models/`.
+        prefix: String,
+    },
 }
 
 /// What signs a Bedrock call: AWS credentials and the region.
@@ -74,6 +81,14 @@ const CALLED_PATHS: [&str; 5] = [
     "/models",
 ];
 
+/// The wire format of `config`'s models.
+fn format_of_config(config: &ProviderConfig) -> Format {
+    match (config.kind, config.publisher.as_deref()) {
+        (ProviderKind::Vertex, Some("anthropic")) => Format::AnthropicVertex,
+        (kind, _) => format_of(kind),
+    }
+}
+
 /// The wire format a provider of `kind` speaks.
 fn format_of(kind: ProviderKind) -> Format {
     match kind {
@@ -81,6 +96,7 @@ fn format_of(kind: ProviderKind) -> Format {
         ProviderKind::Anthropic => Format::Anthropic,
         ProviderKind::Gemini => Format::Gemini,
         ProviderKind::Bedrock => Format::Bedrock,
+        ProviderKind::Vertex => Format::Gemini,
     }
 }
 
@@ -129,6 +145,22 @@ impl Provider {
                 }
                 Addressing::Bedrock
             }
+            (ProviderKind::Vertex, _) => {
+                let location = config.region.as_deref().unwrap_or("global");
+                if base_url.is_empty() {
+                    base_url = match location {
+                        "global" => "https://aiplatform.googleapis.com".to_owned(),
+                        _ => format!("https://{location}-aiplatform.googleapis.com"),
+                    };
+                }
+                let project = config.project.as_deref().unwrap_or_default();
+                let publisher = config.publisher.as_deref().unwrap_or("google");
+                Addressing::Vertex {
+                    prefix: format!(
+                        "{base_url}/v1/projects/{project}/locations/{location}/publishers/{publisher}"
+                    ),
+                }
+            }
             (ProviderKind::Gemini, _) => {
                 if !base_url.ends_with("/v1beta") && !base_url.ends_with("/v1") {
                     base_url.push_str("/v1beta");
@@ -146,7 +178,7 @@ impl Provider {
             .collect();
         Ok(Provider {
             name: name.into(),
-            format: format_of(config.kind),
+            format: format_of_config(config),
             base_url,
             addressing,
             urls,
@@ -160,6 +192,13 @@ impl Provider {
                 .collect(),
             headers,
             signer: signer(config),
+            google: match (config.kind, &config.credentials_file) {
+                (ProviderKind::Vertex, Some(file)) => Some(Arc::new(
+                    super::google::GoogleAuth::from_file(file)
+                        .map_err(|why| format!("providers.{name}.credentials_file: {why}"))?,
+                )),
+                _ => None,
+            },
         })
     }
 
@@ -170,6 +209,7 @@ impl Provider {
             Addressing::Gemini if path == "/models" => format!("{}/models", self.base_url),
             Addressing::Gemini => format!("{}/models/{model}{path}", self.base_url),
             Addressing::Bedrock => format!("{}/model/{}{path}", self.base_url, path_segment(model)),
+            Addressing::Vertex { prefix } => format!("{prefix}/models/{model}{path}"),
             Addressing::AzureDeployments { api_version } if path == "/models" => {
                 format!("{}/openai/models?api-version={api_version}", self.base_url)
             }
@@ -185,12 +225,20 @@ impl Provider {
     pub(super) fn request_url(&self, path: &str, model: &str) -> Result<Uri, String> {
         let known = match self.addressing {
             Addressing::Base => self.urls.iter().find(|(known, _)| *known == path),
-            Addressing::AzureDeployments { .. } | Addressing::Gemini | Addressing::Bedrock => None,
+            Addressing::AzureDeployments { .. }
+            | Addressing::Gemini
+            | Addressing::Bedrock
+            | Addressing::Vertex { .. } => None,
         };
         match known {
             Some((_, url)) => Ok(url.clone()),
             None => Uri::try_from(self.url(path, model)).map_err(|e| e.to_string()),
         }
+    }
+
+    /// The service account whose tokens every call carries (Vertex AI).
+    pub(super) fn google(&self) -> Option<&super::google::GoogleAuth> {
+        self.google.as_deref()
     }
 
     /// The headers sent with every call, credentials included.
@@ -305,8 +353,10 @@ fn credentials(config: &ProviderConfig) -> Vec<(&'static str, &'static str, Stri
             ProviderKind::Anthropic => ("api_key", "x-api-key", key.expose().to_owned()),
             ProviderKind::Azure => ("api_key", "api-key", key.expose().to_owned()),
             ProviderKind::Gemini => ("api_key", "x-goog-api-key", key.expose().to_owned()),
-            // Refused by validation: Bedrock signs with AWS credentials.
-            ProviderKind::Bedrock => ("api_key", "x-api-key", key.expose().to_owned()),
+            // Refused by validation: these sign or fetch tokens instead.
+            ProviderKind::Bedrock | ProviderKind::Vertex => {
+                ("api_key", "x-api-key", key.expose().to_owned())
+            }
         });
     }
     if let Some(token) = &config.bearer_token {
@@ -332,6 +382,9 @@ pub(super) mod tests {
             api_version: None,
             bearer_token: None,
             region: None,
+            project: None,
+            publisher: None,
+            credentials_file: None,
             access_key_id: None,
             secret_access_key: None,
             session_token: None,

@@ -1,9 +1,11 @@
-//! Anthropic's Messages API to and from the canonical model.
+//! Anthropic's Messages API to and from the canonical model, also as Vertex
+//! AI serves it ([`vertex`]).
 
 mod error;
 mod request;
 mod response;
 mod stream;
+pub mod vertex;
 
 pub use error::{error_body, error_type, stream_error};
 pub use request::{DEFAULT_MAX_TOKENS, parse_request, write_request};

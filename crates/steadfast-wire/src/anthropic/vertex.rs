@@ -1,0 +1,55 @@
+//! Anthropic's Messages API as Vertex AI serves it
+//! (`…/publishers/anthropic/models/{model}:rawPredict`, `:streamRawPredict`):
+//! the model in the URL rather than the body, and `anthropic_version`
+//! naming Vertex's version. Answers and streams are Anthropic's own.
+
+use serde_json::{Map, Value};
+
+use crate::{ChatRequest, WireError};
+
+/// The `anthropic_version` Vertex AI takes.
+pub const VERSION: &str = "vertex-2023-10-16";
+
+/// The path of a chat call, after `models/{model}`.
+pub fn chat_path(stream: bool) -> &'static str {
+    if stream {
+        ":streamRawPredict"
+    } else {
+        ":rawPredict"
+    }
+}
+
+/// Writes `request` for Anthropic on Vertex AI.
+pub fn write_request(request: &ChatRequest, model: &str) -> Value {
+    let mut body = super::write_request(request, model);
+    if let Some(object) = body.as_object_mut() {
+        object.remove("model");
+        object.insert("anthropic_version".into(), VERSION.into());
+    }
+    body
+}
+
+/// Reads a request written for Anthropic on Vertex AI.
+pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireError> {
+    super::parse_request(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Message, Part, Role};
+
+    #[test]
+    fn the_model_leaves_the_body_and_the_version_is_vertexs() {
+        let request = ChatRequest {
+            messages: vec![Message::new(Role::User, vec![Part::Text("hi".into())])],
+            max_tokens: Some(10),
+            ..ChatRequest::default()
+        };
+        let body = write_request(&request, "claude-3-5-sonnet@20240620");
+        assert!(body.get("model").is_none(), "{body}");
+        assert_eq!(body["anthropic_version"], VERSION);
+        assert_eq!(body["max_tokens"], 10);
+        assert_eq!(chat_path(true), ":streamRawPredict");
+    }
+}
