@@ -38,6 +38,7 @@ mod redis;
 mod report;
 mod responses;
 mod sdk;
+mod secrets;
 mod self_hosted;
 mod strategies;
 mod streaming;
