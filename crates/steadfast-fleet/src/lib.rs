@@ -6,7 +6,7 @@
 //! | what | how, in Redis | hot path |
 //! |---|---|---|
 //! | breaker transitions | hash `{prefix}:breakers` + pub/sub `{prefix}:breaker-changes` (module `breakers`) | local breaker, updated by subscription: no Redis call |
-//! | health probes | a lease per model (`SET NX PX`) and its result ([`probe`]) | none |
+//! | health probes | a lease per model (`SET NX PX`) and its result (module `probes`) | none |
 //! | rate limits (models, clients) | one Lua GCRA script per check (module `limit`) | one round trip |
 //! | audit log | stream `{prefix}:audit` (`XADD MAXLEN ~`) ([`AuditStream`]) | none (background) |
 //!

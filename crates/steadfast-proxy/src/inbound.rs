@@ -39,7 +39,7 @@ pub struct Call {
     pub body: Bytes,
     /// The formats of the exchange.
     pub translation: Translation,
-    /// Whether it continues a broken stream (see [`relay`](crate::relay)).
+    /// Whether it continues a broken stream (see the proxy's stream relay).
     pub continuation: bool,
 }
 

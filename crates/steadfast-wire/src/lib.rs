@@ -5,7 +5,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`format`] | the formats ([`Format`]) and dispatch on them |
+//! | [`format`](mod@format) | the formats ([`Format`]) and dispatch on them |
 //! | [`model`] | the canonical chat request, answer and stream events |
 //! | [`openai`], [`anthropic`], [`gemini`], [`bedrock`], [`responses`] | each format to and from the canonical model |
 //! | [`translate`] | an answer on its way back: passed through or converted, whole or event by event |
