@@ -59,6 +59,11 @@ pub(super) async fn answer(
             "* GenerateContentRequest.contents: contents is not specified",
         );
     };
+    // Held to the request Gemini accepts (a JSON Schema only in
+    // `parametersJsonSchema`, parts it knows).
+    if let Some(Err(error)) = body.as_object().map(steadfast_wire::gemini::parse_request) {
+        return bad_request(Format::Gemini, &error.0);
+    }
     let last = contents
         .last()
         .and_then(|content| content["parts"].as_array())

@@ -90,6 +90,25 @@ async fn openai_and_anthropic_clients_are_answered_by_gemini() {
     assert_eq!(sent["contents"][0]["role"], "user");
     assert_eq!(sent["generationConfig"]["maxOutputTokens"], 50);
 
+    // A strict tool, as OpenAI's SDKs write it: its JSON Schema reaches
+    // Gemini where Gemini takes JSON Schema.
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}},
+                        "required": ["city"], "additionalProperties": false});
+    let tooled = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "chat", "messages": [{"role": "user", "content": "weather?"}],
+                   "tools": [{"type": "function", "function": {"name": "weather", "parameters": schema, "strict": true}}]}),
+        )
+        .await;
+    assert_eq!(tooled.status(), 200);
+    assert_eq!(header(&tooled, "x-steadfast-target"), "gem");
+    let sent = gemini.last_request().unwrap();
+    assert_eq!(
+        sent["tools"][0]["functionDeclarations"][0]["parametersJsonSchema"],
+        schema
+    );
+
     // Streamed, to an OpenAI client.
     let streamed = h
         .post_json(

@@ -43,4 +43,5 @@ mod self_hosted;
 mod strategies;
 mod streaming;
 mod translation;
+mod translation_providers;
 mod vertex;

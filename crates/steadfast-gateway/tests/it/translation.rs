@@ -10,18 +10,18 @@ use steadfast_wire::sse::{EventSplitter, event_data};
 use steadfast_wire::translate::{Progress, Translation};
 use steadfast_wire::{StreamError, anthropic, format, openai};
 
-fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     let path = format!("{}/tests/it/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn object(name: &str) -> Map<String, Value> {
+pub(crate) fn object(name: &str) -> Map<String, Value> {
     serde_json::from_str(&fixture(name)).unwrap()
 }
 
 /// Feeds a recorded stream through a translation: the client's events and
 /// the progress after each upstream event, or the error that stopped it.
-fn translate_stream(
+pub(crate) fn translate_stream(
     translation: Translation,
     name: &str,
 ) -> (Vec<Bytes>, Vec<Progress>, Option<StreamError>) {
@@ -38,7 +38,7 @@ fn translate_stream(
     (out, progress, None)
 }
 
-fn data_of(events: &[Bytes]) -> Vec<Value> {
+pub(crate) fn data_of(events: &[Bytes]) -> Vec<Value> {
     events
         .iter()
         .filter_map(|event| event_data(event))

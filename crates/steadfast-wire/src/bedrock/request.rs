@@ -7,7 +7,8 @@ use crate::{ChatRequest, Image, Message, Part, Role, Tool, ToolCall, ToolChoice,
 
 /// Writes `request` as a Converse request (the model goes in the URL).
 /// Bedrock takes images as bytes only: an image given by URL is named in a
-/// text block instead.
+/// text block instead. The temperature is held to 1, the most the models
+/// Bedrock serves (Claude, Llama, Mistral, Nova, Titan) accept.
 pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
     let mut messages: Vec<Value> = Vec::new();
     for message in &request.messages {
@@ -51,7 +52,10 @@ pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
     let mut inference = Map::new();
     let settings = [
         ("maxTokens", request.max_tokens.map(Value::from)),
-        ("temperature", request.temperature.map(Value::from)),
+        (
+            "temperature",
+            request.temperature.map(|t| Value::from(t.clamp(0.0, 1.0))),
+        ),
         ("topP", request.top_p.map(Value::from)),
         (
             "stopSequences",

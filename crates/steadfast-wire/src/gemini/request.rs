@@ -65,7 +65,12 @@ pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
             .tools
             .iter()
             .map(|tool| {
-                let mut declaration = json!({"name": tool.name, "parameters": tool.parameters});
+                // `parametersJsonSchema` takes JSON Schema as OpenAI and
+                // Anthropic clients write it; `parameters` takes only an
+                // OpenAPI subset, refusing `additionalProperties`, which
+                // every strict OpenAI tool carries.
+                let mut declaration =
+                    json!({"name": tool.name, "parametersJsonSchema": tool.parameters});
                 if let Some(description) = &tool.description {
                     declaration["description"] = description.as_str().into();
                 }
@@ -211,14 +216,47 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
             request.tools.push(Tool {
                 name: declaration["name"].as_str().unwrap_or_default().to_owned(),
                 description: declaration["description"].as_str().map(str::to_owned),
-                parameters: declaration
-                    .get("parameters")
-                    .cloned()
-                    .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                parameters: declared_parameters(declaration)?,
             });
         }
     }
     Ok(request)
+}
+
+/// A function declaration's parameters: `parametersJsonSchema` as written,
+/// or `parameters`, held to the OpenAPI subset Gemini's `Schema` accepts.
+fn declared_parameters(declaration: &Value) -> Result<Value, WireError> {
+    if let Some(schema) = declaration.get("parametersJsonSchema") {
+        return Ok(schema.clone());
+    }
+    let Some(schema) = declaration.get("parameters") else {
+        return Ok(json!({"type": "object", "properties": {}}));
+    };
+    if let Some(path) = json_schema_only(schema, "parameters") {
+        return Err(WireError::new(format!(
+            "Invalid JSON payload received. Unknown name \"additionalProperties\" at '{path}': \
+             use parametersJsonSchema for JSON Schema."
+        )));
+    }
+    Ok(schema.clone())
+}
+
+/// Where `schema` uses `additionalProperties`, which the OpenAPI `Schema` of
+/// Gemini's `parameters` does not know, if it does.
+fn json_schema_only(schema: &Value, path: &str) -> Option<String> {
+    match schema {
+        Value::Object(fields) if fields.contains_key("additionalProperties") => {
+            Some(path.to_owned())
+        }
+        Value::Object(fields) => fields
+            .iter()
+            .find_map(|(key, value)| json_schema_only(value, &format!("{path}.{key}"))),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| json_schema_only(item, &format!("{path}[{i}]"))),
+        _ => None,
+    }
 }
 
 /// The id of the latest call of function `name`.
@@ -245,6 +283,37 @@ fn texts(parts: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strict_json_schemas_travel_as_parameters_json_schema() {
+        let schema = json!({"type": "object", "properties": {"city": {"type": "string"}},
+                            "required": ["city"], "additionalProperties": false});
+        let request = ChatRequest {
+            messages: vec![Message::new(Role::User, vec![Part::Text("hi".into())])],
+            tools: vec![Tool {
+                name: "get_weather".into(),
+                description: None,
+                parameters: schema.clone(),
+            }],
+            ..ChatRequest::default()
+        };
+        let written = write_request(&request, "gemini-2.5-flash");
+        let declaration = &written["tools"][0]["functionDeclarations"][0];
+        assert_eq!(declaration["parametersJsonSchema"], schema);
+        assert!(declaration.get("parameters").is_none(), "{declaration}");
+        let read = parse_request(written.as_object().unwrap()).unwrap();
+        assert_eq!(read.tools[0].parameters, schema);
+        // `parameters` is OpenAPI's Schema: Gemini refuses JSON Schema's
+        // additionalProperties there, and so does the simulated provider.
+        let mut old_style = written.clone();
+        old_style["tools"][0]["functionDeclarations"][0] =
+            json!({"name": "get_weather", "parameters": schema});
+        let error = parse_request(old_style.as_object().unwrap()).unwrap_err();
+        assert!(error.0.contains("'parameters'"), "{error}");
+        old_style["tools"][0]["functionDeclarations"][0]["parameters"] =
+            json!({"type": "object", "properties": {"city": {"type": "string"}}});
+        assert!(parse_request(old_style.as_object().unwrap()).is_ok());
+    }
 
     #[test]
     fn tool_calls_and_their_results_become_function_calls_and_responses() {
