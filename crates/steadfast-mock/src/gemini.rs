@@ -64,6 +64,17 @@ pub(super) async fn answer(
     if let Some(Err(error)) = body.as_object().map(steadfast_wire::gemini::parse_request) {
         return bad_request(Format::Gemini, &error.0);
     }
+    if model.starts_with("gemini-3") {
+        if let Some(position) = unsigned_call(contents) {
+            return bad_request(
+                Format::Gemini,
+                &format!(
+                    "Function call is missing a thought_signature in functionCall parts. \
+                     This is required for tools to work correctly. Position {position}."
+                ),
+            );
+        }
+    }
     let last = contents
         .last()
         .and_then(|content| content["parts"].as_array())
@@ -178,5 +189,17 @@ fn refused(headers: &HeaderMap, uri: &Uri) -> Option<Response> {
             "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
         );
         (StatusCode::FORBIDDEN, Json(body)).into_response()
+    })
+}
+
+/// The index of the first model turn whose first function call carries no
+/// `thoughtSignature`, which Gemini 3 models refuse.
+fn unsigned_call(contents: &[Value]) -> Option<usize> {
+    contents.iter().position(|content| {
+        content["role"] == "model"
+            && content["parts"]
+                .as_array()
+                .and_then(|parts| parts.iter().find(|part| part.get("functionCall").is_some()))
+                .is_some_and(|call| !call["thoughtSignature"].is_string())
     })
 }

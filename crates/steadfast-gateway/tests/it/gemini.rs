@@ -15,9 +15,9 @@ use crate::support::{Harness, eventually, header};
 
 const GEMINI_KEY: &str = "gemini-key-DO-NOT-LEAK-5e6f7a8b";
 
-/// A Gemini provider `g` and an OpenAI one `o`; models `gem`
-/// (`gemini-2.0-flash`) and `gpt`; route `chat` over both in that order.
-async fn gemini_then_openai(model_extra: &str) -> Harness {
+/// A Gemini provider `g` and an OpenAI one `o`; models `gem` (Gemini's
+/// `model`) and `gpt`; route `chat` over both in that order.
+async fn gemini_then_openai(model: &str, model_extra: &str) -> Harness {
     let gemini = MockServer::start(MockOptions {
         kind: ProviderKind::Gemini,
         ..MockOptions::named("gemini")
@@ -33,7 +33,7 @@ providers:
   g: {{ kind: gemini, base_url: \"{}\", api_key: \"{GEMINI_KEY}\" }}
   o: {{ kind: openai, base_url: \"{}\" }}
 models:
-  gem: {{ provider: g, model: gemini-2.0-flash{model_extra} }}
+  gem: {{ provider: g, model: {model}{model_extra} }}
   gpt: {{ provider: o, model: gpt-4o }}
 routes:
   chat: {{ targets: [gem, gpt], retry: {{ max_attempts: 1 }} }}
@@ -60,7 +60,7 @@ fn text_of(chunks: &str) -> String {
 
 #[tokio::test]
 async fn openai_and_anthropic_clients_are_answered_by_gemini() {
-    let h = gemini_then_openai("").await;
+    let h = gemini_then_openai("gemini-2.0-flash", "").await;
     let response = h
         .post_json(
             "/v1/chat/completions",
@@ -142,8 +142,63 @@ async fn openai_and_anthropic_clients_are_answered_by_gemini() {
 }
 
 #[tokio::test]
+async fn gemini_3_takes_a_clients_tool_history() {
+    let h = gemini_then_openai("gemini-3-pro-preview", "").await;
+    // A conversation whose tool call another model made: no signature of
+    // Gemini's own exists, and Gemini 3 refuses a call without one.
+    let history = json!([
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": null, "tool_calls": [
+            {"id": "call_9", "type": "function", "function": {"name": "weather", "arguments": "{\"city\":\"Paris\"}"}},
+            {"id": "call_10", "type": "function", "function": {"name": "weather", "arguments": "{\"city\":\"Lyon\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_9", "content": "21C"},
+        {"role": "tool", "tool_call_id": "call_10", "content": "23C"},
+        {"role": "user", "content": "and tomorrow"}
+    ]);
+    let response = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "chat", "messages": history}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-steadfast-target"), "gem");
+    let sent = h.mocks[0].control().last_request().unwrap();
+    let calls = &sent["contents"][1]["parts"];
+    assert_eq!(
+        calls[0]["thoughtSignature"],
+        "skip_thought_signature_validator"
+    );
+    assert!(calls[1].get("thoughtSignature").is_none(), "{calls}");
+    // The simulated Gemini 3 holds to the rule: the same turn unsigned is refused.
+    let mut unsigned = sent.clone();
+    unsigned["contents"][1]["parts"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("thoughtSignature");
+    let refused = reqwest::Client::new()
+        .post(format!(
+            "{}/v1beta/models/gemini-3-pro-preview:generateContent",
+            h.mocks[0].base_url()
+        ))
+        .header("x-goog-api-key", GEMINI_KEY)
+        .json(&unsigned)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let error: Value = refused.json().await.unwrap();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("thought_signature")),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn resource_exhausted_fails_over_and_waits_its_retry_delay() {
-    let h = gemini_then_openai("").await;
+    let h = gemini_then_openai("gemini-2.0-flash", "").await;
     h.mocks[0].control().set(Faults {
         mode: Mode::RateLimit,
         retry_after: 40,
@@ -160,7 +215,7 @@ async fn resource_exhausted_fails_over_and_waits_its_retry_delay() {
 
 #[tokio::test]
 async fn a_prompt_blocked_for_safety_is_the_clients_answer() {
-    let h = gemini_then_openai("").await;
+    let h = gemini_then_openai("gemini-2.0-flash", "").await;
     h.mocks[0].control().set_mode(Mode::SafetyBlock);
     let response = h.chat("something unsafe").await;
     assert_eq!(response.status(), 200);
@@ -188,8 +243,11 @@ async fn a_prompt_blocked_for_safety_is_the_clients_answer() {
 
 #[tokio::test]
 async fn a_context_overflow_fails_over_and_probes_list_the_models() {
-    let h =
-        gemini_then_openai(", health_check: { interval: 100ms, timeout: 1s, retries: 1 }").await;
+    let h = gemini_then_openai(
+        "gemini-2.0-flash",
+        ", health_check: { interval: 100ms, timeout: 1s, retries: 1 }",
+    )
+    .await;
     assert!(
         eventually(Duration::from_secs(3), || async {
             h.mocks[0].control().counts().model_lists >= 2

@@ -7,6 +7,13 @@ use serde_json::{Map, Value, json};
 use crate::model::joined_text;
 use crate::{ChatRequest, Image, Message, Part, Role, Tool, ToolCall, ToolChoice, WireError};
 
+/// The `thoughtSignature` Google documents for function calls that carry no
+/// signature of the model's own (a client's history, another model's calls):
+/// Gemini 3 refuses a turn whose first function call has none. Clients of
+/// other formats have nowhere to keep Gemini's signatures, so every
+/// translated turn with calls carries this one on its first call.
+const SKIP_SIGNATURE_CHECK: &str = "skip_thought_signature_validator";
+
 /// Writes `request` as a Gemini request (the model goes in the URL).
 pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
     // Gemini answers a function call by the function's name, not a call id.
@@ -22,10 +29,14 @@ pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
             Role::User => ("user", write_parts(&message.content)),
             Role::Assistant => {
                 let mut parts = write_parts(&message.content);
-                parts.extend(message.tool_calls.iter().map(|call| {
+                parts.extend(message.tool_calls.iter().enumerate().map(|(i, call)| {
                     let args = serde_json::from_str::<Value>(&call.arguments)
                         .unwrap_or_else(|_| json!({}));
-                    json!({"functionCall": {"name": call.name, "args": args}})
+                    let mut part = json!({"functionCall": {"name": call.name, "args": args}});
+                    if i == 0 {
+                        part["thoughtSignature"] = SKIP_SIGNATURE_CHECK.into();
+                    }
+                    part
                 }));
                 ("model", parts)
             }
@@ -354,6 +365,10 @@ mod tests {
         assert_eq!(
             contents[1]["parts"][0]["functionCall"],
             json!({"name": "get_weather", "args": {"city": "Paris"}})
+        );
+        assert_eq!(
+            contents[1]["parts"][0]["thoughtSignature"],
+            SKIP_SIGNATURE_CHECK
         );
         // The tool's result, by the function's name, and the next user text
         // in one user turn.
