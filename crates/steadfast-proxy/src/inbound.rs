@@ -90,10 +90,17 @@ impl Inbound {
                 .is_some_and(|options| options.include_usage == Some(true)),
         };
         let model = target.upstream_model();
-        if translation.is_passthrough() {
-            let body = self.fields.to_json_with_model(model);
+        // A chat request goes as sent to a target answering in the client's
+        // format; another request only to a target of the very same format.
+        if translation.is_passthrough() && (self.chat || self.format == target_format) {
+            let path = if self.format == target_format {
+                self.path
+            } else {
+                format::chat_path(target_format, self.stream)
+            };
+            let body = format::forward_request(target_format, &self.fields, model);
             return Ok(Call {
-                path: self.path,
+                path,
                 body: Bytes::from(body),
                 translation,
                 continuation: false,

@@ -110,30 +110,50 @@ impl Fields {
     /// The object written back with field `model` set to `model` (added
     /// first if absent), every other field as sent.
     pub fn to_json_with_model(&self, model: &str) -> Vec<u8> {
+        self.to_json_with(&[("model", Some(model))])
+    }
+
+    /// The object written back with each field of `changes` set to its
+    /// string (added first if absent) or, for `None`, left out; every other
+    /// field as sent.
+    pub fn to_json_with(&self, changes: &[(&str, Option<&str>)]) -> Vec<u8> {
         let size: usize = self
             .0
             .iter()
             .map(|(key, raw)| key.len() + raw.get().len() + 4)
+            .chain(
+                changes
+                    .iter()
+                    .map(|(key, value)| key.len() + value.map_or(0, str::len) + 6),
+            )
             .sum();
-        let mut out = Vec::with_capacity(size + model.len() + 16);
+        let mut out = Vec::with_capacity(size + 2);
         out.push(b'{');
-        let write = |out: &mut Vec<u8>, key: &str, value: Option<&str>| {
+        let member = |out: &mut Vec<u8>, key: &str| {
             if out.len() > 1 {
                 out.push(b',');
             }
             write_string(out, key);
             out.push(b':');
-            match value {
-                Some(raw) => out.extend_from_slice(raw.as_bytes()),
-                None => write_string(out, model),
-            }
         };
-        if !self.contains("model") {
-            write(&mut out, "model", None);
+        for (key, value) in changes {
+            if let (Some(value), false) = (value, self.contains(key)) {
+                member(&mut out, key);
+                write_string(&mut out, value);
+            }
         }
         for (key, raw) in &self.0 {
-            let value = (key != "model").then(|| raw.get());
-            write(&mut out, key, value);
+            match changes.iter().find(|(changed, _)| changed == key) {
+                Some((_, None)) => {}
+                Some((_, Some(value))) => {
+                    member(&mut out, key);
+                    write_string(&mut out, value);
+                }
+                None => {
+                    member(&mut out, key);
+                    out.extend_from_slice(raw.get().as_bytes());
+                }
+            }
         }
         out.push(b'}');
         out
@@ -206,6 +226,22 @@ mod tests {
             json!({"model": "m\"1", "input": "x", "a\"b": 1})
         );
         assert_eq!(written(&fields("{}"), "m"), json!({"model": "m"}));
+    }
+
+    #[test]
+    fn fields_are_set_or_left_out_in_order() {
+        let request = fields(r#"{"model": "chat", "max_tokens": 5, "anthropic_version": "x"}"#);
+        let body = request.to_json_with(&[("model", None), ("anthropic_version", Some("v\"2"))]);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            r#"{"max_tokens":5,"anthropic_version":"v\"2"}"#
+        );
+        let body =
+            fields(r#"{"max_tokens": 5}"#).to_json_with(&[("model", None), ("v", Some("1"))]);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            r#"{"v":"1","max_tokens":5}"#
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::fields::Fields;
 use super::{
     ChatRequest, ChatResponse, Decode, Encode, WireError, anthropic, bedrock, gemini, openai,
     responses,
@@ -39,6 +40,31 @@ impl Format {
             Format::Bedrock => "bedrock",
             Format::AnthropicVertex => "anthropic_vertex",
         }
+    }
+}
+
+impl Format {
+    /// The format its answers and streams are written in: Anthropic on
+    /// Vertex AI answers as Anthropic does, so an Anthropic client's answer
+    /// from it passes through.
+    pub const fn answer_format(self) -> Format {
+        match self {
+            Format::AnthropicVertex => Format::Anthropic,
+            other => other,
+        }
+    }
+}
+
+/// A request passed on to a target whose answers the client reads as they
+/// come ([`Format::answer_format`]): the client's fields as sent, with the
+/// model where the target's format wants it.
+pub fn forward_request(format: Format, fields: &Fields, model: &str) -> Vec<u8> {
+    match format {
+        Format::AnthropicVertex => fields.to_json_with(&[
+            ("model", None),
+            ("anthropic_version", Some(anthropic::vertex::VERSION)),
+        ]),
+        _ => fields.to_json_with_model(model),
     }
 }
 

@@ -23,9 +23,10 @@ pub struct Translation {
 }
 
 impl Translation {
-    /// Whether the answer passes through untouched.
+    /// Whether the answer passes through untouched: the target answers in
+    /// the client's format.
     pub fn is_passthrough(self) -> bool {
-        self.client == self.target
+        self.client == self.target.answer_format()
     }
 
     /// A whole answer for the client and the tokens it used.

@@ -175,6 +175,30 @@ async fn claude_on_vertex_takes_the_messages_api_with_the_model_in_the_url() {
     let sent = control.last_request().unwrap();
     assert_eq!(sent["anthropic_version"], "vertex-2023-10-16");
     assert!(sent.get("model").is_none(), "{sent}");
+    // The Messages API is passed on as sent, with what the canonical model
+    // does not hold (prompt caching, extended thinking, metadata) kept.
+    let system = json!([{"type": "text", "text": "Long cached context.", "cache_control": {"type": "ephemeral"}}]);
+    let streamed = h
+        .post_json(
+            "/v1/messages",
+            json!({"model": "claude", "max_tokens": 2048, "stream": true, "system": system,
+                   "thinking": {"type": "enabled", "budget_tokens": 1024},
+                   "metadata": {"user_id": "u-7"},
+                   "messages": [{"role": "user", "content": "think about it"}]}),
+        )
+        .await;
+    assert_eq!(streamed.status(), 200);
+    let events = streamed.text().await.unwrap();
+    assert!(events.starts_with("event: message_start"), "{events}");
+    assert!(events.contains(r#""text":"think ""#), "{events}");
+    assert!(events.contains("event: message_stop"), "{events}");
+    assert!(control.last_uri().unwrap().ends_with(":streamRawPredict"));
+    let sent = control.last_request().unwrap();
+    assert_eq!(sent["system"], system);
+    assert_eq!(sent["thinking"]["budget_tokens"], 1024);
+    assert_eq!(sent["metadata"]["user_id"], "u-7");
+    assert_eq!(sent["anthropic_version"], "vertex-2023-10-16");
+    assert!(sent.get("model").is_none(), "{sent}");
     // Streamed, to an OpenAI client.
     let streamed = h
         .post_json("/v1/chat/completions", ask("claude", true))
