@@ -302,14 +302,18 @@ pub(crate) fn deployment_problems(config: &Config, report: &mut impl FnMut(Strin
             .model
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if matches!(provider.kind, ProviderKind::Bedrock | ProviderKind::Vertex)
-            && model.health_check.is_some()
-        {
+        let unprobed = match provider.kind {
+            ProviderKind::Bedrock => Some("bedrock"),
+            ProviderKind::Vertex if provider.publisher.as_deref() == Some("anthropic") => {
+                Some("vertex with publisher anthropic")
+            }
+            _ => None,
+        };
+        if let (Some(what), Some(_)) = (unprobed, &model.health_check) {
             report(
                 format!("models.{name}.health_check"),
                 format!(
-                    "{} has no model list to probe without spending tokens: leave this model's health to its circuit breaker",
-                    provider.kind.as_str()
+                    "{what} has no call to probe every model without spending tokens: leave this model's health to its circuit breaker"
                 ),
             );
         }
@@ -366,6 +370,15 @@ mod tests {
         assert!(
             problems(&format!("{}, publisher: meta", vertex(&good)), "m")
                 .contains("providers.p.publisher: unknown publisher")
+        );
+        // Gemini on Vertex is probed by a token count; Claude there has no
+        // call every model answers without spending tokens.
+        let probed = "gemini-2.0-flash, health_check: { interval: 10s }";
+        assert_eq!(problems(&vertex(&good), probed), "");
+        assert!(
+            problems(&format!("{}, publisher: anthropic", vertex(&good)), probed).contains(
+                "models.m.health_check: vertex with publisher anthropic has no call to probe"
+            )
         );
         let account = super::read_service_account(good.to_str().unwrap()).unwrap();
         assert!(!format!("{account:?}").contains("MIIE"));

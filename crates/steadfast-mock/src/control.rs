@@ -234,7 +234,7 @@ impl Control {
         self.tokens.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Notes a request to the models endpoint.
+    /// Notes a health probe's call: the model list, or a token count.
     pub fn count_model_list(&self) {
         self.model_lists.fetch_add(1, Ordering::Relaxed);
     }

@@ -48,6 +48,7 @@ pub(super) async fn answer(
     let stream = match method {
         "generateContent" => false,
         "streamGenerateContent" => true,
+        "countTokens" => return count_tokens(state, body).await,
         _ => return not_found(),
     };
     let Ok(body) = serde_json::from_slice::<Value>(body) else {
@@ -145,6 +146,27 @@ pub(super) async fn answer(
     let mut answer = candidate(&text, Some("STOP"));
     answer["usageMetadata"] = usage;
     Json(answer).into_response()
+}
+
+/// `…/models/{model}:countTokens`: the tokens of a prompt, which costs
+/// nothing (health probes on Vertex AI), under the same faults as answers.
+async fn count_tokens(state: &MockState, body: &Bytes) -> Response {
+    let body = serde_json::from_slice::<Value>(body).unwrap_or_default();
+    let Some(contents) = body["contents"].as_array() else {
+        return bad_request(
+            Format::Gemini,
+            "* CountTokensRequest.contents: contents is not specified",
+        );
+    };
+    let control = &state.control;
+    control.count_model_list();
+    match judge(control, &control.faults(), ProviderKind::Gemini).await {
+        Verdict::Answer => {}
+        Verdict::Fail(response) => return response,
+        Verdict::Hang => std::future::pending::<()>().await,
+    }
+    let total = tokens(&Value::from(contents.clone()).to_string());
+    Json(json!({"totalTokens": total})).into_response()
 }
 
 /// `GET /v1beta/models`: the model list (health probes).

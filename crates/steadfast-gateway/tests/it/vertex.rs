@@ -3,14 +3,15 @@
 //! JWT exchanged at the token endpoint, the access token is kept and fetched
 //! again before it expires, Gemini (`publisher: google`) and Claude
 //! (`publisher: anthropic`) models are called at their Vertex URLs in their
-//! formats, plain and streamed, and the key shows nowhere.
+//! formats, plain and streamed, Gemini models are probed by a token count,
+//! and the key shows nowhere.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use steadfast_config::ProviderKind;
-use steadfast_mock::{Faults, MockOptions, MockServer};
+use steadfast_mock::{Faults, MockOptions, MockServer, Mode};
 
 use crate::support::{Harness, eventually, header};
 
@@ -40,8 +41,8 @@ fn service_account(dir: &Path, token_uri: &str) -> (std::path::PathBuf, String) 
 }
 
 /// One simulated Vertex AI; providers `vg` (Gemini) and `va` (Anthropic)
-/// on it; routes `gem` and `claude`.
-async fn vertex() -> (Harness, String) {
+/// on it; routes `gem` and `claude`; `flash_extra` ends model `flash`.
+async fn vertex(flash_extra: &str) -> (Harness, String) {
     let mock = MockServer::start(MockOptions {
         kind: ProviderKind::Vertex,
         ..MockOptions::named("vertex")
@@ -56,7 +57,7 @@ providers:
   vg: {{ kind: vertex, base_url: \"{base}\", project: proj-1, region: us-central1, credentials_file: {key:?} }}
   va: {{ kind: vertex, base_url: \"{base}\", project: proj-1, region: us-central1, publisher: anthropic, credentials_file: {key:?} }}
 models:
-  flash: {{ provider: vg, model: gemini-2.0-flash }}
+  flash: {{ provider: vg, model: gemini-2.0-flash{flash_extra} }}
   sonnet: {{ provider: va, model: \"claude-3-5-sonnet@20240620\" }}
 routes:
   gem: {{ targets: [flash] }}
@@ -77,7 +78,7 @@ fn ask(route: &str, stream: bool) -> Value {
 
 #[tokio::test]
 async fn gemini_on_vertex_with_a_kept_service_account_token() {
-    let (h, pem) = vertex().await;
+    let (h, pem) = vertex("").await;
     let response = h.post_json("/v1/chat/completions", ask("gem", false)).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
@@ -121,8 +122,37 @@ async fn gemini_on_vertex_with_a_kept_service_account_token() {
 }
 
 #[tokio::test]
+async fn gemini_on_vertex_is_probed_by_a_token_count() {
+    let (h, _) = vertex(", health_check: { interval: 100ms, timeout: 1s, retries: 1 }").await;
+    let control = h.mocks[0].control();
+    assert!(
+        eventually(Duration::from_secs(3), || async {
+            control.counts().model_lists >= 2
+        })
+        .await,
+        "the model is probed"
+    );
+    assert_eq!(h.target("flash").await["health"], "healthy");
+    assert_eq!(control.counts().requests, 0, "a probe generates nothing");
+    assert!(
+        control
+            .last_header("authorization")
+            .is_some_and(|auth| auth.starts_with("Bearer ya29.mock-")),
+        "probes carry the service account's token"
+    );
+    control.set_mode(Mode::Error);
+    assert!(
+        eventually(Duration::from_secs(3), || async {
+            h.target("flash").await["health"] == "unhealthy"
+        })
+        .await,
+        "a failing token count marks the model unhealthy"
+    );
+}
+
+#[tokio::test]
 async fn a_token_is_fetched_again_before_it_expires() {
-    let (h, _) = vertex().await;
+    let (h, _) = vertex("").await;
     h.mocks[0].control().set(Faults {
         token_lifetime_s: 2,
         ..Faults::default()
@@ -154,7 +184,7 @@ async fn a_token_is_fetched_again_before_it_expires() {
 
 #[tokio::test]
 async fn claude_on_vertex_takes_the_messages_api_with_the_model_in_the_url() {
-    let (h, _) = vertex().await;
+    let (h, _) = vertex("").await;
     let response = h
         .post_json(
             "/v1/messages",

@@ -1,18 +1,20 @@
-//! Active health probes of targets: a cheap `GET {base_url}/models` (for
-//! Anthropic, `GET {base_url}/v1/models`) on each
-//! model's `health_check.interval`, feeding the health state the router reads.
+//! Active health probes of targets: a call that costs no tokens
+//! ([`Provider::probe`]: the model list, or a token count) on each model's
+//! `health_check.interval`, feeding the health state the router reads.
 //! Live traffic is judged by each target's circuit breaker (the passive side).
 //! With a fleet, one gateway probes a model per interval and the others read
 //! its result (see [`Fleet::probe`]).
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use steadfast::events::Events;
 use steadfast::health::{HealthChecker, HealthState, OutlierConfig, ProbeConfig};
 use steadfast_config::ModelConfig;
 
 use crate::fleet::Fleet;
-use crate::upstream::{self, Provider, Upstream};
+use crate::upstream::{self, Probe, Provider, Upstream};
 
 /// Owns the probe tasks of every target.
 #[derive(Debug)]
@@ -55,21 +57,25 @@ impl HealthProbes {
         let provider = Arc::clone(provider);
         let fleet = self.fleet.clone();
         let model: Arc<str> = name.into();
+        let upstream_model: Arc<str> = settings.model.as_str().into();
         let (interval, wait) = (check.interval.0, check.timeout.0 / 2);
         self.checker.register(name, config, move || {
             let upstream = upstream.clone();
             let provider = Arc::clone(&provider);
             let fleet = fleet.clone();
             let model = Arc::clone(&model);
+            let upstream_model = Arc::clone(&upstream_model);
             async move {
                 match &fleet {
                     Some(fleet) => {
-                        let probe = Box::new(move || {
-                            Box::pin(async move { list_models(&upstream, &provider).await }) as _
+                        let call = Box::new(move || {
+                            Box::pin(
+                                async move { probe(&upstream, &provider, &upstream_model).await },
+                            ) as _
                         });
-                        fleet.probe(&model, interval, wait, probe).await
+                        fleet.probe(&model, interval, wait, call).await
                     }
-                    None => list_models(&upstream, &provider).await,
+                    None => probe(&upstream, &provider, &upstream_model).await,
                 }
             }
         })
@@ -90,18 +96,22 @@ impl HealthProbes {
 /// probe; a longer list is dropped with its connection.
 const MAX_DRAINED_BYTES: usize = 1024 * 1024;
 
-/// One probe: `GET {base_url}/models` must answer 2xx. The answer is read
+/// One probe: the provider's probe call must answer 2xx. The answer is read
 /// (and discarded) so the connection goes back to the pool: without that,
 /// every probe of an HTTPS provider paid a new TCP and TLS handshake.
-async fn list_models(upstream: &Upstream, provider: &Provider) -> Result<(), String> {
-    // The config refuses `health_check` for kinds without a model list.
-    let Some(path) = steadfast_wire::format::models_path(provider.format) else {
-        return Err(format!("{} has no call to probe", provider.name));
-    };
-    let response = upstream
-        .get(provider, path)
-        .await
-        .map_err(|error| error.message)?;
+async fn probe(upstream: &Upstream, provider: &Provider, model: &str) -> Result<(), String> {
+    // The config refuses `health_check` for providers without a probe.
+    let response = match provider.probe() {
+        Some(Probe::ListModels(path)) => upstream.get(provider, path).await,
+        Some(Probe::CountTokens { path, body }) => {
+            let body = Bytes::from_static(body.as_bytes());
+            upstream
+                .post(provider, model, path, body, "health-probe")
+                .await
+        }
+        None => return Err(format!("{} has no call to probe", provider.name)),
+    }
+    .map_err(|error| error.message)?;
     let status = response.status();
     upstream::drain(response, MAX_DRAINED_BYTES).await;
     if status.is_success() {

@@ -22,7 +22,7 @@ use steadfast::{Failure, FailureKind, Outcome};
 use steadfast_wire::sanitise::sanitise;
 use thread_local::ThreadLocal;
 
-pub use provider::Provider;
+pub use provider::{Probe, Provider};
 
 use crate::error::AttemptError;
 use crate::telemetry::trace;

@@ -55,6 +55,21 @@ enum Addressing {
     },
 }
 
+/// A health probe's call ([`Provider::probe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `GET` the model list at this path.
+    ListModels(&'static str),
+    /// `POST` this body, counting a one-word prompt's tokens, to this path
+    /// for the probed model.
+    CountTokens {
+        /// The path, after the model.
+        path: &'static str,
+        /// The JSON body.
+        body: &'static str,
+    },
+}
+
 /// What signs a Bedrock call: AWS credentials and the region.
 #[derive(Clone, PartialEq, Eq)]
 struct AwsSigner {
@@ -233,6 +248,21 @@ impl Provider {
         match known {
             Some((_, url)) => Ok(url.clone()),
             None => Uri::try_from(self.url(path, model)).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The cheapest call that shows this provider answers, costing no
+    /// tokens: its model list, or for Gemini on Vertex AI (which lists no
+    /// models at a project's location) a token count. `None` for Bedrock and
+    /// Claude on Vertex AI, which have no such call for every model.
+    pub fn probe(&self) -> Option<Probe> {
+        match (&self.addressing, self.format) {
+            (Addressing::Vertex { .. }, Format::Gemini) => Some(Probe::CountTokens {
+                path: ":countTokens",
+                body: r#"{"contents":[{"role":"user","parts":[{"text":"ping"}]}]}"#,
+            }),
+            (Addressing::Vertex { .. } | Addressing::Bedrock, _) => None,
+            _ => steadfast_wire::format::models_path(self.format).map(Probe::ListModels),
         }
     }
 
