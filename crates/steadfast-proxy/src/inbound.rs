@@ -123,6 +123,9 @@ impl Inbound {
             .get_or_init(|| format::parse_request(self.format, &self.fields.to_map()))
             .as_ref()
             .map_err(|error| refuse(&error.0))?;
+        if let Some(why) = format::cannot_take(target_format, canonical) {
+            return Err(refuse(&why));
+        }
         let body = serde_json::to_vec(&format::write_request(target_format, canonical, model))
             .unwrap_or_default();
         Ok(Call {

@@ -55,6 +55,23 @@ impl Format {
     }
 }
 
+/// Why a target of `format` cannot take `request` as asked, if it cannot: a
+/// structured answer (a JSON format or schema) has no counterpart in
+/// Anthropic's Messages API or Bedrock's Converse, and dropping it would
+/// answer free text to a client that parses JSON.
+pub fn cannot_take(format: Format, request: &ChatRequest) -> Option<String> {
+    match format {
+        Format::Anthropic | Format::AnthropicVertex | Format::Bedrock
+            if request.response_format.is_some() =>
+        {
+            Some(format!(
+                "a JSON response format has no counterpart in the {format} format"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// A request passed on to a target whose answers the client reads as they
 /// come ([`Format::answer_format`]): the client's fields as sent, with the
 /// model where the target's format wants it.

@@ -37,8 +37,8 @@ pub mod translate;
 
 pub use format::Format;
 pub use model::{
-    ChatRequest, ChatResponse, FinishReason, Image, Message, Part, Role, StreamEvent, Tool,
-    ToolCall, ToolChoice, Usage,
+    ChatRequest, ChatResponse, FinishReason, Image, Message, Part, ResponseFormat, Role,
+    StreamEvent, Tool, ToolCall, ToolChoice, Usage,
 };
 pub use stream::{Decode, Encode, StreamError};
 

@@ -4,7 +4,9 @@
 //! reason), with the system prompt hoisted out of the messages as Anthropic
 //! keeps it.
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::WireError;
 
 /// A chat request.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,6 +34,83 @@ pub struct ChatRequest {
     /// Whether a streamed answer should report usage (OpenAI's
     /// `stream_options.include_usage`).
     pub stream_usage: bool,
+    /// The shape the answer must take, if not free text.
+    pub response_format: Option<ResponseFormat>,
+}
+
+/// A structured answer: OpenAI's `response_format`, the Responses API's
+/// `text.format`, Gemini's `responseMimeType` with `responseJsonSchema`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseFormat {
+    /// Any JSON object.
+    JsonObject,
+    /// JSON that matches a schema.
+    JsonSchema {
+        /// The schema's name.
+        name: String,
+        /// The JSON Schema.
+        schema: Value,
+        /// Whether the schema must be followed exactly (OpenAI's `strict`).
+        strict: Option<bool>,
+    },
+}
+
+impl ResponseFormat {
+    /// Reads an OpenAI format object at `at` (`None` for plain text). Chat
+    /// completions nest a schema's `name`, `schema` and `strict` under
+    /// `json_schema` (`nested`); the Responses API puts them in the format.
+    pub(crate) fn read_openai(
+        format: &Value,
+        nested: bool,
+        at: &str,
+    ) -> Result<Option<ResponseFormat>, WireError> {
+        match format["type"].as_str() {
+            None | Some("text") => Ok(None),
+            Some("json_object") => Ok(Some(ResponseFormat::JsonObject)),
+            Some("json_schema") => {
+                let spec = if nested {
+                    &format["json_schema"]
+                } else {
+                    format
+                };
+                let schema = spec.get("schema").cloned().ok_or_else(|| {
+                    WireError::new(format!("{at}: a json_schema format needs a schema."))
+                })?;
+                Ok(Some(ResponseFormat::JsonSchema {
+                    name: spec["name"].as_str().unwrap_or("response").to_owned(),
+                    schema,
+                    strict: spec["strict"].as_bool(),
+                }))
+            }
+            Some(other) => Err(WireError::new(format!(
+                "{at}: format {other:?} cannot be translated."
+            ))),
+        }
+    }
+
+    /// Writes this format as an OpenAI format object (see
+    /// [`ResponseFormat::read_openai`] for `nested`).
+    pub(crate) fn write_openai(&self, nested: bool) -> Value {
+        match self {
+            ResponseFormat::JsonObject => json!({"type": "json_object"}),
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => {
+                let mut spec = json!({"name": name, "schema": schema});
+                if let Some(strict) = strict {
+                    spec["strict"] = (*strict).into();
+                }
+                if nested {
+                    json!({"type": "json_schema", "json_schema": spec})
+                } else {
+                    spec["type"] = "json_schema".into();
+                    spec
+                }
+            }
+        }
+    }
 }
 
 /// Who said a message.

@@ -195,3 +195,65 @@ async fn a_quorum_gathers_answers_from_three_kinds() {
     voters.sort_unstable();
     assert_eq!(voters, ["k-bedrock", "k-gemini"], "{body}");
 }
+
+#[tokio::test]
+async fn a_json_answer_is_asked_of_each_kind_in_its_terms_or_not_at_all() {
+    let h = four_kinds("").await;
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}},
+                        "required": ["city"], "additionalProperties": false});
+    // A Responses client's text.format reaches Azure as response_format.
+    let response = h
+        .post_json(
+            "/v1/responses",
+            json!({"model": "mixed", "input": "where?",
+                   "text": {"format": {"type": "json_schema", "name": "place", "schema": schema, "strict": true}}}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-steadfast-target"), "k-azure");
+    assert_eq!(
+        h.mocks[0].control().last_request().unwrap()["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "place", "schema": schema, "strict": true}})
+    );
+    // With both OpenAI kinds down, Bedrock cannot be asked for JSON and is
+    // passed over unasked; Gemini is asked in its own terms.
+    fail(&h, 0, Mode::Error, 503);
+    fail(&h, 1, Mode::Error, 503);
+    let response = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "mixed", "messages": [{"role": "user", "content": "where?"}],
+                   "response_format": {"type": "json_schema", "json_schema": {"name": "place", "schema": schema}}}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-steadfast-target"), "k-gemini");
+    assert_eq!(
+        h.mocks[2].control().counts().requests,
+        0,
+        "Bedrock was asked"
+    );
+    let sent = h.mocks[3].control().last_request().unwrap();
+    assert_eq!(
+        sent["generationConfig"]["responseMimeType"],
+        "application/json"
+    );
+    assert_eq!(sent["generationConfig"]["responseJsonSchema"], schema);
+    // With Gemini down too, Bedrock is still not asked: nothing answers.
+    fail(&h, 3, Mode::Error, 503);
+    let response = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "mixed", "messages": [{"role": "user", "content": "where?"}],
+                   "response_format": {"type": "json_object"}}),
+        )
+        .await;
+    assert_eq!(response.status(), 503);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("k-bedrock: fatal"), "{body}");
+    assert_eq!(
+        h.mocks[2].control().counts().requests,
+        0,
+        "Bedrock was asked"
+    );
+}

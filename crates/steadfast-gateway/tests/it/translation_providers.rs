@@ -161,3 +161,52 @@ fn gemini_streams_become_chunks_then_usage_then_done() {
         Some(&json!({"prompt_tokens": 9, "completion_tokens": 36, "total_tokens": 45}))
     );
 }
+
+#[test]
+fn json_answer_formats_are_carried_or_refused_by_name() {
+    let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+    let chat = json!({"model": "m", "messages": [{"role": "user", "content": "count"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "count", "schema": schema, "strict": true}}});
+    let request = format::parse_request(Openai, chat.as_object().unwrap()).unwrap();
+    assert_eq!(
+        format::write_request(Responses, &request, "m")["text"],
+        json!({"format": {"type": "json_schema", "name": "count", "schema": schema, "strict": true}})
+    );
+    let read_back = format::parse_request(
+        Responses,
+        format::write_request(Responses, &request, "m")
+            .as_object()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        format::write_request(Openai, &read_back, "m")["response_format"],
+        chat["response_format"]
+    );
+    assert_eq!(format::cannot_take(Gemini, &request), None);
+    assert!(
+        format::cannot_take(Bedrock, &request).is_some_and(|why| why.contains("bedrock")),
+        "Converse has no JSON mode"
+    );
+
+    let object = json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+                        "response_format": {"type": "json_object"}});
+    let request = format::parse_request(Openai, object.as_object().unwrap()).unwrap();
+    let config = &format::write_request(Gemini, &request, "m")["generationConfig"];
+    assert_eq!(config["responseMimeType"], "application/json");
+    assert!(config.get("responseJsonSchema").is_none(), "{config}");
+
+    let plain = json!({"model": "m", "messages": [], "response_format": {"type": "text"}});
+    let request = format::parse_request(Openai, plain.as_object().unwrap()).unwrap();
+    assert_eq!(request.response_format, None);
+
+    let unknown = json!({"model": "m", "messages": [], "response_format": {"type": "grammar"}});
+    let error = format::parse_request(Openai, unknown.as_object().unwrap()).unwrap_err();
+    assert!(
+        error.0.contains("response_format") && error.0.contains("grammar"),
+        "{error}"
+    );
+    let schemaless = json!({"model": "m", "input": "x", "text": {"format": {"type": "json_schema", "name": "n"}}});
+    let error = format::parse_request(Responses, schemaless.as_object().unwrap()).unwrap_err();
+    assert!(error.0.contains("text.format"), "{error}");
+}

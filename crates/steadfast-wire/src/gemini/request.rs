@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::model::joined_text;
-use crate::{ChatRequest, Image, Message, Part, Role, Tool, ToolCall, ToolChoice, WireError};
+use crate::{
+    ChatRequest, Image, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice, WireError,
+};
 
 /// The `thoughtSignature` Google documents for function calls that carry no
 /// signature of the model's own (a client's history, another model's calls):
@@ -120,6 +122,12 @@ pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
             .into_iter()
             .filter_map(|(key, value)| Some((key.to_owned(), value?))),
     );
+    if let Some(format) = &request.response_format {
+        generation.insert("responseMimeType".into(), "application/json".into());
+        if let ResponseFormat::JsonSchema { schema, .. } = format {
+            generation.insert("responseJsonSchema".into(), schema.clone());
+        }
+    }
     if !generation.is_empty() {
         out.insert("generationConfig".into(), Value::Object(generation));
     }
@@ -170,6 +178,19 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
             .filter_map(Value::as_str)
             .map(str::to_owned)
             .collect(),
+        response_format: (config["responseMimeType"] == "application/json").then(|| {
+            match config
+                .get("responseJsonSchema")
+                .or(config.get("responseSchema"))
+            {
+                Some(schema) => ResponseFormat::JsonSchema {
+                    name: "response".into(),
+                    schema: schema.clone(),
+                    strict: None,
+                },
+                None => ResponseFormat::JsonObject,
+            }
+        }),
         system: fields
             .get("systemInstruction")
             .map(|system| texts(&system["parts"])),

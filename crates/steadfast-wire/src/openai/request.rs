@@ -3,7 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::joined_text;
-use crate::{ChatRequest, Image, Message, Part, Role, Tool, ToolCall, ToolChoice, WireError};
+use crate::{
+    ChatRequest, Image, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice, WireError,
+};
 
 /// Reads an OpenAI chat completion request.
 pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireError> {
@@ -27,6 +29,9 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
         .is_some_and(|n| n > 1)
     {
         return Err(WireError::new("'n' greater than 1 cannot be translated."));
+    }
+    if let Some(format) = fields.get("response_format") {
+        request.response_format = ResponseFormat::read_openai(format, true, "response_format")?;
     }
     request.stop = match fields.get("stop") {
         None | Some(Value::Null) => Vec::new(),
@@ -221,6 +226,9 @@ pub fn write_request(request: &ChatRequest, model: &str) -> Value {
             .into_iter()
             .filter_map(|(key, value)| Some((key.to_owned(), value?))),
     );
+    if let Some(format) = &request.response_format {
+        out.insert("response_format".into(), format.write_openai(true));
+    }
     if request.stream {
         out.insert("stream".into(), true.into());
         out.insert("stream_options".into(), json!({"include_usage": true}));

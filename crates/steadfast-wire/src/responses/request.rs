@@ -3,7 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::joined_text;
-use crate::{ChatRequest, Image, Message, Part, Role, Tool, ToolCall, ToolChoice, WireError};
+use crate::{
+    ChatRequest, Image, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice, WireError,
+};
 
 /// Reads a Responses API request.
 pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireError> {
@@ -16,15 +18,8 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
         stream_usage: true,
         ..ChatRequest::default()
     };
-    if let Some(format) = fields
-        .get("text")
-        .and_then(|text| text["format"]["type"].as_str())
-    {
-        if format != "text" {
-            return Err(WireError::new(format!(
-                "text.format {format:?} cannot be translated."
-            )));
-        }
+    if let Some(format) = fields.get("text").and_then(|text| text.get("format")) {
+        request.response_format = ResponseFormat::read_openai(format, false, "text.format")?;
     }
     let mut system: Vec<String> = fields
         .get("instructions")
@@ -240,6 +235,9 @@ pub fn write_request(request: &ChatRequest, model: &str) -> Value {
             .into_iter()
             .filter_map(|(key, value)| Some((key.to_owned(), value?))),
     );
+    if let Some(format) = &request.response_format {
+        out.insert("text".into(), json!({"format": format.write_openai(false)}));
+    }
     if request.stream {
         out.insert("stream".into(), true.into());
     }
