@@ -202,6 +202,10 @@ where
                 }
                 let result = attempt(admission).await;
                 if let Err(error) = &result {
+                    if let Some(reason) = error.skip() {
+                        tracing::debug!(target_model = %target.name, "{}", error.message);
+                        return skip(reason);
+                    }
                     if error.failure.kind == FailureKind::ContextLength {
                         let window = target.settings.context_window.unwrap_or(0);
                         shared.too_small_window.fetch_max(window, Ordering::Relaxed);
@@ -283,7 +287,7 @@ where
                     }
                 }
                 attempts.extend(convert(route, events, &eligible, &ran, &shared));
-                if let Some(error) = error.filter(|e| !e.is_skip()) {
+                if let Some(error) = error.filter(|e| e.skip().is_none()) {
                     last_error = Some(error);
                 }
                 if let fallback::StopReason::NotFailover(failure) = reason {

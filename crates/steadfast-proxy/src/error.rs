@@ -14,7 +14,7 @@ pub struct AttemptError {
     pub message: String,
     /// The upstream's HTTP status, if it answered.
     pub status: Option<u16>,
-    skipped: bool,
+    skipped: Option<Skip>,
 }
 
 impl AsFailure for AttemptError {
@@ -30,7 +30,7 @@ impl AttemptError {
             failure,
             message: message.into(),
             status: None,
-            skipped: false,
+            skipped: None,
         }
     }
 
@@ -44,14 +44,20 @@ impl AttemptError {
 
     /// A target passed over by a local check, without a network call.
     pub fn skipped(reason: Skip) -> AttemptError {
+        AttemptError::passed_over(reason, format!("skipped ({})", reason.as_str()))
+    }
+
+    /// A target passed over for `reason`, without a network call, as
+    /// `message` explains.
+    pub fn passed_over(reason: Skip, message: String) -> AttemptError {
         AttemptError {
-            skipped: true,
-            ..AttemptError::new(reason.failure(), format!("skipped ({})", reason.as_str()))
+            skipped: Some(reason),
+            ..AttemptError::new(reason.failure(), message)
         }
     }
 
-    /// Whether the target was passed over without a network call.
-    pub fn is_skip(&self) -> bool {
+    /// Why the target was passed over without a network call, if it was.
+    pub fn skip(&self) -> Option<Skip> {
         self.skipped
     }
 }

@@ -6,13 +6,13 @@
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use steadfast::{Failure, FailureKind};
 use steadfast_wire::fields::Fields;
 use steadfast_wire::format::{self, Format};
 use steadfast_wire::translate::Translation;
 use steadfast_wire::{ChatRequest, WireError};
 
 use crate::error::AttemptError;
+use crate::outcome::Skip;
 use crate::runtime::Target;
 
 /// A client's request, as it arrived.
@@ -77,7 +77,7 @@ impl Inbound {
     }
 
     /// The request for `target`. A request that cannot be put in the target's
-    /// format fails as [`FailureKind::Fatal`], so another target may take it;
+    /// format passes the target over ([`Skip::Untranslatable`]), so another may take it;
     /// the caller drops the target's admission unrecorded, as nothing was sent.
     pub fn call(&self, target: &Target) -> Result<Call, AttemptError> {
         let target_format = target.provider.format;
@@ -107,8 +107,8 @@ impl Inbound {
             });
         }
         let refuse = |why: &str| {
-            AttemptError::new(
-                Failure::new(FailureKind::Fatal),
+            AttemptError::passed_over(
+                Skip::Untranslatable,
                 format!(
                     "{} speaks another API and cannot take this request: {why}",
                     target.name

@@ -25,11 +25,14 @@ pub enum Skip {
     Unavailable,
     /// A smaller context window already refused the request.
     ContextTooSmall,
+    /// It speaks another format, which cannot carry this request (a JSON
+    /// response format to Anthropic, an embedding to Gemini, …).
+    Untranslatable,
 }
 
 impl Skip {
     /// Every reason, in declaration order.
-    pub const ALL: [Skip; 7] = [
+    pub const ALL: [Skip; 8] = [
         Skip::BreakerOpen,
         Skip::CoolingDown,
         Skip::RateLimited,
@@ -37,6 +40,7 @@ impl Skip {
         Skip::Unhealthy,
         Skip::Unavailable,
         Skip::ContextTooSmall,
+        Skip::Untranslatable,
     ];
 
     /// The failure a skip stands for, for strategies that only know failures.
@@ -44,6 +48,7 @@ impl Skip {
         match self {
             Skip::RateLimited | Skip::CoolingDown => Failure::new(FailureKind::RateLimited),
             Skip::ContextTooSmall => Failure::new(FailureKind::ContextLength),
+            Skip::Untranslatable => Failure::new(FailureKind::Fatal),
             _ => Failure::new(FailureKind::Overloaded),
         }
     }
@@ -58,6 +63,7 @@ impl Skip {
             Skip::Unhealthy => "unhealthy",
             Skip::Unavailable => "unavailable",
             Skip::ContextTooSmall => "context_too_small",
+            Skip::Untranslatable => "untranslatable",
         }
     }
 }
