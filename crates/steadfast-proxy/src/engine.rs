@@ -124,6 +124,8 @@ where
     let mut attempts = Vec::new();
     let mut last_failure: Vec<Option<Failure>> = vec![None; route.targets.len()];
     let mut last_error = None;
+    // Why the last target that could not carry the request could not.
+    let mut untranslatable = None;
     let mut backoff = Duration::ZERO;
     for pass in 0..route.max_attempts() {
         let eligible: Vec<usize> = (0..route.targets.len())
@@ -177,10 +179,13 @@ where
             let shared = &shared;
             let attempt = &attempt;
             async move {
-                let skip = |reason: Skip| {
+                let note_skip = |reason: Skip| {
                     if let Ok(mut skips) = shared.skips.lock() {
                         skips.push((Arc::clone(&target.name), reason));
                     }
+                };
+                let skip = |reason: Skip| {
+                    note_skip(reason);
                     Err(AttemptError::skipped(reason))
                 };
                 let too_small = shared.too_small_window.load(Ordering::Relaxed);
@@ -204,7 +209,8 @@ where
                 if let Err(error) = &result {
                     if let Some(reason) = error.skip() {
                         tracing::debug!(target_model = %target.name, "{}", error.message);
-                        return skip(reason);
+                        note_skip(reason);
+                        return result;
                     }
                     if error.failure.kind == FailureKind::ContextLength {
                         let window = target.settings.context_window.unwrap_or(0);
@@ -287,8 +293,10 @@ where
                     }
                 }
                 attempts.extend(convert(route, events, &eligible, &ran, &shared));
-                if let Some(error) = error.filter(|e| e.skip().is_none()) {
-                    last_error = Some(error);
+                match error.as_ref().map(AttemptError::skip) {
+                    Some(None) => last_error = error,
+                    Some(Some(Skip::Untranslatable)) => untranslatable = error,
+                    _ => {}
                 }
                 if let fallback::StopReason::NotFailover(failure) = reason {
                     // The client's own mistake goes back to it; any other
@@ -311,6 +319,30 @@ where
                 }
             }
         }
+    }
+    // No target of the route speaks a format that carries this request:
+    // the request, not the route, is at fault.
+    let none_can_carry = !attempts.is_empty()
+        && attempts.iter().all(|attempt| {
+            matches!(
+                attempt.result,
+                AttemptResult::Skipped {
+                    reason: Skip::Untranslatable
+                }
+            )
+        });
+    if let (true, Some(why)) = (none_can_carry, untranslatable) {
+        let message = format!(
+            "No target of route {:?} can take this request. {}",
+            &*route.name, why.message
+        );
+        return Err(Failed {
+            reason: Unserved::Client(AttemptError::new(
+                Failure::new(FailureKind::InvalidRequest),
+                message,
+            )),
+            attempts,
+        });
     }
     Err(Failed {
         reason: Unserved::Exhausted { last: last_error },

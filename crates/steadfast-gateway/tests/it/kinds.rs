@@ -198,7 +198,7 @@ async fn a_quorum_gathers_answers_from_three_kinds() {
 
 #[tokio::test]
 async fn a_json_answer_is_asked_of_each_kind_in_its_terms_or_not_at_all() {
-    let h = four_kinds("").await;
+    let h = four_kinds("  solo: { targets: [k-bedrock] }").await;
     let schema = json!({"type": "object", "properties": {"city": {"type": "string"}},
                         "required": ["city"], "additionalProperties": false});
     // A Responses client's text.format reaches Azure as response_format.
@@ -250,7 +250,27 @@ async fn a_json_answer_is_asked_of_each_kind_in_its_terms_or_not_at_all() {
         .await;
     assert_eq!(response.status(), 503);
     let body = response.text().await.unwrap();
-    assert!(body.contains("k-bedrock: skipped (untranslatable)"), "{body}");
+    assert!(
+        body.contains("k-bedrock: skipped (untranslatable)"),
+        "{body}"
+    );
+    // A route whose every target cannot carry the request: the request is
+    // at fault, and the answer says why.
+    let response = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "solo", "messages": [{"role": "user", "content": "where?"}],
+                   "response_format": {"type": "json_object"}}),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("No target of route \"solo\" can take this request")
+            && message.contains("JSON response format"),
+        "{body}"
+    );
     assert_eq!(
         h.mocks[2].control().counts().requests,
         0,
