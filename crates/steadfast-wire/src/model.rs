@@ -181,6 +181,9 @@ pub struct Tool {
     pub description: Option<String>,
     /// The JSON Schema of its arguments.
     pub parameters: Value,
+    /// Whether calls must follow the schema exactly (OpenAI's `strict`), if
+    /// the client said.
+    pub strict: Option<bool>,
 }
 
 /// Whether and which tool the model must call.

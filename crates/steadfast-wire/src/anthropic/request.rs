@@ -74,6 +74,7 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
                 .get("input_schema")
                 .cloned()
                 .unwrap_or_else(|| json!({"type": "object"})),
+            strict: tool["strict"].as_bool(),
         });
     }
     request.tool_choice =

@@ -192,6 +192,7 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
             name: spec["name"].as_str().unwrap_or_default().to_owned(),
             description: spec["description"].as_str().map(str::to_owned),
             parameters: spec["inputSchema"]["json"].clone(),
+            strict: None,
         });
     }
     Ok(request)

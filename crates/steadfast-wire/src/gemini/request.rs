@@ -249,6 +249,7 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
                 name: declaration["name"].as_str().unwrap_or_default().to_owned(),
                 description: declaration["description"].as_str().map(str::to_owned),
                 parameters: declared_parameters(declaration)?,
+                strict: None,
             });
         }
     }
@@ -326,6 +327,7 @@ mod tests {
                 name: "get_weather".into(),
                 description: None,
                 parameters: schema.clone(),
+                strict: Some(true),
             }],
             ..ChatRequest::default()
         };
@@ -371,6 +373,7 @@ mod tests {
                 name: "get_weather".into(),
                 description: Some("The weather of a city".into()),
                 parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+                strict: None,
             }],
             tool_choice: Some(ToolChoice::Named("get_weather".into())),
             stop: vec!["END".into()],

@@ -78,6 +78,7 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
                     .get("parameters")
                     .cloned()
                     .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                strict: function["strict"].as_bool(),
             });
         }
     }
@@ -198,6 +199,9 @@ pub fn write_request(request: &ChatRequest, model: &str) -> Value {
             let mut function = json!({"name": tool.name, "parameters": tool.parameters});
             if let Some(description) = &tool.description {
                 function["description"] = description.as_str().into();
+            }
+            if let Some(strict) = tool.strict {
+                function["strict"] = strict.into();
             }
             json!({"type": "function", "function": function})
         });

@@ -60,6 +60,7 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
                     .filter(|p| !p.is_null())
                     .cloned()
                     .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                strict: tool["strict"].as_bool(),
             }),
             other => {
                 return Err(WireError::new(format!(
@@ -212,7 +213,10 @@ pub fn write_request(request: &ChatRequest, model: &str) -> Value {
     }
     if !request.tools.is_empty() {
         let tools = request.tools.iter().map(|tool| {
-            json!({"type": "function", "name": tool.name, "description": tool.description, "parameters": tool.parameters})
+            // Unlike chat completions, the Responses API makes a function
+            // strict unless told otherwise.
+            json!({"type": "function", "name": tool.name, "description": tool.description,
+                   "parameters": tool.parameters, "strict": tool.strict.unwrap_or(false)})
         });
         out.insert("tools".into(), tools.collect());
     }
