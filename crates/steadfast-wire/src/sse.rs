@@ -4,10 +4,13 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 /// Collects bytes and hands out whole events (the bytes up to and including a
-/// blank line), as they arrive.
+/// blank line), as they arrive. Each byte is scanned about once, however the
+/// stream is cut into chunks.
 #[derive(Debug, Default)]
 pub struct EventSplitter {
     buffer: BytesMut,
+    /// How much of `buffer` was searched without finding an event's end.
+    scanned: usize,
 }
 
 impl EventSplitter {
@@ -18,8 +21,18 @@ impl EventSplitter {
 
     /// The next complete event, if one has arrived, with its terminating blank line.
     pub fn next_event(&mut self) -> Option<Bytes> {
-        let end = find_event_end(&self.buffer)?;
-        Some(self.buffer.split_to(end).freeze())
+        // A blank line may have begun in the last two bytes searched.
+        let start = self.scanned.saturating_sub(2);
+        match find_event_end(&self.buffer[start..]) {
+            Some(end) => {
+                self.scanned = 0;
+                Some(self.buffer.split_to(start + end).freeze())
+            }
+            None => {
+                self.scanned = self.buffer.len();
+                None
+            }
+        }
     }
 
     /// Bytes received after the last complete event.

@@ -182,8 +182,9 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
             request.messages.push(out);
         }
     }
-    for tool in fields["toolConfig"]["tools"]
-        .as_array()
+    for tool in fields
+        .get("toolConfig")
+        .and_then(|config| config["tools"].as_array())
         .into_iter()
         .flatten()
     {

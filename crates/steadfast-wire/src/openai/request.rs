@@ -10,7 +10,11 @@ use crate::{
 /// Reads an OpenAI chat completion request.
 pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireError> {
     let mut request = ChatRequest {
-        model: fields["model"].as_str().unwrap_or_default().to_owned(),
+        model: fields
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         max_tokens: ["max_completion_tokens", "max_tokens"]
             .iter()
             .find_map(|key| fields.get(*key).and_then(Value::as_u64)),

@@ -10,7 +10,11 @@ use crate::{
 /// Reads a Responses API request.
 pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireError> {
     let mut request = ChatRequest {
-        model: fields["model"].as_str().unwrap_or_default().to_owned(),
+        model: fields
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         max_tokens: fields.get("max_output_tokens").and_then(Value::as_u64),
         temperature: fields.get("temperature").and_then(Value::as_f64),
         top_p: fields.get("top_p").and_then(Value::as_f64),
