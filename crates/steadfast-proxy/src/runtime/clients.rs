@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
+
 use steadfast::events::Events;
 use steadfast::rate_limit::{Quota, RateLimitExceeded};
 use steadfast_config::ClientConfig;
@@ -53,10 +55,20 @@ impl Client {
     }
 }
 
-/// The known clients, by key. Empty means the gateway is open to anyone.
+/// The known clients, by the SHA-256 digest of their key. Empty means the
+/// gateway is open to anyone. A key is found by its digest, so the time a
+/// lookup takes tells a caller nothing about how much of a key it guessed,
+/// and no key is kept in the table.
 #[derive(Debug, Default)]
 pub struct Clients {
-    by_key: HashMap<String, Arc<Client>>,
+    by_key: HashMap<KeyDigest, Arc<Client>>,
+}
+
+/// The SHA-256 digest of a client key.
+type KeyDigest = [u8; 32];
+
+fn digest(key: &str) -> KeyDigest {
+    Sha256::digest(key.as_bytes()).into()
 }
 
 impl Clients {
@@ -70,7 +82,7 @@ impl Clients {
         let by_key = config
             .iter()
             .map(|(name, settings)| {
-                let key = settings.key.expose().to_owned();
+                let key = digest(settings.key.expose());
                 let kept = previous
                     .and_then(|old| old.by_key.get(&key))
                     .filter(|old| *old.name == **name && old.settings == *settings);
@@ -90,6 +102,47 @@ impl Clients {
 
     /// The client holding `key`.
     pub fn find(&self, key: &str) -> Option<&Arc<Client>> {
-        self.by_key.get(key)
+        self.by_key.get(&digest(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use steadfast_config::{ClientConfig, Secret};
+
+    use super::Clients;
+
+    #[test]
+    fn a_client_is_found_by_its_whole_key_only_and_kept_across_rebuilds() {
+        let config = BTreeMap::from([(
+            "team-a".to_owned(),
+            ClientConfig {
+                key: Secret::new("sk-team-a-0123456789"),
+                requests_per_minute: Some(60),
+            },
+        )]);
+        let clients = Clients::build(&config, None, None);
+        assert!(clients.required());
+        let found = clients.find("sk-team-a-0123456789").unwrap();
+        assert_eq!(&*found.name, "team-a");
+        for wrong in [
+            "",
+            "sk-team-a-012345678",
+            "sk-team-a-01234567890",
+            "SK-TEAM-A-0123456789",
+        ] {
+            assert!(clients.find(wrong).is_none(), "{wrong:?}");
+        }
+        assert!(
+            !format!("{clients:?}").contains("sk-team-a"),
+            "the key is kept"
+        );
+        let rebuilt = Clients::build(&config, Some(&clients), None);
+        assert!(std::sync::Arc::ptr_eq(
+            rebuilt.find("sk-team-a-0123456789").unwrap(),
+            found
+        ));
     }
 }
