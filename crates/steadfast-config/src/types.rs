@@ -65,6 +65,13 @@ pub struct ServerConfig {
     /// Threads serving requests, each with its own listener on the port and
     /// its own upstream connections; none: one per CPU. Read at start only.
     pub threads: Option<u16>,
+    /// A second address serving the operations surface (`/api/*`,
+    /// `/dashboard`, `/metrics`, `/ready`, `/admin/*`), which the main
+    /// listener then leaves out. Read at start only.
+    pub ops_listen: Option<String>,
+    /// Bearer token for the operations surface (`/api/*`, `/dashboard`,
+    /// `/metrics`, `/ready`); the dashboard asks for it once per browser session.
+    pub ops_token: Option<Secret>,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +84,8 @@ impl Default for ServerConfig {
             shutdown_grace: ConfigDuration::secs(30),
             audit_log: None,
             threads: None,
+            ops_listen: None,
+            ops_token: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use super::Problem;
-use super::types::{BreakerConfig, Config, ProviderKind, RouteConfig, Strategy};
+use super::types::{BreakerConfig, Config, ProviderKind, RouteConfig, ServerConfig, Strategy};
 
 /// Every problem in `config`, in file order.
 pub(super) fn validate(config: &Config) -> Vec<Problem> {
@@ -18,6 +18,7 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
             "not an address: write host:port, e.g. \"127.0.0.1:8080\"".into(),
         );
     }
+    server_limits(&config.server, &mut report);
     if config.server.threads == Some(0) {
         report("server.threads".into(), "must be at least 1".into());
     }
@@ -204,12 +205,51 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
         if route.timeout.0.is_zero() {
             report(format!("{path}.timeout"), "must be greater than 0".into());
         }
+
         strategy_problems(route, &path, &mut report);
     }
     crate::providers::deployment_problems(config, &mut report);
     super::alerts::validate::problems(config, &mut report);
     crate::state::problems(&config.state, &mut report);
     problems
+}
+
+/// The operations listener and the limits of the server.
+fn server_limits(server: &ServerConfig, report: &mut impl FnMut(String, String)) {
+    if let Some(ops) = &server.ops_listen {
+        match ops.parse::<SocketAddr>() {
+            Err(_) => report(
+                "server.ops_listen".into(),
+                "not an address: write host:port, e.g. \"127.0.0.1:9090\"".into(),
+            ),
+            Ok(ops)
+                if server
+                    .listen
+                    .parse::<SocketAddr>()
+                    .is_ok_and(|main| main == ops) =>
+            {
+                report(
+                    "server.ops_listen".into(),
+                    "must differ from server.listen".into(),
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+    if let Some(token) = &server.ops_token {
+        if token.expose().len() < 16 {
+            report(
+                "server.ops_token".into(),
+                "must be at least 16 characters (e.g. `openssl rand -hex 16`)".into(),
+            );
+        }
+    }
+    if server.client_timeout.0.is_zero() {
+        report(
+            "server.client_timeout".into(),
+            "must be greater than 0".into(),
+        );
+    }
 }
 
 fn breaker_problems(breaker: &BreakerConfig, path: &str, report: &mut impl FnMut(String, String)) {

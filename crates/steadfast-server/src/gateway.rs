@@ -11,12 +11,14 @@ use steadfast_config::{self as config, Config};
 use tokio::sync::watch as signal;
 use tokio::task::JoinHandle;
 
+use crate::http::Listener;
 use crate::state::AppState;
 use crate::{http, sampler, telemetry, watch};
 
 /// A running gateway. Dropping it does not stop it: call [`Gateway::shutdown`].
 pub struct Gateway {
     addr: SocketAddr,
+    ops_addr: Option<SocketAddr>,
     state: Arc<AppState>,
     shutdown: signal::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -47,14 +49,48 @@ impl Gateway {
             || std::thread::available_parallelism().map_or(1, usize::from),
             usize::from,
         );
+        let server = &state.runtime().config.server;
+        let ops_listen: Option<SocketAddr> =
+            server.ops_listen.as_deref().map(str::parse).transpose()?;
+        let main = match ops_listen {
+            Some(_) => Listener::ModelApi,
+            None => Listener::Combined {
+                loopback: listen.ip().is_loopback(),
+            },
+        };
+        if main == (Listener::Combined { loopback: false }) && server.ops_token.is_none() {
+            tracing::warn!(
+                %listen,
+                "not a loopback address and neither server.ops_token nor server.ops_listen is set: \
+                 this listener serves the model API and /health only (the operations surface answers 403)"
+            );
+        }
         let (addr, mut tasks) = steadfast_net::serve_threads(
             listen,
             threads,
-            http::router(Arc::clone(&state)),
+            http::router(Arc::clone(&state), main),
             stop.clone(),
             options,
         )
         .map_err(|error| anyhow::anyhow!("cannot listen on {listen}: {error}"))?;
+        let ops_addr = match ops_listen {
+            None => None,
+            Some(ops) => {
+                let (ops_addr, ops_tasks) = steadfast_net::serve_threads(
+                    ops,
+                    1,
+                    http::router(Arc::clone(&state), Listener::Operations),
+                    stop.clone(),
+                    options,
+                )
+                .map_err(|error| {
+                    anyhow::anyhow!("cannot listen on {ops} (server.ops_listen): {error}")
+                })?;
+                tasks.extend(ops_tasks);
+                tracing::info!(addr = %ops_addr, "operations surface listening");
+                Some(ops_addr)
+            }
+        };
         tasks.push(tokio::spawn(telemetry::upkeep(
             state.prometheus.clone(),
             stop.clone(),
@@ -81,6 +117,7 @@ impl Gateway {
         tracing::info!(%addr, threads, "steadfast gateway listening");
         Ok(Gateway {
             addr,
+            ops_addr,
             state,
             shutdown,
             tasks,
@@ -90,6 +127,11 @@ impl Gateway {
     /// The address the gateway listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the operations listener, if `server.ops_listen` is set.
+    pub fn ops_addr(&self) -> Option<SocketAddr> {
+        self.ops_addr
     }
 
     /// The shared state (runtime, audit log, events).

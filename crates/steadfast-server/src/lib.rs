@@ -8,6 +8,7 @@
 //! | [`state`] | what every handler shares, and config reloads |
 //! | [`watch`] | reload triggers: the config file changing, `SIGHUP` |
 //! | [`audit`] | the audit log of admin actions and reloads |
+//! | [`refusals`] | calls refused for want of a token, logged at a bounded rate |
 //! | [`alerts`] | alert rules, their engine and the channels they notify |
 //! | [`analytics`] | a bounded day of history and the reports built from it |
 //! | [`dashboard`] | the dashboard's history and the gateway's notices |
@@ -23,6 +24,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod gateway;
 pub mod http;
+pub mod refusals;
 pub mod sampler;
 pub mod state;
 pub mod telemetry;

@@ -20,6 +20,7 @@ use crate::alerts::AlertBoard;
 use crate::analytics::Analytics;
 use crate::audit::Audit;
 use crate::dashboard::Dashboard;
+use crate::refusals::Refusals;
 use crate::telemetry;
 
 /// Shared by every handler.
@@ -43,6 +44,8 @@ pub struct AppState {
     pub alerts: Arc<AlertBoard>,
     /// Renders the process's metrics (shared by every gateway in the process).
     pub prometheus: PrometheusHandle,
+    /// Calls refused for want of a token, logged at a bounded rate.
+    pub refusals: Refusals,
     reloading: Mutex<()>,
 }
 
@@ -65,6 +68,7 @@ impl AppState {
             started: Instant::now(),
             alerts: Arc::new(AlertBoard::default()),
             prometheus,
+            refusals: Refusals::default(),
             reloading: Mutex::new(()),
         })
     }
@@ -158,6 +162,7 @@ fn read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
             was.shutdown_grace != is.shutdown_grace,
         ),
         ("server.audit_log", was.audit_log != is.audit_log),
+        ("server.ops_listen", was.ops_listen != is.ops_listen),
         ("state", old.state != new.state),
     ]
     .into_iter()

@@ -16,6 +16,8 @@ use tokio::sync::watch;
 
 /// Requests refused before routing (unreadable, invalid, unknown route).
 pub const INVALID_REQUESTS: &str = "steadfast_invalid_requests_total";
+/// Calls to the admin API or the operations surface refused for want of a token.
+pub const AUTH_REFUSALS: &str = "steadfast_auth_refusals_total";
 /// Config reloads by result.
 pub const CONFIG_RELOADS: &str = "steadfast_config_reloads_total";
 
@@ -70,6 +72,10 @@ fn describe() {
     describe_counter!(
         INVALID_REQUESTS,
         "Requests refused before routing: unreadable body, invalid JSON, unknown route."
+    );
+    describe_counter!(
+        AUTH_REFUSALS,
+        "Calls refused for want of a valid token, by surface: admin or ops."
     );
     describe_counter!(CONFIG_RELOADS, "Config reloads by result: ok or refused.");
 }

@@ -26,6 +26,7 @@ mod docs;
 mod failover;
 mod gemini;
 mod grafana;
+mod hostile;
 mod kinds;
 mod layers;
 mod logs;

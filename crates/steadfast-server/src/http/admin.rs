@@ -1,20 +1,25 @@
 //! `/admin/*`: manual recovery and reloads, behind the bearer `admin_token`
 //! (compared in constant time). Without a configured token the admin API is
-//! off. Every action is audited.
+//! off. Every authorised action is audited; refused calls are counted and
+//! logged at a bounded rate instead, and a model name no config could hold
+//! is refused with 400 before anything is written.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::auth::{bearer, constant_time_eq};
 use super::error::ApiError;
 use crate::state::AppState;
 
 /// Refuses the request unless it carries the configured bearer token.
-fn authorize(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// A refusal is noted (rate-limited, see [`Refusals`](crate::refusals::Refusals)),
+/// never audited: the caller is nobody the audit log answers to.
+fn authorize(app: &AppState, headers: &HeaderMap, action: &'static str) -> Result<(), ApiError> {
     let runtime = app.runtime();
     let Some(token) = &runtime.config.server.admin_token else {
         return Err(ApiError::with_status(
@@ -24,27 +29,28 @@ fn authorize(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
             "The admin API is off: set server.admin_token to enable it.",
         ));
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if constant_time_eq(presented.as_bytes(), token.expose().as_bytes()) {
+    if constant_time_eq(bearer(headers).as_bytes(), token.expose().as_bytes()) {
         Ok(())
     } else {
+        app.refusals.note("admin", action);
         Err(ApiError::unauthorized(
             "A valid admin bearer token is required.",
         ))
     }
 }
 
-/// Compares two byte strings in time independent of where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut difference = a.len() ^ b.len();
-    for (index, byte) in b.iter().enumerate() {
-        difference |= usize::from(a.get(index).copied().unwrap_or(0) ^ byte);
+/// Longest model name an admin path may carry.
+const MAX_NAME: usize = 128;
+
+/// Refuses a model name no config could hold, before anything is written.
+fn check_name(name: &str) -> Result<(), ApiError> {
+    if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_model_name",
+            format!("A model name is 1 to {MAX_NAME} characters without control characters."),
+        ));
     }
-    difference == 0
+    Ok(())
 }
 
 /// `POST /admin/models/{name}/trip`: force the model's breaker open until reset.
@@ -65,10 +71,8 @@ pub(super) async fn reset(
     manual(&app, &headers, &name, "reset").await
 }
 
-async fn manual(app: &AppState, headers: &HeaderMap, name: &str, action: &str) -> Response {
-    if let Err(error) = authorize(app, headers) {
-        app.audit
-            .record(action, name, "refused", "missing or wrong admin token");
+async fn manual(app: &AppState, headers: &HeaderMap, name: &str, action: &'static str) -> Response {
+    if let Err(error) = check_name(name).and_then(|()| authorize(app, headers, action)) {
         return error.into_response();
     }
     let runtime = app.runtime();
@@ -93,9 +97,7 @@ async fn manual(app: &AppState, headers: &HeaderMap, name: &str, action: &str) -
 
 /// `POST /admin/reload`: re-read the config file.
 pub(super) async fn reload(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err(error) = authorize(&app, &headers) {
-        app.audit
-            .record("reload", "admin", "refused", "missing or wrong admin token");
+    if let Err(error) = authorize(&app, &headers, "reload") {
         return error.into_response();
     }
     match app.reload("admin").await {
@@ -119,21 +121,8 @@ pub(super) async fn reload(State(app): State<Arc<AppState>>, headers: HeaderMap)
 
 /// `GET /admin/audit`: the recent audit entries.
 pub(super) async fn audit(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Err(error) = authorize(&app, &headers) {
+    if let Err(error) = authorize(&app, &headers, "audit") {
         return error.into_response();
     }
     Json(json!({"entries": app.audit.entries()})).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn compares_whole_strings() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secreT", b"secret"));
-        assert!(!constant_time_eq(b"secret-longer", b"secret"));
-        assert!(!constant_time_eq(b"", b"secret"));
-    }
 }

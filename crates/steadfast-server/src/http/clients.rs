@@ -1,11 +1,38 @@
-//! Admission of clients: when client keys are configured, a model request
-//! must carry a known key (`Authorization: Bearer <key>` or `x-api-key`) and
-//! stay within that client's request limit.
+//! Admission of clients: when client keys are configured, every request to
+//! `/v1/*` must carry a known key (`Authorization: Bearer <key>` or
+//! `x-api-key`), and a model request must stay within that client's limits.
 
-use axum::http::{HeaderMap, header};
-use steadfast_proxy::runtime::Runtime;
+use std::sync::Arc;
 
+use axum::http::HeaderMap;
+use steadfast_proxy::runtime::{Client, Runtime};
+
+use super::auth::bearer;
 use super::error::ApiError;
+
+/// The client whose key the request carries, when keys are in use; 401
+/// when it carries none or an unknown one.
+pub(super) fn identify<'r>(
+    runtime: &'r Runtime,
+    headers: &HeaderMap,
+) -> Result<Option<&'r Arc<Client>>, ApiError> {
+    if !runtime.clients.required() {
+        return Ok(None);
+    }
+    let key = match bearer(headers) {
+        "" => headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .unwrap_or_default(),
+        key => key,
+    };
+    runtime
+        .clients
+        .find(key)
+        .map(Some)
+        .ok_or_else(|| ApiError::unauthorized("Incorrect or missing API key for this gateway."))
+}
 
 /// Checks the request's client key and takes one request from its allowance;
 /// returns the client's name (for logs) when keys are in use.
@@ -13,20 +40,9 @@ pub(super) async fn admit(
     runtime: &Runtime,
     headers: &HeaderMap,
 ) -> Result<Option<String>, ApiError> {
-    if !runtime.clients.required() {
+    let Some(client) = identify(runtime, headers)? else {
         return Ok(None);
-    }
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
-        .map(str::trim)
-        .unwrap_or_default();
-    let client = runtime
-        .clients
-        .find(key)
-        .ok_or_else(|| ApiError::unauthorized("Incorrect or missing API key for this gateway."))?;
+    };
     client.admit().await.map_err(|limited| {
         let mut error = ApiError::with_status(
             axum::http::StatusCode::TOO_MANY_REQUESTS,

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use steadfast_proxy::runtime::TargetCounts;
 
+use super::error::ApiError;
 use crate::state::AppState;
 
 /// `GET /health`: the process is up.
@@ -39,16 +40,21 @@ pub(super) async fn ready(State(app): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// `GET /v1/models`: the routes, in OpenAI's list shape.
-pub(super) async fn models(State(app): State<Arc<AppState>>) -> Json<Value> {
+/// `GET /v1/models`: the routes, in OpenAI's list shape (with client keys
+/// configured, for a known client only).
+pub(super) async fn models(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let runtime = app.runtime();
+    super::clients::identify(&runtime, &headers)?;
     let mut names: Vec<&str> = runtime.routes.keys().map(|name| &**name).collect();
     names.sort_unstable();
     let data: Vec<Value> = names
         .into_iter()
         .map(|name| json!({"id": name, "object": "model", "created": 0, "owned_by": "steadfast"}))
         .collect();
-    Json(json!({"object": "list", "data": data}))
+    Ok(Json(json!({"object": "list", "data": data})))
 }
 
 /// `GET /api/status`: every route and target with its live state.

@@ -1,10 +1,11 @@
-//! The HTTP face of the gateway: the router over the public contract and
-//! every handler. Handlers parse what they must, call the proxy or read the
+//! The HTTP face of the gateway: the routers over the public contract (one
+//! per listener) and every handler. Handlers parse what they must, call the proxy or read the
 //! gateway's state, and map the result to one status and one body shape
 //! ([`error`]).
 
 mod admin;
 mod alerts;
+mod auth;
 mod body;
 mod chat;
 mod clients;
@@ -14,6 +15,7 @@ mod events;
 mod forward;
 mod info;
 mod messages;
+mod ops;
 mod report;
 mod responses;
 mod scrape;
@@ -26,31 +28,50 @@ use axum::routing::{get, post};
 use steadfast_proxy::headers::REQUEST_ID;
 
 pub use error::ApiError;
+pub use ops::Listener;
 
 use crate::state::AppState;
 
-/// The router over every public endpoint.
-pub fn router(app: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/v1/chat/completions", post(chat::chat))
-        .route("/v1/embeddings", post(chat::embeddings))
-        .route("/v1/completions", post(chat::completions))
-        .route("/v1/messages", post(messages::messages))
-        .route("/v1/responses", post(responses::responses))
-        .route("/v1/models", get(info::models))
-        .route("/health", get(info::health))
-        .route("/ready", get(info::ready))
-        .route("/api/status", get(info::status))
-        .route("/api/alerts", get(alerts::active))
-        .route("/api/report", get(report::report))
-        .route("/metrics", get(scrape::metrics))
-        .route("/api/events", get(events::events))
-        .route("/api/history", get(dashboard::history))
-        .route("/dashboard", get(dashboard::page))
-        .route("/admin/models/{name}/trip", post(admin::trip))
-        .route("/admin/models/{name}/reset", post(admin::reset))
-        .route("/admin/reload", post(admin::reload))
-        .route("/admin/audit", get(admin::audit))
+/// The router of one listener (see [`Listener`]): the model API, the
+/// operations surface behind its guard ([`ops`]), the admin API behind its
+/// token, and `/health` everywhere.
+pub fn router(app: Arc<AppState>, listener: Listener) -> Router {
+    let mut router = Router::new().route("/health", get(info::health));
+    if listener.serves_models() {
+        router = router
+            .route("/v1/chat/completions", post(chat::chat))
+            .route("/v1/embeddings", post(chat::embeddings))
+            .route("/v1/completions", post(chat::completions))
+            .route("/v1/messages", post(messages::messages))
+            .route("/v1/responses", post(responses::responses))
+            .route("/v1/models", get(info::models));
+    }
+    if listener.serves_operations() {
+        let guarded = Router::new()
+            .route("/ready", get(info::ready))
+            .route("/api/status", get(info::status))
+            .route("/api/alerts", get(alerts::active))
+            .route("/api/report", get(report::report))
+            .route("/metrics", get(scrape::metrics))
+            .route("/api/events", get(events::events))
+            .route("/api/history", get(dashboard::history))
+            .route("/dashboard", get(dashboard::page))
+            .route_layer(axum::middleware::from_fn_with_state(
+                (Arc::clone(&app), listener),
+                ops::guard,
+            ));
+        router = router
+            .merge(guarded)
+            .route(
+                "/dashboard/login",
+                post(ops::login).with_state((Arc::clone(&app), listener)),
+            )
+            .route("/admin/models/{name}/trip", post(admin::trip))
+            .route("/admin/models/{name}/reset", post(admin::reset))
+            .route("/admin/reload", post(admin::reload))
+            .route("/admin/audit", get(admin::audit));
+    }
+    router
         .fallback(|| async { ApiError::not_found("No such endpoint.") })
         .with_state(app)
 }

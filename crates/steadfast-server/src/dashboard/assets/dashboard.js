@@ -231,10 +231,12 @@ async function start() {
       drawCharts();
     });
   }
-  const [status, history] = await Promise.all([
-    fetch("/api/status").then((r) => r.json()),
-    fetch("/api/history").then((r) => r.json()),
-  ]);
+  // A session that ended (a new server.ops_token) goes back to the sign-in form.
+  const load = (path) => fetch(path).then((r) => {
+    if (r.status === 401) { window.location.reload(); throw new Error("signed out"); }
+    return r.json();
+  });
+  const [status, history] = await Promise.all([load("/api/status"), load("/api/history")]);
   renderStatus(status);
   state.samples = history.samples;
   for (const event of history.events) addEvent(event);

@@ -1,0 +1,74 @@
+//! Calls refused for want of a token, noted without letting the caller
+//! write what it likes into the logs or the audit log.
+
+use std::sync::Mutex;
+
+use tokio::time::{Duration, Instant};
+
+use crate::telemetry::AUTH_REFUSALS;
+
+/// How often at most a refusal is logged; the others are counted and the
+/// count is logged with the next line.
+const LOG_EVERY: Duration = Duration::from_secs(1);
+
+/// Refusals of callers without the right token: counted in
+/// `steadfast_auth_refusals_total`, and logged at most once a second with
+/// the number left unlogged since. The caller's own words (a path, a model
+/// name) never reach the log or the audit log: an unauthenticated caller
+/// could otherwise fill them with text of its choosing.
+#[derive(Debug, Default)]
+pub struct Refusals {
+    last: Mutex<Option<Instant>>,
+    unlogged: Mutex<u64>,
+}
+
+impl Refusals {
+    /// Notes a refused call to `surface` (`admin` or `ops`) for `action`
+    /// (one of the gateway's own names, never the caller's text).
+    pub fn note(&self, surface: &'static str, action: &'static str) {
+        metrics::counter!(AUTH_REFUSALS, "surface" => surface).increment(1);
+        let now = Instant::now();
+        let due = self.last.lock().is_ok_and(|mut last| {
+            let due = last.is_none_or(|at| now.duration_since(at) >= LOG_EVERY);
+            if due {
+                *last = Some(now);
+            }
+            due
+        });
+        let Ok(mut unlogged) = self.unlogged.lock() else {
+            return;
+        };
+        if due {
+            let also = std::mem::take(&mut *unlogged);
+            tracing::warn!(
+                surface,
+                action,
+                also_refused_since_last_line = also,
+                "refused a call without a valid token"
+            );
+        } else {
+            *unlogged += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_are_logged_at_most_once_a_second() {
+        let refusals = Refusals::default();
+        for _ in 0..5 {
+            refusals.note("admin", "trip");
+        }
+        assert_eq!(*refusals.unlogged.lock().unwrap(), 4);
+        tokio::time::advance(LOG_EVERY).await;
+        refusals.note("admin", "trip");
+        assert_eq!(
+            *refusals.unlogged.lock().unwrap(),
+            0,
+            "logged with the count"
+        );
+    }
+}
