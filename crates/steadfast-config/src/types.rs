@@ -62,6 +62,12 @@ pub struct ServerConfig {
     pub shutdown_grace: ConfigDuration,
     /// Where to append the audit log (JSON lines); none keeps it in memory only.
     pub audit_log: Option<String>,
+    /// Size at which the audit log file is rotated (to `<file>.1`, …).
+    /// Read at start only.
+    pub audit_log_max_bytes: u64,
+    /// Rotated audit log files kept besides the current one (0: the file
+    /// is cut back to nothing when full). Read at start only.
+    pub audit_log_files: u32,
     /// Threads serving requests, each with its own listener on the port and
     /// its own upstream connections; none: one per CPU. Read at start only.
     pub threads: Option<u16>,
@@ -83,6 +89,8 @@ impl Default for ServerConfig {
             client_timeout: ConfigDuration::secs(30),
             shutdown_grace: ConfigDuration::secs(30),
             audit_log: None,
+            audit_log_max_bytes: 10 * 1024 * 1024,
+            audit_log_files: 3,
             threads: None,
             ops_listen: None,
             ops_token: None,

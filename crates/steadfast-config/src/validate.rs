@@ -244,6 +244,12 @@ fn server_limits(server: &ServerConfig, report: &mut impl FnMut(String, String))
             );
         }
     }
+    if server.audit_log_max_bytes < 4096 {
+        report(
+            "server.audit_log_max_bytes".into(),
+            "must be at least 4096".into(),
+        );
+    }
     if server.client_timeout.0.is_zero() {
         report(
             "server.client_timeout".into(),

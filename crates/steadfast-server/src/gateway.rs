@@ -146,6 +146,7 @@ impl Gateway {
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
+        self.state.audit.flush().await;
     }
 
     /// Serves until `SIGTERM` or `SIGINT`, then shuts down gracefully.

@@ -55,8 +55,13 @@ impl AppState {
         // Before any target is built: targets cache handles from the recorder.
         let prometheus = telemetry::install();
         let shared = SharedState::from_config(&config.state).map_err(anyhow::Error::msg)?;
-        let audit = Audit::new(config.server.audit_log.clone().map(PathBuf::from))
-            .with_stream(shared.audit_stream().cloned());
+        let server = &config.server;
+        let audit = Audit::new(
+            server.audit_log.clone().map(PathBuf::from),
+            server.audit_log_max_bytes,
+            server.audit_log_files,
+        )
+        .with_stream(shared.audit_stream().cloned());
         let proxy = Proxy::new(config, events, shared.fleet()).map_err(anyhow::Error::msg)?;
         Ok(AppState {
             proxy: Arc::new(proxy),
@@ -85,7 +90,20 @@ impl AppState {
     pub async fn reload(&self, trigger: &str) -> Result<String, ConfigError> {
         let _one_at_a_time = self.reloading.lock().await;
         let file = self.config_path.display().to_string();
-        let result = config::load(&self.config_path).and_then(|config| {
+        // Read on a blocking thread: a serving thread does no file I/O.
+        let path = self.config_path.clone();
+        let loaded = tokio::task::spawn_blocking(move || config::load(&path))
+            .await
+            .unwrap_or_else(|error| {
+                Err(ConfigError {
+                    file: self.config_path.clone(),
+                    problems: vec![config::Problem {
+                        path: String::new(),
+                        reason: format!("the file could not be read: {error}"),
+                    }],
+                })
+            });
+        let result = loaded.and_then(|config| {
             let old = self.runtime();
             let kept = config
                 .models
@@ -161,7 +179,12 @@ fn read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
             "server.shutdown_grace",
             was.shutdown_grace != is.shutdown_grace,
         ),
-        ("server.audit_log", was.audit_log != is.audit_log),
+        (
+            "server.audit_log",
+            was.audit_log != is.audit_log
+                || was.audit_log_max_bytes != is.audit_log_max_bytes
+                || was.audit_log_files != is.audit_log_files,
+        ),
         ("server.ops_listen", was.ops_listen != is.ops_listen),
         ("state", old.state != new.state),
     ]

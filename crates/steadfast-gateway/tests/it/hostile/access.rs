@@ -319,3 +319,49 @@ async fn refused_admin_calls_write_no_audit_entry_and_a_bounded_log() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn the_audit_file_is_rotated_within_its_bound() {
+    let mocks = mocks(&["primary"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit.jsonl");
+    let server = format!(
+        "admin_token: \"{ADMIN_TOKEN}\"\naudit_log: \"{}\"\naudit_log_max_bytes: 4096\naudit_log_files: 2",
+        file.display()
+    );
+    let gateway = Binary::start(&config(
+        &mocks,
+        &format!("127.0.0.1:{PORT}"),
+        &server,
+        "",
+        "",
+    ))
+    .await;
+    let client = reqwest::Client::new();
+    for i in 0..120 {
+        let action = if i % 2 == 0 { "trip" } else { "reset" };
+        let done = client
+            .post(gateway.at(&format!("/admin/models/m0/{action}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), StatusCode::OK);
+    }
+    let rotated = |n: u32| dir.path().join(format!("audit.jsonl.{n}"));
+    let written =
+        crate::support::eventually(Duration::from_secs(5), || async { rotated(2).exists() }).await;
+    assert!(written, "the audit file was not rotated");
+    assert!(
+        !rotated(3).exists(),
+        "more rotated files kept than configured"
+    );
+    for path in [file.clone(), rotated(1), rotated(2)] {
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size <= 4096, "{}: {size} bytes", path.display());
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            let entry: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(entry["target"], "m0");
+        }
+    }
+}
