@@ -44,6 +44,10 @@ pub struct ClientConfig {
     /// Requests per minute this client may send.
     #[serde(default)]
     pub requests_per_minute: Option<u64>,
+    /// Requests this client may have in flight at once, an open stream
+    /// counting until it ends; past it, 429.
+    #[serde(default)]
+    pub max_concurrent_requests: Option<usize>,
 }
 
 /// The HTTP server.
@@ -75,6 +79,13 @@ pub struct ServerConfig {
     /// `/dashboard`, `/metrics`, `/ready`, `/admin/*`), which the main
     /// listener then leaves out. Read at start only.
     pub ops_listen: Option<String>,
+    /// Most client connections open at once, over every serving thread;
+    /// past it a new connection gets a 503 and is closed. Read at start only.
+    pub max_connections: usize,
+    /// Longest time a client may leave the gateway's answer unread (a
+    /// stream's next event, a socket that takes no bytes) before the answer
+    /// is given up and its upstream call and slots released.
+    pub write_timeout: ConfigDuration,
     /// Bearer token for the operations surface (`/api/*`, `/dashboard`,
     /// `/metrics`, `/ready`); the dashboard asks for it once per browser session.
     pub ops_token: Option<Secret>,
@@ -93,6 +104,8 @@ impl Default for ServerConfig {
             audit_log_files: 3,
             threads: None,
             ops_listen: None,
+            max_connections: 10_000,
+            write_timeout: ConfigDuration::secs(30),
             ops_token: None,
         }
     }
@@ -222,6 +235,10 @@ pub struct ModelConfig {
     /// configured one.
     #[serde(default)]
     pub verify_model: bool,
+    /// Largest whole (non-streamed) answer taken from this model, in bytes;
+    /// a larger one is a failure of the model.
+    #[serde(default = "defaults::max_answer_bytes")]
+    pub max_answer_bytes: u64,
 }
 
 /// Circuit-breaker settings of a model.
@@ -373,6 +390,10 @@ pub struct RouteConfig {
     /// next target and splice the continuation into the same client stream.
     #[serde(default)]
     pub stream_resume: bool,
+    /// Longest a streamed answer may last, from the request to its last
+    /// event; past it the stream ends with an error event.
+    #[serde(default = "defaults::stream_deadline")]
+    pub stream_deadline: ConfigDuration,
 }
 
 /// Jitter added to retry backoff.
@@ -457,6 +478,14 @@ mod defaults {
 
     pub(super) fn route_timeout() -> ConfigDuration {
         ConfigDuration::secs(120)
+    }
+
+    pub(super) fn stream_deadline() -> ConfigDuration {
+        ConfigDuration::secs(600)
+    }
+
+    pub(super) fn max_answer_bytes() -> u64 {
+        8 * 1024 * 1024
     }
 
     pub(super) fn hedge_budget() -> f64 {

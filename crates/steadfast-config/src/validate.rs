@@ -87,6 +87,12 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
                 "must be greater than 0".into(),
             );
         }
+        if model.max_answer_bytes == 0 {
+            report(
+                format!("{path}.max_answer_bytes"),
+                "must be greater than 0".into(),
+            );
+        }
         if model.max_concurrency == Some(0) {
             report(
                 format!("{path}.max_concurrency"),
@@ -158,6 +164,12 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
                 "must be at least 1".into(),
             );
         }
+        if client.max_concurrent_requests == Some(0) {
+            report(
+                format!("{path}.max_concurrent_requests"),
+                "must be at least 1".into(),
+            );
+        }
     }
 
     if config.routes.is_empty() {
@@ -205,6 +217,12 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
         if route.timeout.0.is_zero() {
             report(format!("{path}.timeout"), "must be greater than 0".into());
         }
+        if route.stream_deadline.0.is_zero() {
+            report(
+                format!("{path}.stream_deadline"),
+                "must be greater than 0".into(),
+            );
+        }
 
         strategy_problems(route, &path, &mut report);
     }
@@ -248,6 +266,15 @@ fn server_limits(server: &ServerConfig, report: &mut impl FnMut(String, String))
         report(
             "server.audit_log_max_bytes".into(),
             "must be at least 4096".into(),
+        );
+    }
+    if server.max_connections == 0 {
+        report("server.max_connections".into(), "must be at least 1".into());
+    }
+    if server.write_timeout.0.is_zero() {
+        report(
+            "server.write_timeout".into(),
+            "must be greater than 0".into(),
         );
     }
     if server.client_timeout.0.is_zero() {

@@ -35,6 +35,14 @@ pub enum Mode {
     /// Gemini: answer HTTP 200 with the prompt blocked for safety
     /// (`promptFeedback.blockReason`); other kinds answer normally.
     SafetyBlock,
+    /// OpenAI and Azure chat streams: stream content chunks without end, one
+    /// every `chunk_interval_ms`, each carrying the whole answer text (so
+    /// `reply` sets their size); other answers are normal.
+    EndlessStream,
+    /// Answer HTTP 200 with a body that never ends and never completes an
+    /// event (`data: xxx…` in 64 KiB pieces, as fast as it is read), to plain
+    /// and streamed requests alike.
+    Flood,
 }
 
 /// The provider's settings; every field can be changed at run time.

@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use steadfast_wire::Format;
 
@@ -75,6 +76,10 @@ pub(super) async fn chat(
         let cut_after = (faults.mode == Mode::CutStream).then_some(faults.cut_after);
         let error_after = (faults.mode == Mode::StreamError)
             .then(|| (faults.cut_after as usize, stream_error_event(&faults)));
+        let interval = Duration::from_millis(faults.chunk_interval_ms);
+        if faults.mode == Mode::EndlessStream {
+            return endless_chat(&model, &text, interval, guard);
+        }
         return stream_chat(StreamPlan {
             model,
             text,
@@ -82,7 +87,7 @@ pub(super) async fn chat(
             include_usage,
             cut_after,
             error_after,
-            interval: Duration::from_millis(faults.chunk_interval_ms),
+            interval,
             guard,
         });
     }
@@ -157,6 +162,25 @@ fn stream_chat(plan: StreamPlan) -> Response {
         events.push(error);
     }
     sse_response(events, plan.cut_after, plan.interval, plan.guard)
+}
+
+/// A chat stream that never ends: a chunk carrying `text` every `interval`.
+/// The request counts as cancelled when the client goes.
+fn endless_chat(model: &str, text: &str, interval: Duration, guard: RequestGuard) -> Response {
+    let first = chunk(model, json!({"role": "assistant", "content": ""}), None);
+    let more = chunk(model, json!({"content": text}), None);
+    let rest = futures_util::stream::unfold(guard, move |guard| {
+        let more = more.clone();
+        async move {
+            tokio::time::sleep(interval).await;
+            Some((Ok::<_, std::io::Error>(more), guard))
+        }
+    });
+    let events = futures_util::stream::once(async move { Ok(first) }).chain(rest);
+    Response::builder()
+        .header(axum::http::header::CONTENT_TYPE, "text/event-stream")
+        .body(axum::body::Body::from_stream(events))
+        .unwrap_or_else(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// `POST /v1/completions`: a legacy text completion, plain or streamed.

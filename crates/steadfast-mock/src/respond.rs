@@ -29,7 +29,13 @@ pub(super) enum Verdict {
 pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind) -> Verdict {
     control.delay(faults).await;
     let (status, retry_after, fault) = match faults.mode {
-        Mode::Ok | Mode::CutStream | Mode::StreamError | Mode::SafetyBlock | Mode::Refuse => {
+        Mode::Flood => return Verdict::Fail(flood()),
+        Mode::Ok
+        | Mode::CutStream
+        | Mode::StreamError
+        | Mode::SafetyBlock
+        | Mode::EndlessStream
+        | Mode::Refuse => {
             if !control.random_failure(faults.fail_rate) {
                 return Verdict::Answer;
             }
@@ -78,6 +84,16 @@ pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind
             .insert(header::RETRY_AFTER, seconds.into());
     }
     Verdict::Fail(response)
+}
+
+/// A 200 answer whose body never ends, nor ends an event.
+fn flood() -> Response {
+    let piece = Bytes::from([b"data: ".as_slice(), &[b'x'; 64 * 1024 - 6]].concat());
+    let body = stream::repeat_with(move || Ok::<_, std::io::Error>(piece.clone()));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// A simulated failure, to be put in a provider's error shape.

@@ -16,7 +16,7 @@ use crate::inbound::Call;
 use crate::relay::OpenStream;
 use crate::runtime::Target;
 use crate::telemetry::trace;
-use crate::upstream::{Upstream, judge_error, read_body};
+use crate::upstream::{Upstream, judge_error, read_body, read_error_body};
 
 /// Sends one plain (non-streamed) request and records its outcome; the
 /// answer comes back in the client's format.
@@ -41,10 +41,10 @@ pub(crate) async fn plain(
         let status = response.status();
         if !status.is_success() {
             let headers = response.headers().clone();
-            let body = read_body(&provider.name, response).await?;
+            let body = read_error_body(&provider.name, response).await?;
             return Err(judge_error(provider, status, &headers, &body));
         }
-        let body = read_body(&provider.name, response).await?;
+        let body = read_body(&provider.name, response, target.settings.max_answer_bytes).await?;
         call.translation.read(body).map_err(|error| {
             AttemptError::new(
                 Failure::transient(),
@@ -107,7 +107,7 @@ pub(crate) async fn open_stream(
         let status = response.status();
         if !status.is_success() {
             let headers = response.headers().clone();
-            let body = read_body(&provider.name, response).await?;
+            let body = read_error_body(&provider.name, response).await?;
             return Err(judge_error(provider, status, &headers, &body));
         }
         Ok(response)

@@ -58,6 +58,11 @@ impl RequestRecord {
         &self.span
     }
 
+    /// When the request began.
+    pub(crate) fn started(&self) -> Instant {
+        self.started
+    }
+
     /// The request's id.
     pub(crate) fn request_id(&self) -> &Arc<str> {
         &self.request_id

@@ -26,10 +26,15 @@ use steadfast_wire::Format;
 use steadfast_wire::StreamError;
 use steadfast_wire::framing::Framing;
 use steadfast_wire::translate::{Progress, StreamTranslator};
+use tokio::time::Instant;
 
 use crate::admission::Admission;
 use crate::outcome::{Attempt, Outcome};
 use crate::record::RequestRecord;
+
+/// Longest wait for the upstream's next bytes that a timer can hold (a
+/// target's timeout is far shorter; this keeps the sum from overflowing).
+const MAX_IDLE: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The upstream's bytes, as they arrive.
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
@@ -57,6 +62,8 @@ pub(crate) struct OpenStream {
     upstream: ByteStream,
     translator: StreamTranslator,
     idle: Duration,
+    /// When the route's `stream_deadline` passes.
+    deadline: Option<Instant>,
     /// The upstream's answer is complete.
     done: bool,
     /// The stream ended in error; nothing follows the pending events.
@@ -85,6 +92,7 @@ impl OpenStream {
             upstream: Box::pin(response.into_body().into_data_stream()),
             translator,
             idle: Duration::MAX,
+            deadline: None,
             done: false,
             broken: false,
             name: "upstream".into(),
@@ -168,16 +176,18 @@ impl OpenStream {
 
     /// The client's events, as they come; `resume` continues the stream on
     /// another target if it breaks after the first piece. `record` is
-    /// finished when the stream ends.
+    /// finished when the stream ends; at `deadline` it ends with an error.
     pub(crate) fn relay(
         mut self,
         resume: Option<Resume>,
         record: RequestRecord,
+        deadline: Instant,
     ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
         self.translator.relaying(resume.is_some());
         self.tried = vec![Arc::clone(&self.name)];
         self.resume = resume;
         self.record = Some(record);
+        self.deadline = Some(deadline);
         futures_util::stream::unfold(self, |mut open| async move {
             open.next().await.map(|event| (Ok(event), open))
         })
@@ -192,13 +202,15 @@ impl OpenStream {
                 self.settle();
                 return None;
             }
+            let stalled_at = Instant::now() + self.idle.min(MAX_IDLE);
+            let until = self.deadline.map_or(stalled_at, |d| d.min(stalled_at));
             let (failure, problem) = match self.drain() {
                 Err(error) => (
                     error.failure,
                     format!("the upstream stream reported an error: {}", error.message),
                 ),
                 Ok(_) if !self.pending.is_empty() || self.done => continue,
-                Ok(_) => match tokio::time::timeout(self.idle, self.upstream.next()).await {
+                Ok(_) => match tokio::time::timeout_at(until, self.upstream.next()).await {
                     Ok(Some(Ok(chunk))) => {
                         self.splitter.push(&chunk);
                         continue;
@@ -209,6 +221,14 @@ impl OpenStream {
                     ),
                     Ok(Some(Err(_))) => {
                         (Failure::transient(), "the upstream stream broke".to_owned())
+                    }
+                    Err(_) if until < stalled_at => {
+                        // The whole stream is over its time: no continuation either.
+                        self.resume = None;
+                        (
+                            Failure::timeout(),
+                            "the stream reached its route's stream_deadline".to_owned(),
+                        )
                     }
                     Err(_) => (
                         Failure::transient(),
@@ -236,6 +256,13 @@ impl OpenStream {
         let Some(resume) = self.resume.clone() else {
             return false;
         };
+        if !self.translator.resumable() {
+            tracing::warn!(
+                target_model = %self.name,
+                "a stream longer than the text kept for a resumption broke: not resumed"
+            );
+            return false;
+        }
         let text = self.translator.text().to_owned();
         let resumed = resume(text.clone(), self.tried.clone()).await;
         if let Some(record) = &mut self.record {
@@ -251,6 +278,7 @@ impl OpenStream {
         next.tried = std::mem::take(&mut self.tried);
         next.tried.push(Arc::clone(&next.name));
         next.record = self.record.take();
+        next.deadline = self.deadline;
         *self = next;
         true
     }

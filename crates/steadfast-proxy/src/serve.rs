@@ -142,7 +142,8 @@ impl Proxy {
                     }
                     .resume()
                 });
-                Answer::Stream(Box::pin(open.relay(resume, record)))
+                let deadline = record.started() + route.settings.stream_deadline.0;
+                Answer::Stream(Box::pin(open.relay(resume, record, deadline)))
             }
             (Some((_, Got::Plain(body))), 0) => {
                 record.finish(Outcome::Served);

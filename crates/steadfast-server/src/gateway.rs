@@ -38,6 +38,8 @@ impl Gateway {
         let options = steadfast_net::ServeOptions {
             header_timeout: config.server.client_timeout.0,
             shutdown_grace: config.server.shutdown_grace.0,
+            write_timeout: config.server.write_timeout.0,
+            max_connections: config.server.max_connections,
         };
         let state = Arc::new(AppState::new(
             config,

@@ -172,8 +172,12 @@ fn read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
         ("server.listen", was.listen != is.listen),
         ("server.threads", was.threads != is.threads),
         (
-            "server.client_timeout (for request heads)",
+            "server.client_timeout (for request heads and idle connections)",
             was.client_timeout != is.client_timeout,
+        ),
+        (
+            "server.write_timeout (for sockets)",
+            was.write_timeout != is.write_timeout,
         ),
         (
             "server.shutdown_grace",
@@ -186,6 +190,10 @@ fn read_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
                 || was.audit_log_files != is.audit_log_files,
         ),
         ("server.ops_listen", was.ops_listen != is.ops_listen),
+        (
+            "server.max_connections",
+            was.max_connections != is.max_connections,
+        ),
         ("state", old.state != new.state),
     ]
     .into_iter()

@@ -18,6 +18,8 @@ use tokio::sync::watch;
 pub const INVALID_REQUESTS: &str = "steadfast_invalid_requests_total";
 /// Calls to the admin API or the operations surface refused for want of a token.
 pub const AUTH_REFUSALS: &str = "steadfast_auth_refusals_total";
+/// Streams given up because their client took no event for `server.write_timeout`.
+pub const STALLED_STREAMS: &str = "steadfast_stalled_streams_total";
 /// Config reloads by result.
 pub const CONFIG_RELOADS: &str = "steadfast_config_reloads_total";
 
@@ -76,6 +78,10 @@ fn describe() {
     describe_counter!(
         AUTH_REFUSALS,
         "Calls refused for want of a valid token, by surface: admin or ops."
+    );
+    describe_counter!(
+        STALLED_STREAMS,
+        "Streams given up because their client took no event for server.write_timeout."
     );
     describe_counter!(CONFIG_RELOADS, "Config reloads by result: ok or refused.");
 }

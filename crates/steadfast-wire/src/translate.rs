@@ -79,6 +79,7 @@ impl Translation {
             model: None,
             text: String::new(),
             track_text: None,
+            text_dropped: false,
             continuing: false,
         }
     }
@@ -114,6 +115,24 @@ pub enum Progress {
     Done,
 }
 
+/// The most answer text kept for a stream's resumption (bytes); a longer
+/// answer that breaks ends with an error instead of a continuation.
+pub const MAX_TRACKED_TEXT: usize = 1024 * 1024;
+
+/// Adds `more` to the `kept` text of a resumption while it stays within
+/// [`MAX_TRACKED_TEXT`]; past it, lets the text go and marks it `dropped`.
+fn keep_text(kept: &mut String, dropped: &mut bool, more: &str) {
+    if *dropped {
+        return;
+    }
+    if kept.len() + more.len() > MAX_TRACKED_TEXT {
+        *dropped = true;
+        *kept = String::new();
+    } else {
+        kept.push_str(more);
+    }
+}
+
 /// Turns upstream events into client events, watching for the end, errors
 /// and usage on the way.
 pub struct StreamTranslator {
@@ -132,6 +151,9 @@ pub struct StreamTranslator {
     /// Whether the relay tracks the answer's text (for stream resumption);
     /// `None` until relaying starts: everything is decoded until then.
     track_text: Option<bool>,
+    /// The text outgrew [`MAX_TRACKED_TEXT`]: it is no longer kept, and the
+    /// stream cannot be resumed.
+    text_dropped: bool,
     /// The stream continues a broken one: events before its first content
     /// (the opening role-only chunk) are dropped.
     continuing: bool,
@@ -172,7 +194,9 @@ impl StreamTranslator {
                 StreamEvent::Start { model, .. } => {
                     self.model.get_or_insert_with(|| model.clone());
                 }
-                StreamEvent::Text(text) => self.text.push_str(text),
+                StreamEvent::Text(text) if self.track_text != Some(false) => {
+                    keep_text(&mut self.text, &mut self.text_dropped, text);
+                }
                 StreamEvent::Usage(usage) => self.usage = Some(Tokens::from(*usage)),
                 _ => {}
             }
@@ -198,6 +222,12 @@ impl StreamTranslator {
         Ok(progress)
     }
 
+    /// Whether the whole text relayed so far is kept, so another target can
+    /// carry on from it.
+    pub fn resumable(&self) -> bool {
+        !self.text_dropped
+    }
+
     /// The client event that ends a broken stream.
     pub fn error(&mut self, message: &str) -> Bytes {
         self.encoder.error(message)
@@ -213,7 +243,7 @@ impl StreamTranslator {
         self.model.as_deref()
     }
 
-    /// The answer text relayed so far.
+    /// The answer text relayed so far, while it is tracked (see [`resumable`](Self::resumable)).
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -284,5 +314,37 @@ mod tests {
             .read(Bytes::from_static(b"{\"model\":"))
             .unwrap_err();
         assert_eq!(error.0, "the answer is not JSON");
+    }
+
+    #[test]
+    fn the_text_kept_for_a_resumption_is_bounded() {
+        let translation = Translation {
+            client: Format::Openai,
+            target: Format::Anthropic,
+            include_usage: false,
+        };
+        let mut translator = translation.stream();
+        translator.relaying(true);
+        let piece = "x".repeat(64 * 1024);
+        let delta = serde_json::json!({
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": piece},
+        });
+        let event = Bytes::from(format!("event: content_block_delta\ndata: {delta}\n\n"));
+        let mut out = Vec::new();
+        for _ in 0..(MAX_TRACKED_TEXT / piece.len()) {
+            translator.feed(event.clone(), &mut out).unwrap();
+        }
+        assert!(translator.resumable());
+        assert_eq!(translator.text().len(), MAX_TRACKED_TEXT);
+        translator.feed(event, &mut out).unwrap();
+        assert!(!translator.resumable(), "past the bound, no resumption");
+        assert!(translator.text().is_empty(), "the text is let go");
+        assert_eq!(
+            out.len(),
+            MAX_TRACKED_TEXT / piece.len() + 1,
+            "every event relayed"
+        );
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use steadfast::events::Events;
 use steadfast::rate_limit::{Quota, RateLimitExceeded};
@@ -20,6 +21,26 @@ pub struct Client {
     pub name: Arc<str>,
     settings: ClientConfig,
     limit: Option<Limiter>,
+    in_flight: Option<Arc<Semaphore>>,
+}
+
+/// Why a client's request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientRefusal {
+    /// Over its requests per minute; try again after this long.
+    RateLimited(RateLimitExceeded),
+    /// As many requests in flight as `max_concurrent_requests` allows.
+    TooManyInFlight {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// A client's leave to have one request in flight; held until the answer
+/// has ended (a stream's last event). The default pass holds no slot.
+#[derive(Debug, Default)]
+pub struct ClientPass {
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Client {
@@ -42,16 +63,27 @@ impl Client {
             name,
             settings: settings.clone(),
             limit,
+            in_flight: settings
+                .max_concurrent_requests
+                .map(|n| Arc::new(Semaphore::new(n))),
         }
     }
 
     /// Takes one request from the client's allowance (the fleet's, with a
-    /// shared state).
-    pub async fn admit(&self) -> Result<(), RateLimitExceeded> {
-        match &self.limit {
-            Some(limit) => limit.check(0).await,
-            None => Ok(()),
+    /// shared state) and one of its slots for requests in flight.
+    pub async fn admit(&self) -> Result<ClientPass, ClientRefusal> {
+        let slot = match &self.in_flight {
+            None => None,
+            Some(slots) => Some(Arc::clone(slots).try_acquire_owned().map_err(|_| {
+                ClientRefusal::TooManyInFlight {
+                    limit: self.settings.max_concurrent_requests.unwrap_or_default(),
+                }
+            })?),
+        };
+        if let Some(limit) = &self.limit {
+            limit.check(0).await.map_err(ClientRefusal::RateLimited)?;
         }
+        Ok(ClientPass { _slot: slot })
     }
 }
 
@@ -112,7 +144,7 @@ mod tests {
 
     use steadfast_config::{ClientConfig, Secret};
 
-    use super::Clients;
+    use super::{ClientRefusal, Clients};
 
     #[test]
     fn a_client_is_found_by_its_whole_key_only_and_kept_across_rebuilds() {
@@ -121,6 +153,7 @@ mod tests {
             ClientConfig {
                 key: Secret::new("sk-team-a-0123456789"),
                 requests_per_minute: Some(60),
+                max_concurrent_requests: None,
             },
         )]);
         let clients = Clients::build(&config, None, None);
@@ -144,5 +177,27 @@ mod tests {
             rebuilt.find("sk-team-a-0123456789").unwrap(),
             found
         ));
+    }
+
+    #[tokio::test]
+    async fn a_client_has_at_most_its_limit_in_flight() {
+        let config = BTreeMap::from([(
+            "team-b".to_owned(),
+            ClientConfig {
+                key: Secret::new("sk-team-b-0123456789"),
+                requests_per_minute: None,
+                max_concurrent_requests: Some(2),
+            },
+        )]);
+        let clients = Clients::build(&config, None, None);
+        let client = clients.find("sk-team-b-0123456789").unwrap();
+        let first = client.admit().await.unwrap();
+        let _second = client.admit().await.unwrap();
+        assert_eq!(
+            client.admit().await.unwrap_err(),
+            ClientRefusal::TooManyInFlight { limit: 2 }
+        );
+        drop(first);
+        assert!(client.admit().await.is_ok());
     }
 }

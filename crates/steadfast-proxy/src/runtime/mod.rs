@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use steadfast::events::Events;
 
-pub use clients::{Client, Clients};
+pub use clients::{Client, ClientPass, ClientRefusal, Clients};
 pub use health::HealthProbes;
 pub use limit::Limiter;
 pub use route::{Route, RouteStrategy};

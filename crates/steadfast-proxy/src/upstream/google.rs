@@ -21,6 +21,8 @@ use crate::error::AttemptError;
 
 /// The scope Vertex AI calls need.
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
+/// The largest answer taken from the token endpoint.
+const MAX_TOKEN_ANSWER: u64 = 64 * 1024;
 /// How long before its expiry a token is replaced.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
@@ -139,7 +141,7 @@ impl GoogleAuth {
             .await
             .map_err(|_| "the token endpoint cannot be reached".to_owned())?;
         let status = response.status();
-        let body = read_body(&self.account.client_email, response)
+        let body = read_body(&self.account.client_email, response, MAX_TOKEN_ANSWER)
             .await
             .map_err(|error| error.message)?;
         if !status.is_success() {

@@ -27,8 +27,9 @@ pub use provider::{Probe, Provider};
 use crate::error::AttemptError;
 use crate::telemetry::trace;
 
-/// Largest upstream answer body read into memory (non-streamed answers and error bodies).
-const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
+/// The most of an error body read: enough for any provider's error, and no
+/// more, however much a faulty one sends.
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// An upstream's answer, its body not yet read.
 pub type Response = http::Response<hyper::body::Incoming>;
@@ -172,21 +173,33 @@ fn connection_error(provider: &str, what: &str) -> AttemptError {
     AttemptError::new(connection_failure(), format!("{what} ({provider})"))
 }
 
-/// Reads a whole answer body from `provider` (its name, for errors),
-/// bounded in size.
-pub async fn read_body(provider: &str, response: Response) -> Result<Bytes, AttemptError> {
+/// Reads a whole answer body of at most `limit` bytes from `provider` (its
+/// name, for errors); a larger one is a failure of the target, found as soon
+/// as the declared length or the bytes read pass the limit.
+pub async fn read_body(
+    provider: &str,
+    response: Response,
+    limit: u64,
+) -> Result<Bytes, AttemptError> {
+    let too_large = || {
+        AttemptError::new(
+            Failure::new(FailureKind::Fatal),
+            format!("the answer of {provider} is larger than its max_answer_bytes ({limit})"),
+        )
+    };
     let mut body = response.into_body();
+    if body.size_hint().lower() > limit {
+        return Err(too_large());
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let mut whole = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| connection_error(provider, CONNECTION_FAILED))?;
         let Ok(chunk) = frame.into_data() else {
             continue;
         };
-        if whole.len() + chunk.len() > MAX_UPSTREAM_BODY {
-            return Err(AttemptError::new(
-                Failure::new(FailureKind::Fatal),
-                format!("the answer of {provider} is too large"),
-            ));
+        if whole.len() + chunk.len() > limit {
+            return Err(too_large());
         }
         if whole.is_empty() && body.is_end_stream() {
             return Ok(chunk);
@@ -194,6 +207,24 @@ pub async fn read_body(provider: &str, response: Response) -> Result<Bytes, Atte
         whole.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(whole))
+}
+
+/// Reads the start of an error answer's body, at most [`MAX_ERROR_BODY`]
+/// bytes (the rest is left unread and the connection dropped).
+pub async fn read_error_body(provider: &str, response: Response) -> Result<Bytes, AttemptError> {
+    let mut body = response.into_body();
+    let mut start = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| connection_error(provider, CONNECTION_FAILED))?;
+        if let Ok(chunk) = frame.into_data() {
+            let room = MAX_ERROR_BODY - start.len();
+            start.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if start.len() == MAX_ERROR_BODY {
+                break;
+            }
+        }
+    }
+    Ok(Bytes::from(start))
 }
 
 /// Reads and discards an answer's body, up to `limit` bytes, so that its

@@ -15,7 +15,7 @@ use steadfast_wire::Format;
 use steadfast_wire::fields::{Fields, Kind};
 
 use super::error::ApiError;
-use super::forward::{estimate_tokens, forward};
+use super::forward::{Routed, estimate_tokens, forward};
 use super::{body, clients, request_id};
 use crate::state::AppState;
 use crate::telemetry::INVALID_REQUESTS;
@@ -70,7 +70,7 @@ async fn serve(app: Arc<AppState>, request: Request, endpoint: Endpoint) -> Resp
     let runtime = app.runtime();
     let server = &runtime.config.server;
     let result = async {
-        clients::admit(&runtime, &headers).await?;
+        let pass = clients::admit(&runtime, &headers).await?;
         let bytes = body::read(
             &headers,
             body,
@@ -89,16 +89,12 @@ async fn serve(app: Arc<AppState>, request: Request, endpoint: Endpoint) -> Resp
                 request.stream,
             ),
         };
-        forward(
-            &app,
-            &runtime,
-            &request.route,
+        let routed = Routed {
+            route: request.route,
             inbound,
             units,
-            &request_id,
-            &headers,
-        )
-        .await
+        };
+        forward(&app, &runtime, pass, routed, &request_id, &headers).await
     }
     .await;
     let mut response = result.unwrap_or_else(|error| {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
-use steadfast_proxy::runtime::{Client, Runtime};
+use steadfast_proxy::runtime::{Client, ClientPass, ClientRefusal, Runtime};
 
 use super::auth::bearer;
 use super::error::ApiError;
@@ -34,24 +34,36 @@ pub(super) fn identify<'r>(
         .ok_or_else(|| ApiError::unauthorized("Incorrect or missing API key for this gateway."))
 }
 
-/// Checks the request's client key and takes one request from its allowance;
-/// returns the client's name (for logs) when keys are in use.
-pub(super) async fn admit(
-    runtime: &Runtime,
-    headers: &HeaderMap,
-) -> Result<Option<String>, ApiError> {
+/// Checks the request's client key, takes one request from its allowance
+/// and one of its slots for requests in flight (held by the pass until the
+/// answer has ended); with no keys configured, an empty pass.
+pub(super) async fn admit(runtime: &Runtime, headers: &HeaderMap) -> Result<ClientPass, ApiError> {
     let Some(client) = identify(runtime, headers)? else {
-        return Ok(None);
+        return Ok(ClientPass::default());
     };
-    client.admit().await.map_err(|limited| {
+    client.admit().await.map_err(|refusal| {
+        let (code, message, retry_after) = match refusal {
+            ClientRefusal::RateLimited(limited) => (
+                "rate_limit_exceeded",
+                format!("Client {:?} is over its request limit.", &*client.name),
+                limited.retry_after.as_secs_f64().ceil().max(1.0) as u64,
+            ),
+            ClientRefusal::TooManyInFlight { limit } => (
+                "concurrency_limit_exceeded",
+                format!(
+                    "Client {:?} has {limit} requests in flight, as many as it may (an open stream counts until it ends).",
+                    &*client.name
+                ),
+                1,
+            ),
+        };
         let mut error = ApiError::with_status(
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             "rate_limit_error",
-            "rate_limit_exceeded",
-            format!("Client {:?} is over its request limit.", &*client.name),
+            code,
+            message,
         );
-        error.retry_after = Some(limited.retry_after.as_secs_f64().ceil().max(1.0) as u64);
+        error.retry_after = Some(retry_after);
         error
-    })?;
-    Ok(Some(client.name.to_string()))
+    })
 }

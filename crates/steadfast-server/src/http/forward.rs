@@ -5,8 +5,8 @@
 //! gateway's headers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use steadfast::FailureKind;
@@ -14,7 +14,7 @@ use steadfast_proxy::engine::{Failed, Unserved};
 use steadfast_proxy::headers::{ATTEMPTS, TARGET};
 use steadfast_proxy::inbound::Inbound;
 use steadfast_proxy::outcome::{self, Attempt, AttemptResult};
-use steadfast_proxy::runtime::Runtime;
+use steadfast_proxy::runtime::{ClientPass, Runtime};
 use steadfast_proxy::{Answer, Refused, Reply};
 use steadfast_wire::Format;
 use steadfast_wire::fields::Fields;
@@ -35,21 +35,36 @@ pub(super) fn estimate_tokens(fields: &Fields, body_len: usize) -> u64 {
     (body_len as u64).div_ceil(4) + answer
 }
 
-/// Serves `inbound` from route `route`, answering in the client's format
-/// (errors too, once the route is known).
+/// A client's request as parsed for routing.
+pub(super) struct Routed {
+    /// The route it names.
+    pub(super) route: String,
+    /// The request as the proxy takes it.
+    pub(super) inbound: Inbound,
+    /// Tokens it is estimated to use.
+    pub(super) units: u64,
+}
+
+/// Serves a routed request, answering in the client's format (errors too,
+/// once the route is known); `pass` holds the client's slot until the
+/// answer has ended.
 pub(super) async fn forward(
     app: &Arc<AppState>,
     runtime: &Runtime,
-    route: &str,
-    inbound: Inbound,
-    units: u64,
+    pass: ClientPass,
+    routed: Routed,
     request_id: &str,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Some(route) = runtime.routes.get(route) else {
+    let Routed {
+        route,
+        inbound,
+        units,
+    } = routed;
+    let Some(route) = runtime.routes.get(route.as_str()) else {
         let mut known: Vec<&str> = runtime.routes.keys().map(|name| &**name).collect();
         known.sort_unstable();
-        return Err(ApiError::unknown_route(route, &known));
+        return Err(ApiError::unknown_route(&route, &known));
     };
     let format = inbound.format;
     let request = steadfast_proxy::Request {
@@ -58,14 +73,15 @@ pub(super) async fn forward(
         request_id,
         headers,
     };
+    let stall = runtime.config.server.write_timeout.0;
     match app.proxy.serve(route, request).await {
-        Ok(reply) => Ok(respond(reply)),
+        Ok(reply) => Ok(respond(reply, stall, pass)),
         Err(Refused::Unsupported(message)) => Err(ApiError::bad_request("invalid_value", message)),
         Err(Refused::Failed(failed)) => Ok(unserved(&route.name, failed, format)),
     }
 }
 
-fn respond(reply: Reply) -> Response {
+fn respond(reply: Reply, stall: Duration, pass: ClientPass) -> Response {
     let mut response = match reply.answer {
         Answer::Whole(body) => (
             StatusCode::OK,
@@ -76,7 +92,7 @@ fn respond(reply: Reply) -> Response {
         Answer::Stream(events) => Response::builder()
             .header(header::CONTENT_TYPE, "text/event-stream")
             .header(header::CACHE_CONTROL, "no-cache")
-            .body(Body::from_stream(events))
+            .body(super::relay::relay(events, stall, pass))
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
     };
     let targets: Vec<&str> = reply.targets.iter().map(|name| &**name).collect();

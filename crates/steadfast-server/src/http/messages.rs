@@ -15,7 +15,7 @@ use steadfast_wire::Format;
 use steadfast_wire::fields::{Fields, Kind};
 
 use super::error::ApiError;
-use super::forward::{estimate_tokens, forward};
+use super::forward::{Routed, estimate_tokens, forward};
 use super::{body, clients, request_id};
 use crate::state::AppState;
 
@@ -26,7 +26,7 @@ pub(super) async fn messages(State(app): State<Arc<AppState>>, request: Request)
     let runtime = app.runtime();
     let server = &runtime.config.server;
     let result = async {
-        clients::admit(&runtime, &headers).await?;
+        let pass = clients::admit(&runtime, &headers).await?;
         let bytes = body::read(
             &headers,
             body,
@@ -36,17 +36,12 @@ pub(super) async fn messages(State(app): State<Arc<AppState>>, request: Request)
         .await?;
         let (fields, route, stream) = parse(&bytes)?;
         let units = estimate_tokens(&fields, bytes.len());
-        let inbound = Inbound::chat(Format::Anthropic, fields, stream);
-        forward(
-            &app,
-            &runtime,
-            &route,
-            inbound,
+        let routed = Routed {
+            route,
+            inbound: Inbound::chat(Format::Anthropic, fields, stream),
             units,
-            &request_id,
-            &headers,
-        )
-        .await
+        };
+        forward(&app, &runtime, pass, routed, &request_id, &headers).await
     }
     .await;
     let mut response = result.unwrap_or_else(|error| error.respond_as(Format::Anthropic));

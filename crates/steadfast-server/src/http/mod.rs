@@ -16,6 +16,7 @@ mod forward;
 mod info;
 mod messages;
 mod ops;
+mod relay;
 mod report;
 mod responses;
 mod scrape;

@@ -24,6 +24,11 @@ impl FrameSplitter {
         self.buffer.extend_from_slice(chunk);
     }
 
+    /// Bytes received that are no whole frame yet.
+    pub fn pending(&self) -> usize {
+        self.buffer.len()
+    }
+
     /// The next whole frame as `data: {"<type>": <payload>}`, if one has
     /// arrived; an error for bytes that are no frame.
     pub fn next_event(&mut self) -> Result<Option<Bytes>, String> {

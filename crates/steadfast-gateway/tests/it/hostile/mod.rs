@@ -6,6 +6,9 @@
 #![allow(unreachable_pub)]
 
 mod access;
+mod connections;
+mod providers;
+mod streams;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,7 +21,7 @@ use crate::support::{eventually, free_port};
 /// `steadfast serve` as a child process over a config written by the
 /// test, its log kept in a file (a pipe nobody reads would stall it).
 pub struct Binary {
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
     /// The main listener's base URL (always reached over loopback).
     pub url: String,
     /// The operations listener's base URL, when the config has one.
@@ -61,7 +64,7 @@ impl Binary {
         })
         .await;
         let binary = Binary {
-            _child: child,
+            child,
             url,
             ops_url: yaml
                 .contains("ops_listen")
@@ -76,6 +79,31 @@ impl Binary {
     /// `path` on the main listener.
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
+    }
+
+    /// The process's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.id().unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    /// The value of the metric line starting with `series` in `/metrics`.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = reqwest::get(self.at("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// What the process has logged so far.

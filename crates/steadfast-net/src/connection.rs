@@ -1,0 +1,230 @@
+//! One client connection, watched: the requests in flight on it (a
+//! response counts until its body has been sent or dropped), a graceful
+//! close when it has had none for the idle limit or the server shuts down,
+//! and a socket whose writes may not stall past the write limit.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::response::Response;
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+use tokio_io_timeout::TimeoutStream;
+use tower_service::Service;
+
+/// What is known of a connection's traffic.
+#[derive(Debug)]
+struct Activity {
+    in_flight: AtomicUsize,
+    /// When the last request ended (or the connection opened).
+    quiet_since: Mutex<Instant>,
+    changed: Notify,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            in_flight: AtomicUsize::new(0),
+            quiet_since: Mutex::new(Instant::now()),
+            changed: Notify::new(),
+        }
+    }
+
+    /// A request began; it ends when the guard is dropped.
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.changed.notify_waiters();
+        InFlight(Arc::clone(self))
+    }
+
+    /// Resolves once the connection has had no request in flight for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let changed = self.changed.notified();
+            if self.in_flight.load(Ordering::Acquire) > 0 {
+                changed.await;
+                continue;
+            }
+            let since = self
+                .quiet_since
+                .lock()
+                .map_or_else(|_| Instant::now(), |at| *at);
+            tokio::select! {
+                _ = tokio::time::sleep_until(since + limit) => {
+                    if self.in_flight.load(Ordering::Acquire) == 0 {
+                        return;
+                    }
+                }
+                _ = changed => {}
+            }
+        }
+    }
+}
+
+/// A request in flight on a connection.
+#[derive(Debug)]
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut since) = self.0.quiet_since.lock() {
+            *since = Instant::now();
+        }
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.0.changed.notify_waiters();
+    }
+}
+
+/// The router, counting each request in flight until its response body is done.
+#[derive(Clone)]
+struct Tracked {
+    router: Router,
+    activity: Arc<Activity>,
+}
+
+impl Service<Request<Incoming>> for Tracked {
+    type Response = Response<Guarded>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Guarded>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // A router is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        let guard = self.activity.begin();
+        let answer = self.router.call(request.map(Body::new));
+        Box::pin(async move {
+            let response = answer.await?;
+            Ok(response.map(|body| Guarded {
+                body,
+                _guard: guard,
+            }))
+        })
+    }
+}
+
+/// A response body that keeps its request counted in flight until it is
+/// sent whole or dropped.
+pub(crate) struct Guarded {
+    body: Body,
+    _guard: InFlight,
+}
+
+impl http_body::Body for Guarded {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The limits a connection is served within.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Longest time with no request in flight before a graceful close.
+    pub(crate) idle: Duration,
+    /// Longest a write to the client may stall.
+    pub(crate) write: Duration,
+}
+
+/// Serves `stream` with `router` until the connection ends: closed
+/// gracefully (in-flight requests finish) when it has been idle for
+/// `limits.idle` or when `shutdown` turns true.
+pub(crate) async fn drive(
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    stream: TcpStream,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+    limits: Limits,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut stream = TimeoutStream::new(stream);
+    stream.set_write_timeout(Some(limits.write));
+    let activity = Arc::new(Activity::new());
+    let service = TowerToHyperService::new(Tracked {
+        router,
+        activity: Arc::clone(&activity),
+    });
+    let connection =
+        builder.serve_connection_with_upgrades(TokioIo::new(Box::pin(stream)), service);
+    tokio::pin!(connection);
+    let mut closing = false;
+    // A graceful close waits on the client (an HTTP/2 client must answer a
+    // ping); an idle one that does not is dropped after the idle limit again.
+    let mut give_up: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            _ = crate::wait_for(&mut shutdown), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            _ = activity.idle_for(limits.idle), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+                give_up = Some(Instant::now() + limits.idle);
+            }
+            _ = sleep_until_some(give_up) => {
+                if activity.in_flight.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                give_up = None;
+            }
+        }
+    }
+}
+
+/// Sleeps until `at`, or forever if there is none.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_means_no_request_in_flight_for_the_whole_limit() {
+        let activity = Arc::new(Activity::new());
+        let limit = Duration::from_secs(30);
+        let request = activity.begin();
+        let idle = tokio::time::timeout(Duration::from_secs(60), activity.idle_for(limit));
+        assert!(idle.await.is_err(), "idle while a request was in flight");
+        drop(request);
+        let started = Instant::now();
+        activity.idle_for(limit).await;
+        assert_eq!(started.elapsed(), limit);
+    }
+}
