@@ -86,6 +86,8 @@ pub struct ServerConfig {
     /// stream's next event, a socket that takes no bytes) before the answer
     /// is given up and its upstream call and slots released.
     pub write_timeout: ConfigDuration,
+    /// Most `GET /api/events` streams open at once; past it, 503.
+    pub max_event_subscribers: usize,
     /// Bearer token for the operations surface (`/api/*`, `/dashboard`,
     /// `/metrics`, `/ready`); the dashboard asks for it once per browser session.
     pub ops_token: Option<Secret>,
@@ -105,6 +107,7 @@ impl Default for ServerConfig {
             threads: None,
             ops_listen: None,
             max_connections: 10_000,
+            max_event_subscribers: 256,
             write_timeout: ConfigDuration::secs(30),
             ops_token: None,
         }

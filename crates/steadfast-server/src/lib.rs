@@ -6,6 +6,7 @@
 //! | [`gateway`] | a running gateway: startup, background tasks, graceful shutdown |
 //! | [`http`] | the router and every handler, errors in one shape |
 //! | [`state`] | what every handler shares, and config reloads |
+//! | [`status`] | the status snapshot of every route and target |
 //! | [`watch`] | reload triggers: the config file changing, `SIGHUP` |
 //! | [`audit`] | the audit log of admin actions and reloads |
 //! | [`refusals`] | calls refused for want of a token, logged at a bounded rate |
@@ -27,6 +28,7 @@ pub mod http;
 pub mod refusals;
 pub mod sampler;
 pub mod state;
+pub mod status;
 pub mod telemetry;
 pub mod watch;
 

@@ -1,6 +1,8 @@
 //! The task that feeds the history: every second it samples each target's
 //! counters and latency into a [`Sample`], and it records every event of the
-//! library's bus and every gateway notice for the timeline. It feeds the
+//! library's bus and every gateway notice for the timeline. It is also what
+//! feeds the open event streams: each event's JSON once, and each second's
+//! status snapshot and sample once, for all of them. It feeds the
 //! report's [`Analytics`](crate::analytics::Analytics) from the same seconds
 //! and events. The gateway owns
 //! it and stops it on shutdown, which also ends the open event streams.
@@ -16,7 +18,7 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use crate::analytics;
-use crate::dashboard::{Sample, TargetSample, event_json};
+use crate::dashboard::{Sample, TargetSample, Tick, event_json};
 use crate::state::AppState;
 
 /// How often the counters are sampled.
@@ -37,7 +39,15 @@ pub async fn run(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
                 let runtime = app.runtime();
                 let sample = sample(&runtime, &mut previous);
                 app.analytics.second(&runtime, &sample);
+                let json = (app.dashboard.live.subscribers() > 0)
+                    .then(|| serde_json::to_string(&sample).ok())
+                    .flatten();
                 app.dashboard.with_history(|history| history.push_sample(sample));
+                if let Some(sample) = json {
+                    // Built once a second for every open event stream.
+                    let status = crate::status::snapshot(&app).to_string();
+                    app.dashboard.live.tick(Tick { status, sample });
+                }
                 continue;
             }
             received = events.recv() => match received {
@@ -46,7 +56,10 @@ pub async fn run(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
                     app.analytics.event(&event, &app.runtime(), now);
                     event_json(&event, now)
                 }
-                Err(RecvError::Lagged(_)) => None,
+                Err(RecvError::Lagged(missed)) => {
+                    app.dashboard.live.skipped(missed);
+                    None
+                }
                 Err(RecvError::Closed) => break,
             },
             received = notices.recv() => match received {
@@ -56,6 +69,7 @@ pub async fn run(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
             },
         };
         if let Some(event) = event {
+            app.dashboard.live.publish(&event.to_string());
             app.dashboard
                 .with_history(|history| history.push_event(event));
         }

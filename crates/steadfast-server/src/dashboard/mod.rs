@@ -10,6 +10,7 @@
 
 mod event_json;
 mod history;
+mod live;
 
 use std::sync::{Mutex, PoisonError};
 
@@ -19,6 +20,7 @@ use tokio::sync::{broadcast, watch};
 
 pub use event_json::event_json;
 pub use history::{History, Recent, Sample, TargetSample, push_bounded};
+pub use live::{FeedItem, Live, Subscription, Tick};
 
 /// How many gateway notices a slow stream may fall behind before it skips some.
 const NOTICE_CAPACITY: usize = 64;
@@ -27,6 +29,8 @@ const NOTICE_CAPACITY: usize = 64;
 /// the signal that ends every open event stream on shutdown.
 #[derive(Debug)]
 pub struct Dashboard {
+    /// What open event streams share.
+    pub live: Live,
     history: Mutex<History>,
     notices: broadcast::Sender<Value>,
     closed: watch::Sender<bool>,
@@ -42,6 +46,7 @@ impl Dashboard {
     /// An empty dashboard.
     pub fn new() -> Dashboard {
         Dashboard {
+            live: Live::default(),
             history: Mutex::new(History::default()),
             notices: broadcast::channel(NOTICE_CAPACITY).0,
             closed: watch::channel(false).0,

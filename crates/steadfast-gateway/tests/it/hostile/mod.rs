@@ -7,6 +7,7 @@
 
 mod access;
 mod connections;
+mod events;
 mod providers;
 mod streams;
 
