@@ -1,29 +1,130 @@
 //! Text that came from a provider, made safe to show a client or write to a
-//! log: shortened, with anything that looks like a key masked.
+//! log: shortened, and with whatever could identify or unlock an account
+//! masked as `***`: keys and tokens (`sk-…`, AWS and Google keys, JWTs,
+//! bearer tokens, `key=…` pairs, long runs of key-like characters),
+//! organisation, project and user ids (`org-…`, `proj_…`, UUIDs), and
+//! addresses (e-mail, URLs, IP addresses, host names).
 
 /// The longest upstream message kept, in characters.
 const MAX_CHARS: usize = 300;
 
-/// Shortens an upstream message and masks anything that looks like a key.
+/// What a masked part becomes.
+const MASK: &str = "***";
+
+/// Shortens an upstream message and masks anything secret or identifying.
 pub fn sanitise(message: &str) -> String {
-    let mut out: String = message
-        .split_whitespace()
-        .map(|word| if looks_like_key(word) { "***" } else { word })
-        .collect::<Vec<_>>()
-        .join(" ");
+    let mut words = Vec::new();
+    let mut after_bearer = false;
+    for word in message.split_whitespace() {
+        let core = core(word);
+        let masked = if core.is_empty() {
+            word.to_owned()
+        } else if after_bearer || looks_secret(core) || looks_identifying(core) {
+            word.replacen(core, MASK, 1)
+        } else if let Some(value) = key_value_secret(core) {
+            word.replacen(value, MASK, 1)
+        } else {
+            word.to_owned()
+        };
+        after_bearer = core.eq_ignore_ascii_case("bearer") || core.eq_ignore_ascii_case("basic");
+        words.push(masked);
+    }
+    let mut out = words.join(" ");
     if out.chars().count() > MAX_CHARS {
         out = out.chars().take(MAX_CHARS).collect::<String>() + "…";
     }
     out
 }
 
-/// `sk-…`/`sk_…` keys, and any long run of key-like characters.
-fn looks_like_key(word: &str) -> bool {
-    (word.starts_with("sk-") || word.starts_with("sk_")) && word.len() > 8
-        || (word.len() >= 32
-            && word
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+/// A word without the punctuation around it.
+fn core(word: &str) -> &str {
+    word.trim_matches(|c: char| {
+        matches!(
+            c,
+            '"' | '\'' | '`' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | ',' | ';' | '!' | '?'
+        )
+    })
+    .trim_end_matches(['.', ':'])
+}
+
+/// Keys and tokens: prefixes providers and clouds give their credentials,
+/// JWTs, and any long run of key-like characters.
+fn looks_secret(word: &str) -> bool {
+    const PREFIXES: [&str; 12] = [
+        "sk-", "sk_", "pk_", "rk_", "AKIA", "ASIA", "AIza", "ya29.", "ghp_", "xoxb-", "xoxp-",
+        "hf_",
+    ];
+    let keyish = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '+');
+    (PREFIXES.iter().any(|prefix| word.starts_with(prefix)) && word.len() > 8)
+        || (word.starts_with("eyJ") && word.matches('.').count() >= 2)
+        || (word.len() >= 24 && word.chars().all(keyish) && word.chars().any(|c| c.is_ascii_digit()))
+}
+
+/// Account ids and addresses.
+fn looks_identifying(word: &str) -> bool {
+    const ID_PREFIXES: [&str; 6] = ["org-", "org_", "proj_", "proj-", "user-", "acct_"];
+    ID_PREFIXES
+        .iter()
+        .any(|prefix| word.len() > prefix.len() + 3 && word.starts_with(prefix))
+        || is_uuid(word)
+        || is_email(word)
+        || word.contains("://")
+        || is_ip(word)
+        || is_host(word)
+}
+
+/// The value of a `key=value` or `key: value` pair whose key names a secret.
+fn key_value_secret(word: &str) -> Option<&str> {
+    const NAMES: [&str; 9] = [
+        "key", "api_key", "apikey", "api-key", "token", "secret", "password", "signature", "sig",
+    ];
+    let (name, value) = word.split_once('=').or_else(|| word.split_once(':'))?;
+    let name = name.trim_matches(['"', '\'']).to_ascii_lowercase();
+    let secret = NAMES.iter().any(|n| name == *n || name.ends_with(&format!("_{n}")));
+    let value = value.trim_matches(['"', '\'']);
+    (secret && !value.is_empty()).then_some(value)
+}
+
+fn is_uuid(word: &str) -> bool {
+    let groups: Vec<&str> = word.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn is_email(word: &str) -> bool {
+    word.split_once('@')
+        .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
+}
+
+/// An IPv4 address (with a port or not), or an IPv6 one.
+fn is_ip(word: &str) -> bool {
+    let v4 = word.split(':').next().unwrap_or_default();
+    let octets: Vec<&str> = v4.split('.').collect();
+    let is_v4 = octets.len() == 4
+        && octets
+            .iter()
+            .all(|o| !o.is_empty() && o.len() <= 3 && o.chars().all(|c| c.is_ascii_digit()));
+    let bare = word.trim_start_matches('[').split(']').next().unwrap_or_default();
+    let is_v6 = bare.matches(':').count() >= 2
+        && bare.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        && bare.chars().any(|c| c.is_ascii_hexdigit());
+    is_v4 || is_v6
+}
+
+/// A host name: labels joined by dots, at least three, the last a word of
+/// letters (`api.internal.example.com`), with or without a port.
+fn is_host(word: &str) -> bool {
+    let host = word.split(':').next().unwrap_or_default();
+    let labels: Vec<&str> = host.split('.').collect();
+    labels.len() >= 3
+        && labels.iter().all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
 }
 
 #[cfg(test)]
@@ -44,5 +145,41 @@ mod tests {
         let cut = sanitise(&long);
         assert_eq!(cut.chars().count(), MAX_CHARS + 1);
         assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn credentials_ids_and_addresses_are_masked_and_the_sense_kept() {
+        let hostile = "Invalid 'temperature' for org-AbCd1234 in project proj_XyZ9876 (user-q1w2e3r4): \
+            key=hunter2hunter2, see https://internal.example.com/debug?token=abc or write to \
+            ops@example.com; upstream 10.1.2.3:8443 [fe80::1] gpu-7.pool.example.net trace \
+            2f1c6a2e-8c1b-4a4e-9c7d-1f2e3d4c5b6a: Bearer abc.def AKIAIOSFODNN7EXAMPLE \
+            AIzaSyD-abcdefghijklmnopqrstuvwxyz12345 eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
+        let clean = sanitise(hostile);
+        for leak in [
+            "org-AbCd1234",
+            "proj_XyZ9876",
+            "user-q1w2e3r4",
+            "hunter2",
+            "internal.example.com",
+            "ops@example.com",
+            "10.1.2.3",
+            "fe80::1",
+            "gpu-7.pool",
+            "2f1c6a2e",
+            "abc.def",
+            "AKIA",
+            "AIza",
+            "eyJ",
+        ] {
+            assert!(!clean.contains(leak), "{leak} in {clean}");
+        }
+        assert!(clean.starts_with("Invalid 'temperature' for *** in project ***"), "{clean}");
+        assert!(clean.contains("key=***"), "{clean}");
+    }
+
+    #[test]
+    fn ordinary_words_numbers_and_versions_are_kept() {
+        let plain = "max_tokens must be at most 4096 (got 10000.5), e.g. 3.5.1 or gpt-4o-mini: see messages[0].content.";
+        assert_eq!(sanitise(plain), plain);
     }
 }

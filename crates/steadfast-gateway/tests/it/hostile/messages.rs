@@ -1,0 +1,93 @@
+//! A provider whose error text carries what no client may see (another
+//! tenant's ids, internal addresses, credentials): the client gets the sense
+//! of it, and none of that.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use steadfast_mock::{Faults, Mode};
+
+use super::{Binary, PORT, config};
+use crate::support::{SECRET_KEY, mocks};
+
+const HOSTILE: &str = "Invalid value for 'temperature' (org-AbCd1234, proj_XyZ9876): \
+    your key sk-proj-0123456789abcdefghij was refused; debug at \
+    https://internal.corp.example.com/trace?token=abc on 10.20.30.40:8443, \
+    ask oncall@provider.example.com, request 2f1c6a2e-8c1b-4a4e-9c7d-1f2e3d4c5b6a, \
+    Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln AKIAIOSFODNN7EXAMPLE";
+
+const LEAKS: [&str; 11] = [
+    "org-AbCd1234",
+    "proj_XyZ9876",
+    "sk-proj-0123456789",
+    "internal.corp",
+    "token=abc",
+    "10.20.30.40",
+    "oncall@",
+    "2f1c6a2e",
+    "eyJhbGci",
+    "AKIAIOSFODNN7EXAMPLE",
+    SECRET_KEY,
+];
+
+fn assert_clean(text: &str) {
+    for leak in LEAKS {
+        assert!(!text.contains(leak), "{leak} reached the client: {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_hostile_provider_message_reaches_the_client_cleaned() {
+    let mocks = mocks(&["hostile"]).await;
+    let body = json!({"error": {"message": format!("{HOSTILE} {SECRET_KEY}"), "type": "invalid_request_error"}});
+    mocks[0].control().set(Faults {
+        mode: Mode::Error,
+        status: 400,
+        error_body: Some(body.clone()),
+        ..Faults::default()
+    });
+    let gateway = Binary::start(&config(&mocks, &format!("127.0.0.1:{PORT}"), "", "", "")).await;
+    let client = reqwest::Client::new();
+
+    // Plain, OpenAI's shape: the provider's words, cleaned.
+    let answer = client
+        .post(gateway.at("/v1/chat/completions"))
+        .json(&json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let error: Value = answer.json().await.unwrap();
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Invalid value for 'temperature'"), "{message}");
+    assert_clean(message);
+
+    // Anthropic's shape, same words.
+    let answer = client
+        .post(gateway.at("/v1/messages"))
+        .json(&json!({"model": "chat", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    assert_clean(&answer.text().await.unwrap());
+
+    // An error event inside a stream, after the first token.
+    mocks[0].control().set(Faults {
+        mode: Mode::StreamError,
+        cut_after: 2,
+        error_body: Some(body),
+        ..Faults::default()
+    });
+    let answer = client
+        .post(gateway.at("/v1/chat/completions"))
+        .json(&json!({"model": "chat", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("error"), "{text}");
+    assert_clean(&text);
+    assert_clean(&gateway.logs());
+    let status = client.get(gateway.at("/api/status")).send().await.unwrap().text().await.unwrap();
+    assert_clean(&status);
+}
