@@ -41,7 +41,20 @@ fn core(word: &str) -> &str {
     word.trim_matches(|c: char| {
         matches!(
             c,
-            '"' | '\'' | '`' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | ',' | ';' | '!' | '?'
+            '"' | '\''
+                | '`'
+                | '('
+                | ')'
+                | '['
+                | ']'
+                | '{'
+                | '}'
+                | '<'
+                | '>'
+                | ','
+                | ';'
+                | '!'
+                | '?'
         )
     })
     .trim_end_matches(['.', ':'])
@@ -57,7 +70,9 @@ fn looks_secret(word: &str) -> bool {
     let keyish = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '+');
     (PREFIXES.iter().any(|prefix| word.starts_with(prefix)) && word.len() > 8)
         || (word.starts_with("eyJ") && word.matches('.').count() >= 2)
-        || (word.len() >= 24 && word.chars().all(keyish) && word.chars().any(|c| c.is_ascii_digit()))
+        || (word.len() >= 24
+            && word.chars().all(keyish)
+            && word.chars().any(|c| c.is_ascii_digit()))
 }
 
 /// Account ids and addresses.
@@ -76,11 +91,21 @@ fn looks_identifying(word: &str) -> bool {
 /// The value of a `key=value` or `key: value` pair whose key names a secret.
 fn key_value_secret(word: &str) -> Option<&str> {
     const NAMES: [&str; 9] = [
-        "key", "api_key", "apikey", "api-key", "token", "secret", "password", "signature", "sig",
+        "key",
+        "api_key",
+        "apikey",
+        "api-key",
+        "token",
+        "secret",
+        "password",
+        "signature",
+        "sig",
     ];
     let (name, value) = word.split_once('=').or_else(|| word.split_once(':'))?;
     let name = name.trim_matches(['"', '\'']).to_ascii_lowercase();
-    let secret = NAMES.iter().any(|n| name == *n || name.ends_with(&format!("_{n}")));
+    let secret = NAMES
+        .iter()
+        .any(|n| name == *n || name.ends_with(&format!("_{n}")));
     let value = value.trim_matches(['"', '\'']);
     (secret && !value.is_empty()).then_some(value)
 }
@@ -106,9 +131,15 @@ fn is_ip(word: &str) -> bool {
         && octets
             .iter()
             .all(|o| !o.is_empty() && o.len() <= 3 && o.chars().all(|c| c.is_ascii_digit()));
-    let bare = word.trim_start_matches('[').split(']').next().unwrap_or_default();
+    let bare = word
+        .trim_start_matches('[')
+        .split(']')
+        .next()
+        .unwrap_or_default();
     let is_v6 = bare.matches(':').count() >= 2
-        && bare.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        && bare
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
         && bare.chars().any(|c| c.is_ascii_hexdigit());
     is_v4 || is_v6
 }
@@ -173,7 +204,10 @@ mod tests {
         ] {
             assert!(!clean.contains(leak), "{leak} in {clean}");
         }
-        assert!(clean.starts_with("Invalid 'temperature' for *** in project ***"), "{clean}");
+        assert!(
+            clean.starts_with("Invalid 'temperature' for *** in project ***"),
+            "{clean}"
+        );
         assert!(clean.contains("key=***"), "{clean}");
     }
 

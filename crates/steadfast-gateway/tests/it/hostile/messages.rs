@@ -58,7 +58,10 @@ async fn a_hostile_provider_message_reaches_the_client_cleaned() {
     assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
     let error: Value = answer.json().await.unwrap();
     let message = error["error"]["message"].as_str().unwrap();
-    assert!(message.contains("Invalid value for 'temperature'"), "{message}");
+    assert!(
+        message.contains("Invalid value for 'temperature'"),
+        "{message}"
+    );
     assert_clean(message);
 
     // Anthropic's shape, same words.
@@ -88,6 +91,13 @@ async fn a_hostile_provider_message_reaches_the_client_cleaned() {
     assert!(text.contains("error"), "{text}");
     assert_clean(&text);
     assert_clean(&gateway.logs());
-    let status = client.get(gateway.at("/api/status")).send().await.unwrap().text().await.unwrap();
+    let status = client
+        .get(gateway.at("/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_clean(&status);
 }

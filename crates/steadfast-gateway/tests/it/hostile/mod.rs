@@ -8,6 +8,7 @@
 mod access;
 mod connections;
 mod events;
+mod fuzz;
 mod messages;
 mod providers;
 mod streams;
