@@ -48,6 +48,62 @@ pub struct ClientConfig {
     /// counting until it ends; past it, 429.
     #[serde(default)]
     pub max_concurrent_requests: Option<usize>,
+    /// How its requests fare when a route sheds load: the lowest go first.
+    #[serde(default)]
+    pub priority: Priority,
+}
+
+/// How important a request is when a route must shed load.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Shed first.
+    Low,
+    /// Most traffic.
+    #[default]
+    Normal,
+    /// Shed after normal traffic.
+    High,
+    /// Shed last: may fill the route's whole capacity.
+    Critical,
+}
+
+impl Priority {
+    /// Every priority, lowest first.
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Critical,
+    ];
+
+    /// The snake_case name, as in the config and the header.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Critical => "critical",
+        }
+    }
+
+    /// The priority named `name`.
+    pub fn from_name(name: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.as_str() == name)
+    }
 }
 
 /// The HTTP server.
@@ -75,6 +131,9 @@ pub struct ServerConfig {
     /// Threads serving requests, each with its own listener on the port and
     /// its own upstream connections; none: one per CPU. Read at start only.
     pub threads: Option<u16>,
+    /// Whether a request's `x-steadfast-priority` header sets its priority
+    /// (never above its client's own `priority`).
+    pub priority_header: bool,
     /// A second address serving the operations surface (`/api/*`,
     /// `/dashboard`, `/metrics`, `/ready`, `/admin/*`), which the main
     /// listener then leaves out. Read at start only.
@@ -105,6 +164,7 @@ impl Default for ServerConfig {
             audit_log_max_bytes: 10 * 1024 * 1024,
             audit_log_files: 3,
             threads: None,
+            priority_header: false,
             ops_listen: None,
             max_connections: 10_000,
             max_event_subscribers: 256,
@@ -397,6 +457,113 @@ pub struct RouteConfig {
     /// event; past it the stream ends with an error event.
     #[serde(default = "defaults::stream_deadline")]
     pub stream_deadline: ConfigDuration,
+    /// A cache of the route's answers; none: off.
+    #[serde(default)]
+    pub cache: Option<CacheConfig>,
+    /// The answer given when no target can answer; none: an error.
+    #[serde(default)]
+    pub last_answer: Option<LastAnswerConfig>,
+    /// Refusal of the lowest priorities first when the route's capacity
+    /// shrinks; none: off.
+    #[serde(default)]
+    pub shedding: Option<SheddingConfig>,
+}
+
+/// How a route's cache is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheMode {
+    /// A kept answer (younger than `ttl`) answers without a call.
+    Normal,
+    /// Every request is sent on; a kept answer (younger than `ttl`) answers
+    /// only when every target failed, marked stale.
+    StaleIfError,
+}
+
+/// A route's answer cache: exact matches of the request (its messages,
+/// tools and the settings that change the answer).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// How kept answers are used.
+    pub mode: CacheMode,
+    /// How long an answer is kept.
+    #[serde(default = "defaults::cache_ttl")]
+    pub ttl: ConfigDuration,
+    /// The most memory the route's kept answers take, in bytes (the oldest
+    /// used go first).
+    #[serde(default = "defaults::cache_max_bytes")]
+    pub max_bytes: u64,
+    /// The largest answer kept, in bytes (also the bound of each value a
+    /// fleet keeps in Redis).
+    #[serde(default = "defaults::cache_max_entry_bytes")]
+    pub max_entry_bytes: u64,
+    /// Also keep answers to requests that sample (a `temperature` above 0,
+    /// or none given, which providers take as 1).
+    #[serde(default)]
+    pub sampled: bool,
+}
+
+/// A route's static last answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LastAnswerConfig {
+    /// The message, e.g. "We are busy right now: please try again in a minute."
+    pub message: String,
+}
+
+/// A route's priority shedding.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SheddingConfig {
+    /// Requests the route has in flight at most with every target up;
+    /// default: the sum of its targets' `max_concurrency`.
+    #[serde(default)]
+    pub capacity: Option<usize>,
+    /// The share (0 to 1] of the route's current capacity that requests of
+    /// each priority may fill.
+    #[serde(default)]
+    pub shares: PriorityShares,
+    /// The `Retry-After` given to a shed request.
+    #[serde(default = "defaults::shed_retry_after")]
+    pub retry_after: ConfigDuration,
+}
+
+/// The share of a route's capacity each priority may fill.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriorityShares {
+    /// `critical` requests.
+    pub critical: f64,
+    /// `high` requests.
+    pub high: f64,
+    /// `normal` requests.
+    pub normal: f64,
+    /// `low` requests.
+    pub low: f64,
+}
+
+impl Default for PriorityShares {
+    fn default() -> PriorityShares {
+        PriorityShares {
+            critical: 1.0,
+            high: 0.9,
+            normal: 0.7,
+            low: 0.5,
+        }
+    }
+}
+
+impl PriorityShares {
+    /// The share of `priority`.
+    pub fn of(&self, priority: Priority) -> f64 {
+        match priority {
+            Priority::Low => self.low,
+            Priority::Normal => self.normal,
+            Priority::High => self.high,
+            Priority::Critical => self.critical,
+        }
+    }
 }
 
 /// Jitter added to retry backoff.
@@ -481,6 +648,22 @@ mod defaults {
 
     pub(super) fn route_timeout() -> ConfigDuration {
         ConfigDuration::secs(120)
+    }
+
+    pub(super) fn cache_ttl() -> ConfigDuration {
+        ConfigDuration::secs(300)
+    }
+
+    pub(super) fn cache_max_bytes() -> u64 {
+        64 * 1024 * 1024
+    }
+
+    pub(super) fn cache_max_entry_bytes() -> u64 {
+        256 * 1024
+    }
+
+    pub(super) fn shed_retry_after() -> ConfigDuration {
+        ConfigDuration::secs(1)
     }
 
     pub(super) fn stream_deadline() -> ConfigDuration {

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use super::Problem;
-use super::types::{BreakerConfig, Config, ProviderKind, RouteConfig, ServerConfig, Strategy};
+use super::types::{
+    BreakerConfig, Config, Priority, ProviderKind, RouteConfig, ServerConfig, Strategy,
+};
 
 /// Every problem in `config`, in file order.
 pub(super) fn validate(config: &Config) -> Vec<Problem> {
@@ -225,11 +227,97 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
         }
 
         strategy_problems(route, &path, &mut report);
+        degradation_problems(config, route, &path, &mut report);
     }
     crate::providers::deployment_problems(config, &mut report);
     super::alerts::validate::problems(config, &mut report);
     crate::state::problems(&config.state, &mut report);
     problems
+}
+
+/// A route's cache, last answer and shedding.
+fn degradation_problems(
+    config: &Config,
+    route: &RouteConfig,
+    path: &str,
+    report: &mut impl FnMut(String, String),
+) {
+    if let Some(cache) = &route.cache {
+        let path = format!("{path}.cache");
+        if cache.ttl.0.is_zero() {
+            report(format!("{path}.ttl"), "must be greater than 0".into());
+        }
+        if cache.max_entry_bytes == 0 {
+            report(
+                format!("{path}.max_entry_bytes"),
+                "must be greater than 0".into(),
+            );
+        } else if cache.max_bytes < cache.max_entry_bytes {
+            report(
+                format!("{path}.max_bytes"),
+                "must be at least max_entry_bytes".into(),
+            );
+        }
+        if route.strategy == Strategy::Quorum {
+            report(
+                path,
+                "a quorum route's merged answers are not cached".into(),
+            );
+        }
+    }
+    if let Some(last) = &route.last_answer {
+        let length = last.message.chars().count();
+        if last.message.trim().is_empty() || length > 4096 {
+            report(
+                format!("{path}.last_answer.message"),
+                "must be 1 to 4096 characters".into(),
+            );
+        }
+    }
+    if let Some(shedding) = &route.shedding {
+        let path = format!("{path}.shedding");
+        if shedding.capacity == Some(0) {
+            report(format!("{path}.capacity"), "must be at least 1".into());
+        }
+        let unbounded: Vec<&str> = route
+            .targets
+            .iter()
+            .filter(|t| {
+                config
+                    .models
+                    .get(*t)
+                    .is_some_and(|m| m.max_concurrency.is_none())
+            })
+            .map(String::as_str)
+            .collect();
+        if shedding.capacity.is_none() && !unbounded.is_empty() {
+            report(
+                format!("{path}.capacity"),
+                format!(
+                    "needed: not every target has max_concurrency ({} has none)",
+                    unbounded.join(", ")
+                ),
+            );
+        }
+        let mut last = f64::INFINITY;
+        for priority in Priority::ALL.iter().rev() {
+            let share = shedding.shares.of(*priority);
+            let key = format!("{path}.shares.{}", priority.as_str());
+            if !(share > 0.0 && share <= 1.0) {
+                report(key, "must be in (0, 1]".into());
+            } else if share > last {
+                report(key, "must not exceed the share of a higher priority".into());
+            } else {
+                last = share;
+            }
+        }
+        if shedding.retry_after.0.is_zero() {
+            report(
+                format!("{path}.retry_after"),
+                "must be greater than 0".into(),
+            );
+        }
+    }
 }
 
 /// The operations listener and the limits of the server.

@@ -9,6 +9,7 @@
 //! | health probes | a lease per model (`SET NX PX`) and its result (module `probes`) | none |
 //! | rate limits (models, clients) | one Lua GCRA script per check (module `limit`) | one round trip |
 //! | audit log | stream `{prefix}:audit` (`XADD MAXLEN ~`) ([`AuditStream`]) | none (background) |
+//! | cached answers | string `{prefix}:answers:{route}:{digest}` with the route's TTL (`SET PX`) (module `answers`) | one `GET` per lookup; writes in the background |
 //!
 //! **Why pub/sub for breakers.** A transition must reach every instance
 //! within a second, and a closed breaker must cost no Redis call. Pub/sub
@@ -28,6 +29,7 @@
 //! fleet's records. The local state is kept up to date all along, so nothing
 //! is lost in between.
 
+mod answers;
 mod audit;
 mod breakers;
 mod limit;
@@ -42,10 +44,11 @@ use futures_util::future::BoxFuture;
 use steadfast::rate_limit::Quota;
 use steadfast_config::StateConfig;
 use steadfast_proxy::Proxy;
-use steadfast_proxy::fleet::{Fleet, FleetLimit, Probe, ProbeResult};
+use steadfast_proxy::fleet::{Fleet, FleetAnswers, FleetLimit, Probe, ProbeResult};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use answers::SharedAnswers;
 pub use audit::AuditStream;
 use limit::SharedLimit;
 use link::Link;
@@ -137,5 +140,9 @@ impl Fleet for RedisFleet {
     ) -> BoxFuture<'static, ProbeResult> {
         let (link, model) = (Arc::clone(&self.0), model.to_owned());
         Box::pin(async move { probes::probe(&link, &model, interval, wait, probe).await })
+    }
+
+    fn answers(&self) -> Arc<dyn FleetAnswers> {
+        Arc::new(SharedAnswers(Arc::clone(&self.0)))
     }
 }

@@ -47,10 +47,10 @@ impl Admission {
             .try_acquire_owned()
             .map_err(|_| Skip::BreakerOpen)?;
         if let Some(limit) = &target.rate_limit {
-            limit
-                .check(estimated_units)
-                .await
-                .map_err(|_| Skip::RateLimited)?;
+            limit.check(estimated_units).await.map_err(|refused| {
+                target.note_limited(refused.retry_after);
+                Skip::RateLimited
+            })?;
         }
         let slot = match &target.bulkhead {
             None => None,

@@ -121,6 +121,9 @@ pub(crate) async fn open_stream(
         if call.continuation {
             translator.continuing();
         }
+        if let Some(limit) = call.capture {
+            translator.capture(limit);
+        }
         let open = stream.insert(OpenStream::new(
             response,
             call.translation.target,

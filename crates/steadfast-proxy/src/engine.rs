@@ -62,6 +62,24 @@ pub struct Failed {
     pub attempts: Vec<Attempt>,
 }
 
+impl Failed {
+    /// Whether the request itself is at fault: a client error, or every
+    /// target said it does not fit their context window.
+    pub fn request_at_fault(&self) -> bool {
+        match &self.reason {
+            Unserved::Client(_) => true,
+            Unserved::Exhausted { last: Some(last) } => {
+                last.failure.kind == FailureKind::ContextLength
+                    && self.attempts.iter().all(|a| match a.result {
+                        AttemptResult::Failed { kind } => kind == FailureKind::ContextLength,
+                        _ => true,
+                    })
+            }
+            _ => false,
+        }
+    }
+}
+
 impl Unserved {
     /// How a request that ended so counts.
     pub fn outcome(&self) -> Outcome {

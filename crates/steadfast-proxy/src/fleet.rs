@@ -1,13 +1,15 @@
 //! The seam to a fleet of gateways that share state: a rate limit held for
-//! the whole fleet, and health probes run once per fleet rather than once per
-//! gateway. The proxy asks through these traits and works alone without an
+//! the whole fleet, health probes run once per fleet rather than once per
+//! gateway, and the store of cached answers. The proxy asks through these traits and works alone without an
 //! implementation (`state: memory`); `steadfast-fleet` implements them on
 //! Redis. Every method is allowed to fail over to local state: the hot path
 //! never waits on the fleet longer than its implementation's own timeout.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use steadfast::rate_limit::Quota;
 
@@ -39,6 +41,19 @@ pub trait Fleet: Send + Sync + fmt::Debug {
         wait: Duration,
         probe: Probe,
     ) -> BoxFuture<'static, ProbeResult>;
+
+    /// The fleet's store of cached answers.
+    fn answers(&self) -> Arc<dyn FleetAnswers>;
+}
+
+/// Answers cached for the whole fleet, each value bounded by the caller.
+pub trait FleetAnswers: Send + Sync + fmt::Debug {
+    /// The value kept under `key`: `Ok(None)` when there is none, `Err(())`
+    /// when the store cannot be asked now (the request goes without the cache).
+    fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<Bytes>, ()>>;
+
+    /// Keeps `value` under `key` for `ttl`, in the background.
+    fn put(&self, key: &str, value: Bytes, ttl: Duration);
 }
 
 /// One limit held for the whole fleet.

@@ -9,3 +9,8 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const TARGET: HeaderName = HeaderName::from_static("x-steadfast-target");
 /// How many upstream calls the request took.
 pub const ATTEMPTS: HeaderName = HeaderName::from_static("x-steadfast-attempts");
+/// An answer from the route's cache: `hit` (without a call) or `stale`
+/// (after every target failed).
+pub const CACHE: HeaderName = HeaderName::from_static("x-steadfast-cache");
+/// The route's static last answer (`true`), given when no target could answer.
+pub const STATIC: HeaderName = HeaderName::from_static("x-steadfast-static");

@@ -41,6 +41,8 @@ pub struct Call {
     pub translation: Translation,
     /// Whether it continues a broken stream (see the proxy's stream relay).
     pub continuation: bool,
+    /// Put a streamed answer together for the route's cache, up to this many bytes.
+    pub capture: Option<usize>,
 }
 
 impl Inbound {
@@ -52,6 +54,14 @@ impl Inbound {
     /// The client's fields, as sent.
     pub fn fields(&self) -> &Fields {
         &self.fields
+    }
+
+    /// Whether an OpenAI client asked for usage in its stream
+    /// (`stream_options.include_usage`).
+    pub fn include_usage(&self) -> bool {
+        self.fields
+            .get::<StreamOptions>("stream_options")
+            .is_some_and(|options| options.include_usage == Some(true))
     }
 
     /// A chat request in `format`.
@@ -84,10 +94,7 @@ impl Inbound {
         let translation = Translation {
             client: self.format,
             target: target_format,
-            include_usage: self
-                .fields
-                .get::<StreamOptions>("stream_options")
-                .is_some_and(|options| options.include_usage == Some(true)),
+            include_usage: self.include_usage(),
         };
         let model = target.upstream_model();
         // A chat request goes as sent to a target answering in the client's
@@ -104,6 +111,7 @@ impl Inbound {
                 body: Bytes::from(body),
                 translation,
                 continuation: false,
+                capture: None,
             });
         }
         let refuse = |why: &str| {
@@ -133,6 +141,7 @@ impl Inbound {
             body: Bytes::from(body),
             translation,
             continuation: false,
+            capture: None,
         })
     }
 }

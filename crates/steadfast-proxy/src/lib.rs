@@ -14,16 +14,20 @@
 //! | [`engine`] | the attempt loop of a route on the library's fallback strategies |
 //! | [`outcome`] | what became of a request and its attempts |
 //! | [`fleet`] | the seam to state shared by a fleet of gateways |
+//! | [`cache`] | a route's cache of answers, in memory or the fleet's store |
+//! | [`shed`] | a route's priority shedding when its capacity shrinks |
 //! | [`telemetry`] | metric names and handles, trace spans |
 //! | [`headers`] | the gateway's own header names |
 //!
 //! Private parts: `admission` (the local checks of one attempt), `attempt`
 //! (one call, plain or streamed), `relay` (a stream on its way to the
-//! client), `resume` (continuing a broken stream elsewhere), `record` (the
+//! client), `replayed` (answers at hand: cached, stale, static), `resume`
+//! (continuing a broken stream elsewhere), `record` (the
 //! one owner of a request's outcome), `serve` (the entry point).
 
 mod admission;
 mod attempt;
+pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod fleet;
@@ -32,9 +36,11 @@ pub mod inbound;
 pub mod outcome;
 mod record;
 mod relay;
+mod replayed;
 mod resume;
 pub mod runtime;
 mod serve;
+pub mod shed;
 pub mod telemetry;
 pub mod upstream;
 
@@ -44,7 +50,7 @@ use arc_swap::ArcSwap;
 use steadfast::events::Events;
 use steadfast_config::Config;
 
-pub use serve::{Answer, Refused, Reply, Request};
+pub use serve::{Answer, Refused, Reply, Request, Source};
 
 use fleet::Fleet;
 use runtime::{HealthProbes, Runtime};

@@ -116,16 +116,28 @@ pub enum Outcome {
     Timeout,
     /// The client went away before its answer ended.
     Cancelled,
+    /// The route's cache answered, without a call.
+    CacheHit,
+    /// Every target failed and the route's cache answered with a kept answer.
+    Stale,
+    /// Every target failed and the route's static last answer answered.
+    Static,
+    /// The route refused the request to keep its capacity for higher priorities.
+    Shed,
 }
 
 impl Outcome {
     /// Every outcome, in declaration order.
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Served,
         Outcome::Failed,
         Outcome::ClientError,
         Outcome::Timeout,
         Outcome::Cancelled,
+        Outcome::CacheHit,
+        Outcome::Stale,
+        Outcome::Static,
+        Outcome::Shed,
     ];
 
     /// The snake_case name used in metrics labels and logs.
@@ -136,6 +148,10 @@ impl Outcome {
             Outcome::ClientError => "client_error",
             Outcome::Timeout => "timeout",
             Outcome::Cancelled => "cancelled",
+            Outcome::CacheHit => "cache_hit",
+            Outcome::Stale => "stale",
+            Outcome::Static => "static",
+            Outcome::Shed => "shed",
         }
     }
 }

@@ -14,7 +14,8 @@ use tokio::time::Instant;
 use tracing::Span;
 
 use crate::outcome::{self, Attempt, AttemptResult, Outcome};
-use crate::runtime::Route;
+use crate::runtime::{Degraded, Route};
+use crate::shed::ShedPermit;
 
 /// The record of one request on one route, finished exactly once.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ pub(crate) struct RequestRecord {
     broken: Vec<(Arc<str>, FailureKind)>,
     span: Span,
     finished: bool,
+    /// The request's place in its route's capacity, given back when it ends.
+    place: Option<ShedPermit>,
 }
 
 impl RequestRecord {
@@ -50,6 +53,7 @@ impl RequestRecord {
             broken: Vec::new(),
             span,
             finished: false,
+            place: None,
         }
     }
 
@@ -77,6 +81,11 @@ impl RequestRecord {
     pub(crate) fn answered(&mut self) {
         self.answered_after
             .get_or_insert_with(|| self.started.elapsed());
+    }
+
+    /// Holds the request's place in its route's capacity until it ends.
+    pub(crate) fn hold(&mut self, place: ShedPermit) {
+        self.place = Some(place);
     }
 
     /// A stream from `target` broke after its first token, failing with `kind`.
@@ -109,12 +118,30 @@ impl RequestRecord {
         route
             .metrics
             .request(target, outcome, self.answered_after, elapsed, self.stream);
+        let signals = &route.signals;
         match outcome {
-            Outcome::Served => route.signals.count(true, self.failed_over()),
-            Outcome::ClientError => route.signals.count(true, false),
-            Outcome::Failed | Outcome::Timeout => route.signals.count(false, false),
+            Outcome::Served => signals.count(true, self.failed_over()),
+            Outcome::ClientError => signals.count(true, false),
+            Outcome::Failed | Outcome::Timeout => signals.count(false, false),
             Outcome::Cancelled => {}
+            Outcome::CacheHit => {
+                signals.count(true, false);
+                signals.degraded(Degraded::CacheHit);
+            }
+            Outcome::Stale => {
+                signals.count(true, false);
+                signals.degraded(Degraded::Stale);
+            }
+            Outcome::Static => {
+                signals.count(false, false);
+                signals.degraded(Degraded::Static);
+            }
+            Outcome::Shed => {
+                signals.count(false, false);
+                signals.degraded(Degraded::Shed);
+            }
         }
+        self.place = None;
         self.log(outcome, target, elapsed);
     }
 
@@ -157,7 +184,7 @@ impl RequestRecord {
                 duration_ms,
                 "request"
             ),
-            Outcome::Served | Outcome::Cancelled => {
+            Outcome::Served | Outcome::Cancelled | Outcome::CacheHit | Outcome::Stale => {
                 let detail = self.detail();
                 tracing::info!(request_id, route, target, attempts = sent, outcome = name, stream, latency_ms, duration_ms, %detail, "request");
             }

@@ -29,6 +29,7 @@ use steadfast_wire::translate::{Progress, StreamTranslator};
 use tokio::time::Instant;
 
 use crate::admission::Admission;
+use crate::cache::CachePlan;
 use crate::outcome::{Attempt, Outcome};
 use crate::record::RequestRecord;
 
@@ -76,6 +77,8 @@ pub(crate) struct OpenStream {
     tried: Vec<Arc<str>>,
     /// The request's record, once the stream is relayed to its client.
     record: Option<RequestRecord>,
+    /// Where the whole answer is kept once it has ended, if anywhere.
+    keep: Option<CachePlan>,
 }
 
 impl OpenStream {
@@ -99,6 +102,7 @@ impl OpenStream {
             resume: None,
             tried: Vec::new(),
             record: None,
+            keep: None,
         }
     }
 
@@ -129,6 +133,18 @@ impl OpenStream {
                     });
                 }
             }
+        }
+    }
+
+    /// Keeps the whole answer in the route's cache when it has ended (the
+    /// translator was asked to put it together, see `Call::capture`).
+    pub(crate) fn keep_answer(&mut self, plan: CachePlan) {
+        if self.done {
+            if let Some(answer) = self.translator.captured() {
+                plan.keep(answer);
+            }
+        } else {
+            self.keep = Some(plan);
         }
     }
 
@@ -168,6 +184,11 @@ impl OpenStream {
                 self.done = true;
                 if let Some(admission) = self.admission.take() {
                     admission.succeed(self.translator.usage());
+                }
+                if let Some(plan) = self.keep.take() {
+                    if let Some(answer) = self.translator.captured() {
+                        plan.keep(answer);
+                    }
                 }
             }
         }

@@ -11,6 +11,9 @@ use steadfast_wire::Format;
 use steadfast_wire::openai::quorum;
 use tracing::Instrument as _;
 
+use steadfast_config::{CacheMode, Priority};
+
+use crate::cache::CachePlan;
 use crate::engine::{self, Failed};
 use crate::inbound::Inbound;
 use crate::outcome::{self, Outcome};
@@ -18,8 +21,9 @@ use crate::record::RequestRecord;
 use crate::relay::OpenStream;
 use crate::resume::Resumer;
 use crate::runtime::{Route, RouteStrategy};
+use crate::shed::Shed;
 use crate::telemetry::trace;
-use crate::{Proxy, attempt};
+use crate::{Proxy, attempt, replayed};
 
 /// A client request, parsed as far as routing needs.
 #[derive(Debug)]
@@ -30,8 +34,24 @@ pub struct Request<'a> {
     pub units: u64,
     /// Its id, logged and sent upstream.
     pub request_id: &'a str,
-    /// Its headers (a `traceparent` makes its trace a child of the client's).
+    /// Its headers (a `traceparent` makes its trace a child of the client's;
+    /// `Cache-Control` says how it may use the route's cache).
     pub headers: &'a HeaderMap,
+    /// How it fares when the route sheds load.
+    pub priority: Priority,
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A model.
+    Upstream,
+    /// The route's cache, without a call.
+    CacheHit,
+    /// The route's cache, after every target failed.
+    Stale,
+    /// The route's static last answer, after every target failed.
+    Static,
 }
 
 /// A served request.
@@ -42,6 +62,8 @@ pub struct Reply {
     pub targets: Vec<Arc<str>>,
     /// The upstream calls it took (until the first token for a stream).
     pub attempts: usize,
+    /// Where the answer came from.
+    pub source: Source,
 }
 
 /// An answer for the client.
@@ -60,6 +82,8 @@ pub enum Refused {
     Unsupported(String),
     /// No target answered (counted, with every attempt).
     Failed(Failed),
+    /// The route sheds this request's priority now (counted).
+    Shed(Shed),
 }
 
 /// What one attempt produced.
@@ -79,6 +103,7 @@ impl Proxy {
             units,
             request_id,
             headers,
+            priority,
         } = request;
         if matches!(route.strategy, RouteStrategy::Quorum(_))
             && (inbound.stream || !inbound.is_chat() || inbound.format != Format::Openai)
@@ -90,9 +115,40 @@ impl Proxy {
         }
         let span = trace::request_span(&route.name, request_id, headers);
         let mut record = RequestRecord::new(route, request_id, inbound.stream, span.clone());
+        let plan = route
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.plan(&inbound, headers));
+        if let Some(plan) = plan
+            .as_ref()
+            .filter(|plan| plan.mode() == CacheMode::Normal)
+        {
+            if let Some(answer) = plan.get().await {
+                return Ok(replayed::reply(
+                    record,
+                    &inbound,
+                    &answer,
+                    Source::CacheHit,
+                    0,
+                ));
+            }
+        }
+        if let Some(shedder) = &route.shedder {
+            match shedder.admit(priority, &route.targets) {
+                Ok(place) => record.hold(place),
+                Err(shed) => {
+                    record.finish(Outcome::Shed);
+                    return Err(Refused::Shed(shed));
+                }
+            }
+        }
+        let capture = plan.as_ref().map(CachePlan::max_entry_bytes);
         let (upstream, inbound_ref) = (&self.upstream, &inbound);
         let outcome = engine::run(route, &self.events, units, &[], |admission| {
-            let call = inbound_ref.call(admission.target());
+            let call = inbound_ref.call(admission.target()).map(|mut call| {
+                call.capture = capture;
+                call
+            });
             async move {
                 let call = call?;
                 if inbound_ref.stream {
@@ -112,6 +168,36 @@ impl Proxy {
             Ok(served) => served,
             Err(failed) => {
                 record.add_attempts(failed.attempts.iter().cloned());
+                let sent = outcome::sent(&failed.attempts);
+                let no_answer = inbound.is_chat() && !failed.request_at_fault();
+                if no_answer {
+                    let stale = match plan
+                        .as_ref()
+                        .filter(|p| p.mode() == CacheMode::StaleIfError)
+                    {
+                        Some(plan) => plan.get().await,
+                        None => None,
+                    };
+                    if let Some(answer) = stale {
+                        return Ok(replayed::reply(
+                            record,
+                            &inbound,
+                            &answer,
+                            Source::Stale,
+                            sent,
+                        ));
+                    }
+                    if let Some(last) = &route.settings.last_answer {
+                        let answer = replayed::last_answer(last, &route.name, request_id);
+                        return Ok(replayed::reply(
+                            record,
+                            &inbound,
+                            &answer,
+                            Source::Static,
+                            sent,
+                        ));
+                    }
+                }
                 record.finish(failed.reason.outcome());
                 return Err(Refused::Failed(failed));
             }
@@ -143,10 +229,17 @@ impl Proxy {
                     .resume()
                 });
                 let deadline = record.started() + route.settings.stream_deadline.0;
+                let mut open = *open;
+                if let Some(plan) = plan {
+                    open.keep_answer(plan);
+                }
                 Answer::Stream(Box::pin(open.relay(resume, record, deadline)))
             }
             (Some((_, Got::Plain(body))), 0) => {
                 record.finish(Outcome::Served);
+                if let Some(plan) = &plan {
+                    plan.keep_body(inbound.format, &body);
+                }
                 Answer::Whole(body)
             }
             (first, _) => {
@@ -171,6 +264,7 @@ impl Proxy {
             answer,
             targets,
             attempts,
+            source: Source::Upstream,
         })
     }
 }

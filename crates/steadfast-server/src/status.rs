@@ -59,11 +59,22 @@ pub fn snapshot(app: &AppState) -> Value {
         .routes
         .values()
         .map(|route| {
-            json!({
+            let mut entry = json!({
                 "name": route.name,
                 "strategy": route.settings.strategy.as_str(),
                 "targets": route.targets.iter().map(|t| &*t.name).collect::<Vec<_>>(),
-            })
+                "degraded": route.signals.degraded_counts(),
+            });
+            if let Some(cache) = &route.cache {
+                entry["cache"] = json!({"mode": cache.settings().mode});
+            }
+            if let Some(shedder) = &route.shedder {
+                entry["shedding"] = json!({
+                    "in_flight": shedder.in_flight().load(std::sync::atomic::Ordering::Relaxed),
+                    "capacity_now": shedder.capacity_now(&route.targets),
+                });
+            }
+            entry
         })
         .collect();
     routes.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));

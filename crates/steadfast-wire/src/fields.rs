@@ -50,6 +50,11 @@ impl Fields {
             .map(|(_, raw)| raw.get())
     }
 
+    /// The fields' names, in the order sent.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(name, _)| name.as_str())
+    }
+
     /// Whether the object has field `key`.
     pub fn contains(&self, key: &str) -> bool {
         self.raw(key).is_some()

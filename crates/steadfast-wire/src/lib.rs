@@ -9,6 +9,7 @@
 //! | [`model`] | the canonical chat request, answer and stream events |
 //! | [`openai`], [`anthropic`], [`gemini`], [`bedrock`], [`responses`] | each format to and from the canonical model |
 //! | [`translate`] | an answer on its way back: passed through or converted, whole or event by event |
+//! | [`replay`] | answers the gateway has at hand (cached, static), stored and written whole or as a stream |
 //! | [`fields`] | a client request's top-level fields, kept as sent |
 //! | [`counts`], [`tokens`] | token counts of `usage` objects, read leniently |
 //! | [`sse`], [`framing`] | server-sent events split from a byte stream; a format's stream framing (SSE or AWS event-stream) |
@@ -28,6 +29,7 @@ pub mod framing;
 pub mod gemini;
 pub mod model;
 pub mod openai;
+pub mod replay;
 pub mod responses;
 pub mod sanitise;
 pub mod sse;

@@ -221,6 +221,10 @@ pub enum FinishReason {
     ToolCalls,
     /// It refused or was filtered.
     ContentFilter,
+    /// No model answered: this is the gateway's own answer (a route's
+    /// static last answer), written `degraded` where a format has a name for
+    /// its own reasons.
+    Degraded,
 }
 
 /// Tokens used.

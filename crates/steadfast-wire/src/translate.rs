@@ -7,6 +7,8 @@ use serde_json::Value;
 
 use crate::counts::Counts;
 use crate::format::{self, Format};
+use crate::model::ChatResponse;
+use crate::replay::Assembler;
 use crate::sse::event_data;
 use crate::tokens::Tokens;
 use crate::{Decode, Encode, StreamError, StreamEvent, WireError};
@@ -81,6 +83,7 @@ impl Translation {
             track_text: None,
             text_dropped: false,
             continuing: false,
+            capture: None,
         }
     }
 }
@@ -157,6 +160,8 @@ pub struct StreamTranslator {
     /// The stream continues a broken one: events before its first content
     /// (the opening role-only chunk) are dropped.
     continuing: bool,
+    /// The whole answer being put together (for a cache), if asked for.
+    capture: Option<Assembler>,
 }
 
 impl StreamTranslator {
@@ -171,6 +176,7 @@ impl StreamTranslator {
         };
         if self.skim
             && self.track_text == Some(false)
+            && self.capture.is_none()
             && !["\"error\"", "\"usage\"", "[DONE]"]
                 .iter()
                 .any(|mark| data.contains(mark))
@@ -190,6 +196,9 @@ impl StreamTranslator {
         };
         let before = out.len();
         for item in &self.events {
+            if let Some(capture) = &mut self.capture {
+                capture.push(item);
+            }
             match item {
                 StreamEvent::Start { model, .. } => {
                     self.model.get_or_insert_with(|| model.clone());
@@ -252,6 +261,18 @@ impl StreamTranslator {
     /// the text must be tracked (for stream resumption).
     pub fn relaying(&mut self, track_text: bool) {
         self.track_text = Some(track_text);
+    }
+
+    /// Puts the whole answer together as it passes (decoding every event),
+    /// giving up past `limit` bytes; see [`StreamTranslator::captured`].
+    pub fn capture(&mut self, limit: usize) {
+        self.capture = Some(Assembler::new(limit));
+    }
+
+    /// The whole answer put together, once the stream has ended within the
+    /// bound of [`StreamTranslator::capture`].
+    pub fn captured(&mut self) -> Option<ChatResponse> {
+        self.capture.take().and_then(Assembler::finish)
     }
 
     /// Marks the stream as the continuation of a broken one.

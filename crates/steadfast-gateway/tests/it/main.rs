@@ -22,6 +22,7 @@ mod cli;
 mod clients;
 mod completions;
 mod dashboard;
+mod degrade;
 mod docs;
 mod failover;
 mod gemini;

@@ -9,7 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use steadfast::events::Events;
 use steadfast::rate_limit::{Quota, RateLimitExceeded};
-use steadfast_config::ClientConfig;
+use steadfast_config::{ClientConfig, Priority};
 
 use super::limit::Limiter;
 use crate::fleet::Fleet;
@@ -37,10 +37,13 @@ pub enum ClientRefusal {
 }
 
 /// A client's leave to have one request in flight; held until the answer
-/// has ended (a stream's last event). The default pass holds no slot.
+/// has ended (a stream's last event). The default pass (no client keys)
+/// holds no slot and has the normal priority.
 #[derive(Debug, Default)]
 pub struct ClientPass {
     _slot: Option<OwnedSemaphorePermit>,
+    /// The client's priority.
+    pub priority: Priority,
 }
 
 impl Client {
@@ -83,7 +86,10 @@ impl Client {
         if let Some(limit) = &self.limit {
             limit.check(0).await.map_err(ClientRefusal::RateLimited)?;
         }
-        Ok(ClientPass { _slot: slot })
+        Ok(ClientPass {
+            _slot: slot,
+            priority: self.settings.priority,
+        })
     }
 }
 
@@ -154,6 +160,7 @@ mod tests {
                 key: Secret::new("sk-team-a-0123456789"),
                 requests_per_minute: Some(60),
                 max_concurrent_requests: None,
+                priority: Default::default(),
             },
         )]);
         let clients = Clients::build(&config, None, None);
@@ -187,6 +194,7 @@ mod tests {
                 key: Secret::new("sk-team-b-0123456789"),
                 requests_per_minute: None,
                 max_concurrent_requests: Some(2),
+                priority: Default::default(),
             },
         )]);
         let clients = Clients::build(&config, None, None);

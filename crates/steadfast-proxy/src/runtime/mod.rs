@@ -17,7 +17,7 @@ pub use clients::{Client, ClientPass, ClientRefusal, Clients};
 pub use health::HealthProbes;
 pub use limit::Limiter;
 pub use route::{Route, RouteStrategy};
-pub use signals::{RouteSignals, TargetSignals};
+pub use signals::{Degraded, DegradedCounts, RouteSignals, TargetSignals};
 pub use target::{Target, TargetCounts};
 
 use steadfast_config::Config;
@@ -95,7 +95,15 @@ impl Runtime {
                         .ok_or_else(|| format!("routes.{name}.targets: unknown model {model:?}"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let route = Arc::new(Route::new(name, settings, route_targets, events));
+            let previous_route = previous.and_then(|runtime| runtime.routes.get(name.as_str()));
+            let route = Arc::new(Route::new(
+                name,
+                settings,
+                route_targets,
+                events,
+                previous_route.map(|route| &**route),
+                fleet,
+            ));
             routes.insert(Arc::clone(&route.name), route);
         }
         if let Some(previous) = previous {

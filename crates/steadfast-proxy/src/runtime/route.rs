@@ -18,6 +18,9 @@ use steadfast_config::{HedgeAfter, JitterConfig, RouteConfig, Strategy, parse_he
 
 use super::signals::RouteSignals;
 use super::target::Target;
+use crate::cache::AnswerCache;
+use crate::fleet::Fleet;
+use crate::shed::Shedder;
 use crate::telemetry::RouteMetrics;
 
 /// The floor of the retry budget: retries always allowed per second, so a
@@ -62,16 +65,38 @@ pub struct Route {
     was_available: Vec<AtomicBool>,
     /// Its metric series.
     pub metrics: RouteMetrics,
+    /// Its answer cache, if it has one.
+    pub cache: Option<Arc<AnswerCache>>,
+    /// Its priority shedding, if it sheds.
+    pub shedder: Option<Shedder>,
 }
 
 impl Route {
     /// Builds a route over already-built targets; `settings` were validated.
+    /// The cache of `previous` (the route of the same name before a reload)
+    /// lives on if its settings did not change, and so does its count of
+    /// requests in flight.
     pub fn new(
         name: &str,
         settings: &RouteConfig,
         targets: Vec<Arc<Target>>,
         events: &Events,
+        previous: Option<&Route>,
+        fleet: Option<&dyn Fleet>,
     ) -> Route {
+        let cache = settings.cache.as_ref().map(|wanted| {
+            previous
+                .and_then(|old| old.cache.as_ref())
+                .filter(|old| old.settings() == wanted)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(AnswerCache::new(name, wanted, fleet)))
+        });
+        let shedder = settings.shedding.as_ref().map(|shedding| {
+            let in_flight = previous
+                .and_then(|old| old.shedder.as_ref())
+                .map(|old| Arc::clone(old.in_flight()));
+            Shedder::new(name, shedding, &targets, in_flight)
+        });
         let retry = &settings.retry;
         let jitter = match retry.jitter {
             JitterConfig::None => Jitter::None,
@@ -106,6 +131,8 @@ impl Route {
             budget: Budget::new(retry.budget, BUDGET_MIN_PER_SEC, BUDGET_WINDOW),
             rng: Rng::from_entropy(),
             signals: RouteSignals::default(),
+            cache,
+            shedder,
         }
     }
 

@@ -64,6 +64,33 @@ pub struct RouteSignals {
     served: AtomicU64,
     unserved: AtomicU64,
     failovers: AtomicU64,
+    degraded: [AtomicU64; 4],
+}
+
+/// How a route answered without a model, or refused: counts since it was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DegradedCounts {
+    /// Answered from the cache, without a call.
+    pub cache_hits: u64,
+    /// Answered from the cache after every target failed.
+    pub stale: u64,
+    /// Answered with the static last answer.
+    pub static_answers: u64,
+    /// Refused to keep capacity for higher priorities.
+    pub shed: u64,
+}
+
+/// What [`RouteSignals::degraded`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Degraded {
+    /// A cache hit.
+    CacheHit,
+    /// A stale answer.
+    Stale,
+    /// The static last answer.
+    Static,
+    /// A shed request.
+    Shed,
 }
 
 impl RouteSignals {
@@ -75,6 +102,23 @@ impl RouteSignals {
         counter.fetch_add(1, Ordering::Relaxed);
         if failed_over {
             self.failovers.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a request answered without a model, or shed.
+    pub fn degraded(&self, how: Degraded) {
+        self.degraded[how as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests answered without a model, or shed, since the route was built.
+    pub fn degraded_counts(&self) -> DegradedCounts {
+        let [cache_hits, stale, static_answers, shed] =
+            self.degraded.each_ref().map(|n| n.load(Ordering::Relaxed));
+        DegradedCounts {
+            cache_hits,
+            stale,
+            static_answers,
+            shed,
         }
     }
 

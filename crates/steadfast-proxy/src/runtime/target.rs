@@ -47,6 +47,8 @@ pub struct Target {
     born: Instant,
     /// Nanoseconds after `born` before which the target asked not to be called.
     cool_down_until: AtomicU64,
+    /// Nanoseconds after `born` before which its own rate limit refuses.
+    limited_until: AtomicU64,
     misconfigured: AtomicBool,
     counters: Counters,
 }
@@ -118,6 +120,7 @@ impl Target {
             metrics,
             born: Instant::now(),
             cool_down_until: AtomicU64::new(0),
+            limited_until: AtomicU64::new(0),
             misconfigured: AtomicBool::new(false),
             counters: Counters::default(),
         }
@@ -154,6 +157,25 @@ impl Target {
         let until = self.cool_down_until.load(Ordering::Relaxed);
         let now = self.since_born(Instant::now());
         (until > now).then(|| Duration::from_nanos(until - now))
+    }
+
+    /// Notes that the target's own rate limit refused a request, for `wait`.
+    pub fn note_limited(&self, wait: Duration) {
+        let until = self.since_born(Instant::now() + wait);
+        self.limited_until.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// Whether the target's own rate limit refused a request lately (and the
+    /// wait it gave is not over).
+    pub fn is_limited(&self) -> bool {
+        self.limited_until.load(Ordering::Relaxed) > self.since_born(Instant::now())
+    }
+
+    /// Whether the target takes requests now and is expected to: available,
+    /// not asked to wait, not at its rate limit. What a route's shedding
+    /// counts as capacity.
+    pub fn has_capacity(&self) -> bool {
+        self.is_available() && self.cooling_down().is_none() && !self.is_limited()
     }
 
     /// Marks that the upstream refused our credentials (401/403).

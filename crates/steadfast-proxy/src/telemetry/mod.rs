@@ -35,11 +35,37 @@ pub const TARGET_AVAILABLE: &str = "steadfast_target_available";
 /// A target's health: 0 unknown, 1 healthy, 2 unhealthy.
 pub const HEALTH_STATUS: &str = "steadfast_health_status";
 
+/// Lookups of a route's answer cache, by result.
+pub const CACHE_LOOKUPS: &str = "steadfast_cache_lookups_total";
+/// Bytes a route's answer cache holds in this gateway's memory.
+pub const CACHE_BYTES: &str = "steadfast_cache_bytes";
+/// Answers a route's cache holds in this gateway's memory.
+pub const CACHE_ENTRIES: &str = "steadfast_cache_entries";
+/// Requests a route refused to keep capacity for higher priorities.
+pub const SHED: &str = "steadfast_shed_total";
+
 /// The help texts of the proxy's metrics and of the library's.
 pub fn describe() {
     describe_counter!(
         REQUESTS,
-        "Requests per route by the target of their last attempt (\"none\" if none was sent) and outcome: served, failed, client_error, timeout, cancelled. Counted once, when the answer has ended (a stream at its last event)."
+        "Requests per route by the target of their last attempt (\"none\" if none was sent) and outcome: served, failed, client_error, timeout, cancelled, cache_hit, stale, static, shed. Counted once, when the answer has ended (a stream at its last event)."
+    );
+    describe_counter!(
+        CACHE_LOOKUPS,
+        "Lookups of a route's answer cache by result: hit, miss, bypass (Cache-Control from the client), unreachable (the fleet's store could not be asked)."
+    );
+    describe_gauge!(
+        CACHE_BYTES,
+        Unit::Bytes,
+        "Bytes a route's answer cache holds in this gateway's memory."
+    );
+    describe_gauge!(
+        CACHE_ENTRIES,
+        "Answers a route's answer cache holds in this gateway's memory."
+    );
+    describe_counter!(
+        SHED,
+        "Requests a route refused, by priority, to keep its shrunken capacity for higher priorities."
     );
     describe_histogram!(
         REQUEST_DURATION,

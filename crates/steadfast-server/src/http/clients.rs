@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
+use steadfast_config::Priority;
 use steadfast_proxy::runtime::{Client, ClientPass, ClientRefusal, Runtime};
 
 use super::auth::bearer;
@@ -32,6 +33,39 @@ pub(super) fn identify<'r>(
         .find(key)
         .map(Some)
         .ok_or_else(|| ApiError::unauthorized("Incorrect or missing API key for this gateway."))
+}
+
+/// The header that sets a request's priority, where `server.priority_header` allows.
+pub(super) const PRIORITY: &str = "x-steadfast-priority";
+
+/// The request's priority: its client's, or, where `server.priority_header`
+/// allows, its header's (never above its client's own, when keys are in use).
+pub(super) fn priority(
+    runtime: &Runtime,
+    pass: &ClientPass,
+    headers: &HeaderMap,
+) -> Result<Priority, ApiError> {
+    let asked = headers
+        .get(PRIORITY)
+        .filter(|_| runtime.config.server.priority_header);
+    let Some(asked) = asked else {
+        return Ok(pass.priority);
+    };
+    let asked = asked
+        .to_str()
+        .ok()
+        .and_then(|name| Priority::from_name(name.trim()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_priority",
+                format!("{PRIORITY} must be one of low, normal, high, critical."),
+            )
+        })?;
+    Ok(if runtime.clients.required() {
+        asked.min(pass.priority)
+    } else {
+        asked
+    })
 }
 
 /// Checks the request's client key, takes one request from its allowance

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use steadfast::FailureKind;
 use steadfast_proxy::engine::{Failed, Unserved};
-use steadfast_proxy::headers::{ATTEMPTS, TARGET};
+use steadfast_proxy::headers::{ATTEMPTS, CACHE, STATIC, TARGET};
 use steadfast_proxy::inbound::Inbound;
-use steadfast_proxy::outcome::{self, Attempt, AttemptResult};
+use steadfast_proxy::outcome;
 use steadfast_proxy::runtime::{ClientPass, Runtime};
-use steadfast_proxy::{Answer, Refused, Reply};
+use steadfast_proxy::shed::Shed;
+use steadfast_proxy::{Answer, Refused, Reply, Source};
 use steadfast_wire::Format;
 use steadfast_wire::fields::Fields;
 
@@ -67,17 +67,20 @@ pub(super) async fn forward(
         return Err(ApiError::unknown_route(&route, &known));
     };
     let format = inbound.format;
+    let priority = super::clients::priority(runtime, &pass, headers)?;
     let request = steadfast_proxy::Request {
         inbound,
         units,
         request_id,
         headers,
+        priority,
     };
     let stall = runtime.config.server.write_timeout.0;
     match app.proxy.serve(route, request).await {
         Ok(reply) => Ok(respond(reply, stall, pass)),
         Err(Refused::Unsupported(message)) => Err(ApiError::bad_request("invalid_value", message)),
         Err(Refused::Failed(failed)) => Ok(unserved(&route.name, failed, format)),
+        Err(Refused::Shed(shed)) => Ok(shed_answer(&route.name, &shed, format)),
     }
 }
 
@@ -96,11 +99,38 @@ fn respond(reply: Reply, stall: Duration, pass: ClientPass) -> Response {
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
     };
     let targets: Vec<&str> = reply.targets.iter().map(|name| &**name).collect();
-    add_attempt_headers(
-        response.headers_mut(),
-        Some(&targets.join(",")),
-        reply.attempts,
+    let target = (!targets.is_empty()).then(|| targets.join(","));
+    add_attempt_headers(response.headers_mut(), target.as_deref(), reply.attempts);
+    let headers = response.headers_mut();
+    match reply.source {
+        Source::Upstream => {}
+        Source::CacheHit => {
+            headers.insert(CACHE, HeaderValue::from_static("hit"));
+        }
+        Source::Stale => {
+            headers.insert(CACHE, HeaderValue::from_static("stale"));
+        }
+        Source::Static => {
+            headers.insert(STATIC, HeaderValue::from_static("true"));
+        }
+    }
+    response
+}
+
+/// The answer to a request the route shed: 503 with `Retry-After`.
+fn shed_answer(route: &str, shed: &Shed, format: Format) -> Response {
+    let seconds = shed.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut error = ApiError::unavailable(
+        "load_shed",
+        format!(
+            "Route {route:?} is short of capacity and takes {} {} requests at a time now: lower priorities are refused first. Try again in {seconds} s.",
+            shed.allowed,
+            shed.priority.as_str()
+        ),
     );
+    error.retry_after = Some(seconds);
+    let mut response = error.respond_as(format);
+    add_attempt_headers(response.headers_mut(), None, 0);
     response
 }
 
@@ -129,10 +159,7 @@ fn unserved(route: &str, failed: Failed, format: Format) -> Response {
         Unserved::TimedOut { after } => ApiError::timed_out(format!(
             "Route {route:?} found no answer within its time budget of {after:?}. {summary}"
         )),
-        Unserved::Exhausted { last: Some(last) }
-            if last.failure.kind == FailureKind::ContextLength
-                && all_context_length(&failed.attempts) =>
-        {
+        Unserved::Exhausted { last: Some(last) } if failed.request_at_fault() => {
             ApiError::with_status(
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",
@@ -168,11 +195,4 @@ fn unserved(route: &str, failed: Failed, format: Format) -> Response {
         outcome::sent(&failed.attempts),
     );
     response
-}
-
-fn all_context_length(attempts: &[Attempt]) -> bool {
-    attempts.iter().all(|a| match a.result {
-        AttemptResult::Failed { kind } => kind == FailureKind::ContextLength,
-        _ => true,
-    })
 }

@@ -49,6 +49,7 @@ pub(super) fn parse_stop_reason(reason: &str) -> FinishReason {
         "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
         "tool_use" => FinishReason::ToolCalls,
         "refusal" => FinishReason::ContentFilter,
+        "degraded" => FinishReason::Degraded,
         _ => FinishReason::Stop,
     }
 }
@@ -60,6 +61,7 @@ pub(super) fn stop_reason(reason: FinishReason) -> &'static str {
         FinishReason::Length => "max_tokens",
         FinishReason::ToolCalls => "tool_use",
         FinishReason::ContentFilter => "refusal",
+        FinishReason::Degraded => "degraded",
     }
 }
 

@@ -61,6 +61,7 @@ pub(super) fn stop_reason(reason: FinishReason) -> &'static str {
         FinishReason::Length => "max_tokens",
         FinishReason::ToolCalls => "tool_use",
         FinishReason::ContentFilter => "content_filtered",
+        FinishReason::Degraded => "end_turn",
     }
 }
 

@@ -97,6 +97,7 @@ pub(super) fn parse_finish(reason: &str) -> FinishReason {
 pub(super) fn finish_name(reason: FinishReason) -> &'static str {
     match reason {
         FinishReason::Stop | FinishReason::ToolCalls => "STOP",
+        FinishReason::Degraded => "OTHER",
         FinishReason::Length => "MAX_TOKENS",
         FinishReason::ContentFilter => "SAFETY",
     }

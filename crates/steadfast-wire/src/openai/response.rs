@@ -54,6 +54,7 @@ pub(super) fn parse_finish(reason: &str) -> FinishReason {
         "length" => FinishReason::Length,
         "tool_calls" | "function_call" => FinishReason::ToolCalls,
         "content_filter" => FinishReason::ContentFilter,
+        "degraded" => FinishReason::Degraded,
         _ => FinishReason::Stop,
     }
 }
@@ -65,6 +66,7 @@ pub(super) fn finish_name(reason: FinishReason) -> &'static str {
         FinishReason::Length => "length",
         FinishReason::ToolCalls => "tool_calls",
         FinishReason::ContentFilter => "content_filter",
+        FinishReason::Degraded => "degraded",
     }
 }
 

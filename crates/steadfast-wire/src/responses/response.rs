@@ -32,6 +32,7 @@ pub fn parse_response(body: &Value) -> Result<ChatResponse, WireError> {
     let finish = match body["incomplete_details"]["reason"].as_str() {
         Some("max_output_tokens") => FinishReason::Length,
         Some("content_filter") => FinishReason::ContentFilter,
+        Some("degraded") => FinishReason::Degraded,
         _ if !tool_calls.is_empty() => FinishReason::ToolCalls,
         _ => FinishReason::Stop,
     };
@@ -78,6 +79,7 @@ pub(super) fn response_object(
         None => ("in_progress", Value::Null),
         Some(FinishReason::Length) => ("incomplete", json!({"reason": "max_output_tokens"})),
         Some(FinishReason::ContentFilter) => ("incomplete", json!({"reason": "content_filter"})),
+        Some(FinishReason::Degraded) => ("incomplete", json!({"reason": "degraded"})),
         Some(FinishReason::Stop | FinishReason::ToolCalls) => ("completed", Value::Null),
     };
     json!({

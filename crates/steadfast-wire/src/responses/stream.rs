@@ -260,7 +260,9 @@ impl Encode for Encoder {
                 self.close_calls(out);
                 let finish = self.finish.unwrap_or(FinishReason::Stop);
                 let kind = match finish {
-                    FinishReason::Length | FinishReason::ContentFilter => "response.incomplete",
+                    FinishReason::Length | FinishReason::ContentFilter | FinishReason::Degraded => {
+                        "response.incomplete"
+                    }
                     FinishReason::Stop | FinishReason::ToolCalls => "response.completed",
                 };
                 let response = self.response(Some(finish));

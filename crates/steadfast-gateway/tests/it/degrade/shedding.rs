@@ -1,0 +1,110 @@
+//! Priority shedding: with part of a route's capacity gone, low-priority
+//! requests are refused first and high-priority ones keep their share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use steadfast_mock::Faults;
+
+use crate::support::{Harness, header, mocks};
+
+const LOW: &str = "sk-low-priority-0001";
+const HIGH: &str = "sk-high-priority-001";
+const CRITICAL: &str = "sk-critical-priority";
+
+/// Two providers answering in 300 ms, 4 requests each at most, a route
+/// shedding over them, and a low- and a high-priority client.
+async fn gateway(server: &str) -> Harness {
+    let mocks = mocks(&["a", "b"]).await;
+    for mock in &mocks {
+        mock.control().set(Faults {
+            latency_ms: 300,
+            ..Faults::default()
+        });
+    }
+    let mut yaml = crate::support::config_yaml(&mocks, "max_concurrency: 4", "shedding: {}");
+    yaml = yaml.replacen("server:\n", &format!("server:\n{server}"), 1);
+    yaml.push_str(&format!(
+        "clients:\n  batch: {{ key: \"{LOW}\", priority: low }}\n  app: {{ key: \"{HIGH}\", priority: high }}\n  \
+         pager: {{ key: \"{CRITICAL}\", priority: critical }}\n"
+    ));
+    Harness::with_config(mocks, &yaml).await
+}
+
+async fn send(h: &Harness, key: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = h
+        .client
+        .post(h.url("/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]}));
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn with_half_the_capacity_gone_low_priority_is_shed_and_high_priority_served() {
+    let h = Arc::new(gateway("").await);
+    h.admin_post("/admin/models/m1/trip").await;
+    // Capacity now 4: low may fill 2, high 3 (90%, rounded down).
+    let low: Vec<_> = (0..6)
+        .map(|_| {
+            let h = Arc::clone(&h);
+            tokio::spawn(async move { send(&h, LOW, &[]).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // With 2 of the 4 places taken, high may fill up to 3 (90%) and
+    // critical all 4.
+    let mut high = Vec::new();
+    for key in [HIGH, CRITICAL] {
+        let h = Arc::clone(&h);
+        high.push(tokio::spawn(async move { send(&h, key, &[]).await }));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut shed = 0;
+    for answer in low {
+        let answer = answer.await.unwrap();
+        if answer.status() == StatusCode::SERVICE_UNAVAILABLE {
+            shed += 1;
+            assert_eq!(header(&answer, "retry-after"), "1");
+            let error: Value = answer.json().await.unwrap();
+            assert_eq!(error["error"]["code"], "load_shed");
+        } else {
+            assert_eq!(answer.status(), StatusCode::OK);
+        }
+    }
+    assert_eq!(shed, 4, "low may hold 2 of the 4 places left");
+    for answer in high {
+        assert_eq!(
+            answer.await.unwrap().status(),
+            StatusCode::OK,
+            "high priority was shed"
+        );
+    }
+    let status = h.status().await;
+    assert_eq!(status["routes"][0]["degraded"]["shed"], 4, "{status}");
+}
+
+#[tokio::test]
+async fn the_priority_header_counts_only_where_allowed_and_never_above_the_client() {
+    let h = gateway("  priority_header: true\n").await;
+    h.admin_post("/admin/models/m1/trip").await;
+    // A high-priority client may lower itself; a low one cannot rise.
+    let lowered = send(&h, HIGH, &[("x-steadfast-priority", "low")]).await;
+    assert_eq!(lowered.status(), StatusCode::OK);
+    let bad = send(&h, LOW, &[("x-steadfast-priority", "urgent")]).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let _ = h;
+
+    let ignored = gateway("").await;
+    let answer = send(&ignored, LOW, &[("x-steadfast-priority", "nonsense")]).await;
+    assert_eq!(
+        answer.status(),
+        StatusCode::OK,
+        "the header is ignored unless allowed"
+    );
+}

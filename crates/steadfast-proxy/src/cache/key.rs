@@ -1,0 +1,127 @@
+//! The key of a cached answer: the route, the client's format and the
+//! request normalised — its fields in name order, each value re-written
+//! without spacing and with object keys in order — leaving out what never
+//! changes the answer (streaming, the end user's id, metadata). A request
+//! that asks for several choices or for log-probabilities is not cached (the
+//! kept form holds one answer's text and calls), nor one that samples unless
+//! the route says so.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use steadfast_wire::fields::Fields;
+use steadfast_wire::format::Format;
+
+/// A cached answer's key: a SHA-256 digest.
+pub type CacheKey = [u8; 32];
+
+/// Fields that never change the answer.
+const IGNORED: [&str; 9] = [
+    "stream",
+    "stream_options",
+    "user",
+    "metadata",
+    "store",
+    "service_tier",
+    "safety_identifier",
+    "prompt_cache_key",
+    "background",
+];
+
+/// The key of a request of `format` on `route`, if its answer may be kept;
+/// `sampled` allows requests that sample (a `temperature` above 0, or none).
+pub fn key(route: &str, format: Format, fields: &Fields, sampled: bool) -> Option<CacheKey> {
+    if !cacheable(fields, sampled) {
+        return None;
+    }
+    let mut names: Vec<&str> = fields
+        .names()
+        .filter(|name| !IGNORED.contains(name))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut digest = Sha256::new();
+    digest.update(route.as_bytes());
+    digest.update([0]);
+    digest.update(format.as_str().as_bytes());
+    for name in names {
+        let raw = fields.raw(name)?;
+        let value: Value = serde_json::from_str(raw).ok()?;
+        digest.update([0]);
+        digest.update(name.as_bytes());
+        digest.update([0]);
+        digest.update(value.to_string().as_bytes());
+    }
+    Some(digest.finalize().into())
+}
+
+/// Whether the answer to `fields` may be kept.
+fn cacheable(fields: &Fields, sampled: bool) -> bool {
+    let several = fields.get::<u64>("n").is_some_and(|n| n > 1)
+        || fields.get::<u64>("candidate_count").is_some_and(|n| n > 1);
+    let logprobs = fields.get::<bool>("logprobs") == Some(true)
+        || fields.get::<u64>("top_logprobs").is_some_and(|n| n > 0);
+    let samples = fields.get::<f64>("temperature").is_none_or(|t| t > 0.0);
+    !several && !logprobs && (sampled || !samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(json: &str) -> Fields {
+        Fields::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn the_same_request_however_written_has_one_key() {
+        let a = fields(
+            r#"{"model":"chat","temperature":0,"messages":[{"role":"user","content":"hi"}],"stream":true,"user":"u1"}"#,
+        );
+        let b = fields(
+            r#"{ "messages" : [ { "content" : "hi", "role" : "user" } ], "temperature": 0, "model": "chat", "metadata": {"x": 1} }"#,
+        );
+        assert_eq!(
+            key("chat", Format::Openai, &a, false),
+            key("chat", Format::Openai, &b, false)
+        );
+        assert!(key("chat", Format::Openai, &a, false).is_some());
+    }
+
+    #[test]
+    fn what_changes_the_answer_changes_the_key() {
+        let base =
+            r#"{"model":"chat","temperature":0,"messages":[{"role":"user","content":"hi"}]}"#;
+        let one = key("chat", Format::Openai, &fields(base), false);
+        for other in [
+            r#"{"model":"chat","temperature":0,"messages":[{"role":"user","content":"hello"}]}"#,
+            r#"{"model":"chat","temperature":0,"max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#,
+            r#"{"model":"chat","temperature":0,"tools":[],"messages":[{"role":"user","content":"hi"}]}"#,
+        ] {
+            assert_ne!(
+                one,
+                key("chat", Format::Openai, &fields(other), false),
+                "{other}"
+            );
+        }
+        assert_ne!(one, key("other", Format::Openai, &fields(base), false));
+        assert_ne!(one, key("chat", Format::Anthropic, &fields(base), false));
+    }
+
+    #[test]
+    fn sampling_several_choices_and_log_probabilities_are_not_cached() {
+        let sampling = fields(r#"{"model":"chat","messages":[]}"#);
+        assert!(key("chat", Format::Openai, &sampling, false).is_none());
+        assert!(key("chat", Format::Openai, &sampling, true).is_some());
+        let hot = fields(r#"{"model":"chat","temperature":0.7,"messages":[]}"#);
+        assert!(key("chat", Format::Openai, &hot, false).is_none());
+        for refused in [
+            r#"{"model":"chat","temperature":0,"n":2,"messages":[]}"#,
+            r#"{"model":"chat","temperature":0,"logprobs":true,"messages":[]}"#,
+        ] {
+            assert!(
+                key("chat", Format::Openai, &fields(refused), true).is_none(),
+                "{refused}"
+            );
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! Answers the gateway has at hand rather than from a model — a cached
+//! answer, a route's static last answer — kept in the canonical form, stored
+//! as compact JSON, and written for a client in its format, whole or as a
+//! stream. An [`Assembler`] builds one from a streamed answer as it passes.
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::WireError;
+use crate::format::{self, Format};
+use crate::model::{ChatResponse, FinishReason, StreamEvent, ToolCall, Usage};
+
+/// `response` as compact JSON, to be stored.
+pub fn to_json(response: &ChatResponse) -> Vec<u8> {
+    let calls: Vec<Value> = response
+        .tool_calls
+        .iter()
+        .map(|call| json!([call.id, call.name, call.arguments]))
+        .collect();
+    let value = json!({
+        "id": response.id,
+        "model": response.model,
+        "text": response.text,
+        "calls": calls,
+        "finish": finish_name(response.finish),
+        "usage": [response.usage.input, response.usage.output],
+    });
+    serde_json::to_vec(&value).unwrap_or_default()
+}
+
+/// An answer stored by [`to_json`].
+pub fn from_json(bytes: &[u8]) -> Result<ChatResponse, WireError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|_| WireError::new("a stored answer is not JSON"))?;
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    let broken = || WireError::new("a stored answer is incomplete");
+    let tool_calls = value["calls"]
+        .as_array()
+        .ok_or_else(broken)?
+        .iter()
+        .map(|call| {
+            Some(ToolCall {
+                id: text(&call[0])?,
+                name: text(&call[1])?,
+                arguments: text(&call[2])?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(broken)?;
+    Ok(ChatResponse {
+        id: text(&value["id"]).ok_or_else(broken)?,
+        model: text(&value["model"]).ok_or_else(broken)?,
+        text: text(&value["text"]).ok_or_else(broken)?,
+        tool_calls,
+        finish: value["finish"]
+            .as_str()
+            .and_then(parse_finish)
+            .ok_or_else(broken)?,
+        usage: Usage {
+            input: value["usage"][0].as_u64().ok_or_else(broken)?,
+            output: value["usage"][1].as_u64().ok_or_else(broken)?,
+        },
+    })
+}
+
+const FINISHES: [(FinishReason, &str); 5] = [
+    (FinishReason::Stop, "stop"),
+    (FinishReason::Length, "length"),
+    (FinishReason::ToolCalls, "tool_calls"),
+    (FinishReason::ContentFilter, "content_filter"),
+    (FinishReason::Degraded, "degraded"),
+];
+
+fn finish_name(finish: FinishReason) -> &'static str {
+    FINISHES
+        .iter()
+        .find(|(reason, _)| *reason == finish)
+        .map_or("stop", |(_, name)| name)
+}
+
+fn parse_finish(name: &str) -> Option<FinishReason> {
+    FINISHES
+        .iter()
+        .find(|(_, known)| *known == name)
+        .map(|(reason, _)| *reason)
+}
+
+/// `response` as a whole answer in the client's `format`.
+pub fn whole(format: Format, response: &ChatResponse) -> Bytes {
+    Bytes::from(format::write_response(format, response).to_string())
+}
+
+/// `response` as the events of a stream in the client's `format` (with
+/// usage when an OpenAI client asked for it), ending as the format ends a
+/// stream.
+pub fn stream(format: Format, response: &ChatResponse, include_usage: bool) -> Vec<Bytes> {
+    let mut encoder = format::encoder(format, include_usage);
+    let mut out = Vec::new();
+    for event in events(response) {
+        encoder.encode(&event, &mut out);
+    }
+    out
+}
+
+/// The stream events that carry `response`.
+fn events(response: &ChatResponse) -> Vec<StreamEvent> {
+    let mut events = vec![StreamEvent::Start {
+        id: response.id.clone(),
+        model: response.model.clone(),
+    }];
+    if !response.text.is_empty() {
+        events.push(StreamEvent::Text(response.text.clone()));
+    }
+    for (index, call) in response.tool_calls.iter().enumerate() {
+        events.push(StreamEvent::ToolCallStart {
+            index,
+            id: call.id.clone(),
+            name: call.name.clone(),
+        });
+        events.push(StreamEvent::ToolCallArguments {
+            index,
+            fragment: call.arguments.clone(),
+        });
+    }
+    events.extend([
+        StreamEvent::Finish(response.finish),
+        StreamEvent::Usage(response.usage),
+        StreamEvent::End,
+    ]);
+    events
+}
+
+/// Builds a whole answer from a stream's events, within a size bound.
+#[derive(Debug)]
+pub struct Assembler {
+    answer: ChatResponse,
+    bytes: usize,
+    limit: usize,
+    over: bool,
+    ended: bool,
+}
+
+impl Assembler {
+    /// An assembler that gives up once the answer passes `limit` bytes.
+    pub fn new(limit: usize) -> Assembler {
+        Assembler {
+            answer: ChatResponse {
+                id: String::new(),
+                model: String::new(),
+                text: String::new(),
+                tool_calls: Vec::new(),
+                finish: FinishReason::Stop,
+                usage: Usage::default(),
+            },
+            bytes: 0,
+            limit,
+            over: false,
+            ended: false,
+        }
+    }
+
+    /// Takes the next event of the stream.
+    pub fn push(&mut self, event: &StreamEvent) {
+        if self.over {
+            return;
+        }
+        let answer = &mut self.answer;
+        let grown = match event {
+            StreamEvent::Start { id, model } => {
+                answer.id.clone_from(id);
+                answer.model.clone_from(model);
+                id.len() + model.len()
+            }
+            StreamEvent::Text(text) => {
+                answer.text.push_str(text);
+                text.len()
+            }
+            StreamEvent::ToolCallStart { index, id, name } => {
+                if answer.tool_calls.len() <= *index {
+                    answer.tool_calls.resize_with(index + 1, || ToolCall {
+                        id: String::new(),
+                        name: String::new(),
+                        arguments: String::new(),
+                    });
+                }
+                answer.tool_calls[*index].id.clone_from(id);
+                answer.tool_calls[*index].name.clone_from(name);
+                id.len() + name.len()
+            }
+            StreamEvent::ToolCallArguments { index, fragment } => {
+                if let Some(call) = answer.tool_calls.get_mut(*index) {
+                    call.arguments.push_str(fragment);
+                }
+                fragment.len()
+            }
+            StreamEvent::Finish(reason) => {
+                answer.finish = *reason;
+                0
+            }
+            StreamEvent::Usage(usage) => {
+                answer.usage = *usage;
+                0
+            }
+            StreamEvent::End => {
+                self.ended = true;
+                0
+            }
+        };
+        self.bytes += grown;
+        if self.bytes > self.limit {
+            self.over = true;
+            self.answer.text = String::new();
+            self.answer.tool_calls = Vec::new();
+        }
+    }
+
+    /// The whole answer, if the stream ended and it stayed within the bound.
+    pub fn finish(self) -> Option<ChatResponse> {
+        (self.ended && !self.over).then_some(self.answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer() -> ChatResponse {
+        ChatResponse {
+            id: "chatcmpl-1".into(),
+            model: "gpt-4o".into(),
+            text: "Paris is the capital.".into(),
+            tool_calls: vec![ToolCall {
+                id: "call_1".into(),
+                name: "lookup".into(),
+                arguments: "{\"city\":\"Paris\"}".into(),
+            }],
+            finish: FinishReason::ToolCalls,
+            usage: Usage {
+                input: 12,
+                output: 7,
+            },
+        }
+    }
+
+    #[test]
+    fn a_stored_answer_reads_back_the_same() {
+        let stored = to_json(&answer());
+        assert_eq!(from_json(&stored).unwrap(), answer());
+        assert!(from_json(b"{\"id\":1}").is_err());
+        assert!(from_json(b"not json").is_err());
+    }
+
+    #[test]
+    fn an_answer_streamed_and_assembled_is_the_same_answer() {
+        for format in [Format::Openai, Format::Anthropic, Format::Responses] {
+            let events = stream(format, &answer(), true);
+            let mut decoder = format::decoder(format);
+            let mut assembler = Assembler::new(1 << 20);
+            for event in &events {
+                let Some(data) = crate::sse::event_data(event) else {
+                    continue;
+                };
+                let mut decoded = Vec::new();
+                decoder.decode(&data, &mut decoded).unwrap();
+                for item in &decoded {
+                    assembler.push(item);
+                }
+            }
+            let assembled = assembler.finish().unwrap_or_else(|| panic!("{format:?}"));
+            assert_eq!(assembled.text, answer().text, "{format:?}");
+            assert_eq!(assembled.tool_calls, answer().tool_calls, "{format:?}");
+            assert_eq!(assembled.finish, FinishReason::ToolCalls, "{format:?}");
+            let whole: Value = serde_json::from_slice(&whole(format, &answer())).unwrap();
+            let read = format::parse_response(format, &whole).unwrap();
+            assert_eq!(read.text, answer().text, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn an_assembler_gives_up_past_its_bound_or_without_an_end() {
+        let mut over = Assembler::new(10);
+        over.push(&StreamEvent::Text("a long piece of text".into()));
+        over.push(&StreamEvent::End);
+        assert!(over.finish().is_none());
+        let mut cut = Assembler::new(100);
+        cut.push(&StreamEvent::Text("half".into()));
+        assert!(cut.finish().is_none());
+    }
+}
