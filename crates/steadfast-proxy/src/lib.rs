@@ -8,20 +8,20 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`runtime`] | the live form of a config: routes, targets (breaker, limits, health), clients |
+//! | [`runtime`] | the live form of a config: routes, targets (breaker, limits, health), clients, a route's priority shedding |
 //! | [`upstream`] | the pooled HTTP client for providers, their credentials, the judging of their answers |
 //! | [`inbound`] | a client's request on its way out, in each target's format |
 //! | [`engine`] | the attempt loop of a route on the library's fallback strategies |
 //! | [`outcome`] | what became of a request and its attempts |
 //! | [`fleet`] | the seam to state shared by a fleet of gateways |
 //! | [`cache`] | a route's cache of answers, in memory or the fleet's store |
-//! | [`shed`] | a route's priority shedding when its capacity shrinks |
 //! | [`telemetry`] | metric names and handles, trace spans |
 //! | [`headers`] | the gateway's own header names |
 //!
 //! Private parts: `admission` (the local checks of one attempt), `attempt`
 //! (one call, plain or streamed), `relay` (a stream on its way to the
-//! client), `replayed` (answers at hand: cached, stale, static), `resume`
+//! client), `replayed` (answers at hand: cached, stale, static), `reply`
+//! (what a served request gets back), `resume`
 //! (continuing a broken stream elsewhere), `record` (the
 //! one owner of a request's outcome), `serve` (the entry point).
 
@@ -37,10 +37,10 @@ pub mod outcome;
 mod record;
 mod relay;
 mod replayed;
+mod reply;
 mod resume;
 pub mod runtime;
 mod serve;
-pub mod shed;
 pub mod telemetry;
 pub mod upstream;
 
@@ -50,7 +50,8 @@ use arc_swap::ArcSwap;
 use steadfast::events::Events;
 use steadfast_config::Config;
 
-pub use serve::{Answer, Refused, Reply, Request, Source};
+pub use reply::{Answer, Reply, Source};
+pub use serve::{Refused, Request};
 
 use fleet::Fleet;
 use runtime::{HealthProbes, Runtime};

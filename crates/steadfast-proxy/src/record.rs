@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use tracing::Span;
 
 use crate::outcome::{self, Attempt, AttemptResult, Outcome};
+use crate::runtime::shed::ShedPermit;
 use crate::runtime::{Degraded, Route};
-use crate::shed::ShedPermit;
 
 /// The record of one request on one route, finished exactly once.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use steadfast_wire::{ChatResponse, FinishReason, Usage, replay};
 use crate::inbound::Inbound;
 use crate::outcome::Outcome;
 use crate::record::RequestRecord;
-use crate::serve::{Answer, Reply, Source};
+use crate::reply::{Answer, Reply, Source};
 
 /// The reply of an answer at hand, from `source`, after `attempts` calls.
 pub(crate) fn reply(

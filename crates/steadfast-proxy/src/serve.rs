@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::stream::BoxStream;
 use http::HeaderMap;
 use steadfast_wire::Format;
 use steadfast_wire::openai::quorum;
@@ -19,9 +18,10 @@ use crate::inbound::Inbound;
 use crate::outcome::{self, Outcome};
 use crate::record::RequestRecord;
 use crate::relay::OpenStream;
+use crate::reply::{Answer, Reply, Source};
 use crate::resume::Resumer;
+use crate::runtime::shed::Shed;
 use crate::runtime::{Route, RouteStrategy};
-use crate::shed::Shed;
 use crate::telemetry::trace;
 use crate::{Proxy, attempt, replayed};
 
@@ -39,40 +39,6 @@ pub struct Request<'a> {
     pub headers: &'a HeaderMap,
     /// How it fares when the route sheds load.
     pub priority: Priority,
-}
-
-/// Where an answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// A model.
-    Upstream,
-    /// The route's cache, without a call.
-    CacheHit,
-    /// The route's cache, after every target failed.
-    Stale,
-    /// The route's static last answer, after every target failed.
-    Static,
-}
-
-/// A served request.
-pub struct Reply {
-    /// The answer, in the client's format.
-    pub answer: Answer,
-    /// The targets that served it (several for a quorum).
-    pub targets: Vec<Arc<str>>,
-    /// The upstream calls it took (until the first token for a stream).
-    pub attempts: usize,
-    /// Where the answer came from.
-    pub source: Source,
-}
-
-/// An answer for the client.
-pub enum Answer {
-    /// A whole JSON answer.
-    Whole(Bytes),
-    /// Server-sent events, relayed as they come; the request is counted when
-    /// the stream ends.
-    Stream(BoxStream<'static, Result<Bytes, std::io::Error>>),
 }
 
 /// Why a request got no answer.
@@ -115,10 +81,9 @@ impl Proxy {
         }
         let span = trace::request_span(&route.name, request_id, headers);
         let mut record = RequestRecord::new(route, request_id, inbound.stream, span.clone());
-        let plan = route
-            .cache
-            .as_ref()
-            .and_then(|cache| cache.plan(&inbound, headers));
+        let plan = route.cache.as_ref().and_then(|cache| {
+            cache.plan(inbound.format, inbound.is_chat(), inbound.fields(), headers)
+        });
         if let Some(plan) = plan
             .as_ref()
             .filter(|plan| plan.mode() == CacheMode::Normal)

@@ -17,13 +17,13 @@ use bytes::Bytes;
 use http::HeaderMap;
 use metrics::{Counter, Gauge, counter, gauge};
 use steadfast_config::{CacheConfig, CacheMode};
+use steadfast_wire::fields::Fields;
 use steadfast_wire::format::{self, Format};
 use steadfast_wire::{ChatResponse, replay};
 
 use self::key::CacheKey;
 use self::memory::MemoryStore;
 use crate::fleet::{Fleet, FleetAnswers};
-use crate::inbound::Inbound;
 use crate::telemetry::{CACHE_BYTES, CACHE_ENTRIES, CACHE_LOOKUPS};
 
 /// Where a route's answers are kept.
@@ -91,11 +91,17 @@ impl AnswerCache {
         &self.settings
     }
 
-    /// How `inbound` (sent with `headers`) uses the cache; `None` when its
-    /// answer may not be kept (not a chat request, sampling, several
-    /// choices) or the client said `no-store`.
-    pub fn plan(self: &Arc<Self>, inbound: &Inbound, headers: &HeaderMap) -> Option<CachePlan> {
-        if !inbound.is_chat() || inbound.format == Format::Bedrock {
+    /// How a request of `format` with `fields` (sent with `headers`) uses
+    /// the cache; `None` when its answer may not be kept (not a `chat`
+    /// request, sampling, several choices) or the client said `no-store`.
+    pub fn plan(
+        self: &Arc<Self>,
+        format: Format,
+        chat: bool,
+        fields: &Fields,
+        headers: &HeaderMap,
+    ) -> Option<CachePlan> {
+        if !chat || format == Format::Bedrock {
             return None;
         }
         let directives: Vec<String> = headers
@@ -109,12 +115,7 @@ impl AnswerCache {
             self.bypassed.increment(1);
             return None;
         }
-        let key = key::key(
-            &self.route,
-            inbound.format,
-            inbound.fields(),
-            self.settings.sampled,
-        )?;
+        let key = key::key(&self.route, format, fields, self.settings.sampled)?;
         let look = !directives.iter().any(|d| d == "no-cache");
         if !look {
             self.bypassed.increment(1);

@@ -5,6 +5,7 @@ mod clients;
 mod health;
 mod limit;
 mod route;
+pub mod shed;
 mod signals;
 mod target;
 

@@ -16,11 +16,11 @@ use steadfast::retry::{Backoff, BackoffKind, Jitter};
 use steadfast::rng::Rng;
 use steadfast_config::{HedgeAfter, JitterConfig, RouteConfig, Strategy, parse_hedge_after};
 
+use super::shed::Shedder;
 use super::signals::RouteSignals;
 use super::target::Target;
 use crate::cache::AnswerCache;
 use crate::fleet::Fleet;
-use crate::shed::Shedder;
 use crate::telemetry::RouteMetrics;
 
 /// The floor of the retry budget: retries always allowed per second, so a

@@ -15,7 +15,7 @@ use std::time::Duration;
 use metrics::{Counter, counter};
 use steadfast_config::{Priority, PriorityShares, SheddingConfig};
 
-use crate::runtime::Target;
+use super::target::Target;
 use crate::telemetry::SHED;
 
 /// A route's shedding.
