@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use steadfast_mock::Mode;
 
 use super::chat_body;
+use crate::support::fleet::Fleet;
 use crate::support::{Harness, events, fail, header};
 
 const NORMAL: &str = "cache: { mode: normal, ttl: 1m }";
@@ -179,4 +180,137 @@ async fn the_messages_api_is_cached_in_its_own_shape() {
         .unwrap();
     assert!(events.contains("event: message_stop"), "{events}");
     assert_eq!(h.mocks[0].control().counts().requests, 1);
+}
+
+/// A chat request with `content` to gateway `instance` of `fleet`.
+async fn ask(fleet: &Fleet, instance: usize, content: &str) -> reqwest::Response {
+    fleet
+        .client
+        .post(fleet.url(instance, "/v1/chat/completions"))
+        .json(&chat_body(content, json!({})))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_fleet_shares_its_answers_in_redis_and_a_redis_outage_turns_the_cache_off() {
+    let mut fleet = Fleet::start(&["primary"], "", STALE, "").await;
+    let first = ask(&fleet, 0, "shared answer").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: Value = first.json().await.unwrap();
+    // The answer is written in the background: wait until it is in Redis.
+    let mut redis = fleet.redis.connection().await;
+    let stored = crate::support::eventually(std::time::Duration::from_secs(5), || {
+        let mut redis = redis.clone();
+        async move {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg("fleet-test:answers:chat:*")
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            keys.len() == 1
+        }
+    })
+    .await;
+    assert!(stored, "the answer never reached Redis");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("fleet-test:answers:chat:*")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&keys[0])
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
+
+    // Another gateway of the fleet answers it stale when the provider is down.
+    fail(&fleet.mocks[0], Mode::Error, 503);
+    let stale = ask(&fleet, 2, "shared answer").await;
+    assert_eq!(header(&stale, "x-steadfast-cache"), "stale");
+    let stale: Value = stale.json().await.unwrap();
+    assert_eq!(text(&stale), text(&first));
+
+    // Without Redis the cache is off, the route is not: the provider's own
+    // failure is what the client sees, and answers go on once it is back.
+    fleet.redis.kill();
+    let without = ask(&fleet, 1, "shared answer").await;
+    assert_eq!(without.status(), StatusCode::SERVICE_UNAVAILABLE);
+    fail(&fleet.mocks[0], Mode::Ok, 200);
+    let served = crate::support::eventually(std::time::Duration::from_secs(10), || async {
+        ask(&fleet, 1, "shared answer").await.status() == StatusCode::OK
+    })
+    .await;
+    assert!(served, "the route stopped serving without Redis");
+}
+
+#[tokio::test]
+async fn writing_ten_times_the_bound_keeps_the_cache_within_it() {
+    use crate::hostile::{Binary, PORT, config};
+    let mocks = crate::support::mocks(&["primary"]).await;
+    mocks[0].control().set(steadfast_mock::Faults {
+        reply: "w".repeat(30 * 1024),
+        ..steadfast_mock::Faults::default()
+    });
+    let bound = 1024 * 1024;
+    let route = format!("cache: {{ mode: normal, max_bytes: {bound}, max_entry_bytes: 65536 }}");
+    let gateway = Binary::start(&config(
+        &mocks,
+        &format!("127.0.0.1:{PORT}"),
+        "",
+        "",
+        &route,
+    ))
+    .await;
+    let client = reqwest::Client::new();
+    let before = gateway.rss_kib();
+    // About 31 KiB kept per answer: 340 answers are ten times the bound.
+    for i in 0..340 {
+        let answer = client
+            .post(gateway.at("/v1/chat/completions"))
+            .json(&chat_body(&format!("question {i}"), json!({})))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        let _ = answer.bytes().await.unwrap();
+        if i % 50 == 49 {
+            let held = gateway
+                .metric("steadfast_cache_bytes{route=\"chat\"} ")
+                .await;
+            assert!(held <= bound as f64, "{held} bytes held after {i} answers");
+            assert!(held > 0.0);
+        }
+    }
+    let held = gateway
+        .metric("steadfast_cache_bytes{route=\"chat\"} ")
+        .await;
+    let entries = gateway
+        .metric("steadfast_cache_entries{route=\"chat\"} ")
+        .await;
+    let after = gateway.rss_kib();
+    println!("cache held {held} bytes in {entries} answers; gateway RSS {before} -> {after} KiB");
+    assert!(held <= bound as f64 && held > bound as f64 / 2.0, "{held}");
+    assert!(entries < 40.0, "{entries}");
+    assert!(
+        after < before + 16 * 1024,
+        "RSS grew from {before} to {after} KiB"
+    );
+    // The newest answers are the ones kept.
+    let last = client
+        .post(gateway.at("/v1/chat/completions"))
+        .json(&chat_body("question 339", json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&last, "x-steadfast-cache"), "hit");
+    let first = client
+        .post(gateway.at("/v1/chat/completions"))
+        .json(&chat_body("question 0", json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&first, "x-steadfast-cache"), "");
 }
