@@ -77,6 +77,14 @@ pub fn table(report: &Report) -> String {
         overall.degraded_minutes,
         overall.down_minutes
     );
+    let degraded = &overall.degraded;
+    if !degraded.is_empty() {
+        let _ = writeln!(
+            out,
+            "  without a model: {} from the cache, {} stale, {} static answers; {} shed",
+            degraded.cache_hits, degraded.stale, degraded.static_answers, degraded.shed
+        );
+    }
     out.push_str(&table::text(sections(report)));
     let shown = SHOWN_INCIDENTS.min(report.incidents.len());
     if report.incident_count > shown {
@@ -100,6 +108,10 @@ fn sections(report: &Report) -> Vec<Section> {
                 percent(r.availability),
                 r.errors.to_string(),
                 r.failovers.to_string(),
+                r.degraded.cache_hits.to_string(),
+                r.degraded.stale.to_string(),
+                r.degraded.static_answers.to_string(),
+                r.degraded.shed.to_string(),
                 r.degraded_minutes.to_string(),
                 r.down_minutes.to_string(),
             ]
@@ -135,6 +147,10 @@ fn sections(report: &Report) -> Vec<Section> {
                 "availability",
                 "errors",
                 "failovers",
+                "cached",
+                "stale",
+                "static",
+                "shed",
                 "degraded min",
                 "down min",
             ],

@@ -285,3 +285,64 @@ async fn browser_shows_every_target_and_a_breaker_opening_within_two_seconds() {
         .collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }
+
+#[tokio::test]
+async fn browser_signs_in_with_the_ops_token_and_sees_what_the_cache_answered() {
+    let mocks = crate::support::mocks(&["primary"]).await;
+    let mut yaml = crate::support::config_yaml(&mocks, "", "cache: { mode: normal }");
+    yaml = yaml.replacen(
+        "server:\n",
+        "server:\n  ops_token: \"ops-token-for-the-browser\"\n",
+        1,
+    );
+    let h = Harness::with_config(mocks, &yaml).await;
+    for _ in 0..3 {
+        let body = serde_json::json!({"model": "chat", "temperature": 0,
+            "messages": [{"role": "user", "content": "same question"}]});
+        assert_eq!(
+            h.post_json("/v1/chat/completions", body).await.status(),
+            200
+        );
+    }
+
+    let browser = Browser::start().await;
+    browser.goto(&h.url("/dashboard")).await;
+    let form = browser
+        .wait_for(
+            Duration::from_secs(10),
+            "return document.querySelector('form[action=\"/dashboard/login\"] input[name=\"token\"]') !== null;",
+        )
+        .await;
+    assert!(form, "the sign-in form is shown");
+    browser
+        .script(
+            "document.getElementById('token').value = 'ops-token-for-the-browser'; \
+             document.querySelector('form').submit(); return true;",
+        )
+        .await;
+    let live = browser
+        .wait_for(
+            Duration::from_secs(10),
+            "return document.getElementById('connection')?.textContent.includes('live') \
+             && (document.querySelector('[data-degraded=\"chat\"]')?.textContent ?? '').includes('2 hits');",
+        )
+        .await;
+    assert!(
+        live,
+        "signed in: the page streams and shows the route's cache hits"
+    );
+    // The sign-in page itself comes with a 401, which the browser notes.
+    let errors: Vec<Value> = browser
+        .console()
+        .await
+        .into_iter()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .filter(|entry| {
+            !entry["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("401")
+        })
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}

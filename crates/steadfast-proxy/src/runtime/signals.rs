@@ -68,7 +68,7 @@ pub struct RouteSignals {
 }
 
 /// How a route answered without a model, or refused: counts since it was built.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DegradedCounts {
     /// Answered from the cache, without a call.
     pub cache_hits: u64,
@@ -78,6 +78,39 @@ pub struct DegradedCounts {
     pub static_answers: u64,
     /// Refused to keep capacity for higher priorities.
     pub shed: u64,
+}
+
+impl DegradedCounts {
+    /// The counts since `earlier`; all of them when a counter went back
+    /// (a route rebuilt by a reload counts from zero again).
+    pub fn since(self, earlier: DegradedCounts) -> DegradedCounts {
+        let went_back = self.cache_hits < earlier.cache_hits
+            || self.stale < earlier.stale
+            || self.static_answers < earlier.static_answers
+            || self.shed < earlier.shed;
+        if went_back {
+            return self;
+        }
+        DegradedCounts {
+            cache_hits: self.cache_hits - earlier.cache_hits,
+            stale: self.stale - earlier.stale,
+            static_answers: self.static_answers - earlier.static_answers,
+            shed: self.shed - earlier.shed,
+        }
+    }
+
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: DegradedCounts) {
+        self.cache_hits += other.cache_hits;
+        self.stale += other.stale;
+        self.static_answers += other.static_answers;
+        self.shed += other.shed;
+    }
+
+    /// Whether every count is zero.
+    pub fn is_empty(&self) -> bool {
+        *self == DegradedCounts::default()
+    }
 }
 
 /// What [`RouteSignals::degraded`] counts.

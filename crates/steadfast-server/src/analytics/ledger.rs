@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
+use steadfast_proxy::runtime::DegradedCounts;
+
 use crate::dashboard::push_bounded;
 
 /// How many minute buckets are kept: one day.
@@ -24,6 +26,8 @@ pub struct RouteSecond {
     pub errors: u64,
     /// Of the served ones, those served after another target failed or was skipped.
     pub failovers: u64,
+    /// Of all, those answered without a model (cache, stale, static) or shed.
+    pub degraded: DegradedCounts,
     /// Whether any of its targets was out (breaker open, unhealthy, cooling down).
     pub some_out: bool,
     /// Whether every one of its targets was out.
@@ -50,6 +54,8 @@ pub struct RouteMinute {
     pub errors: u64,
     /// Requests served after a failover.
     pub failovers: u64,
+    /// Requests answered without a model, or shed.
+    pub degraded: DegradedCounts,
     /// Seconds with a target out or a failed request.
     pub degraded_s: u32,
     /// Seconds with every target out.
@@ -167,6 +173,7 @@ impl Ledger {
             entry.requests += second.requests;
             entry.errors += second.errors;
             entry.failovers += second.failovers;
+            entry.degraded.add(second.degraded);
             entry.degraded_s += u32::from(degraded);
             entry.down_s += u32::from(second.all_out);
         }
@@ -306,6 +313,7 @@ mod tests {
                 requests: 10,
                 errors: 1,
                 failovers: 0,
+                degraded: DegradedCounts::default(),
                 degraded_s: 2,
                 down_s: 1
             }

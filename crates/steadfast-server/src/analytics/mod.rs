@@ -16,12 +16,20 @@ use steadfast::health::Status;
 
 use self::ledger::{Cause, Ledger, MINUTE_MS, MINUTES, RouteSecond, TargetSecond};
 pub use self::report::Report;
-use steadfast_proxy::runtime::{Runtime, Target};
+use steadfast_proxy::runtime::{DegradedCounts, Runtime, Target};
 
 use crate::dashboard::Sample;
 
 /// The longest window a report covers: the history kept.
 pub const MAX_WINDOW: Duration = Duration::from_secs(MINUTES as u64 * MINUTE_MS / 1000);
+
+/// A route's counters at a sample: (requests, errors, failovers) and how
+/// many were answered without a model or shed.
+#[derive(Debug, Clone, Copy)]
+struct RouteCounters {
+    counts: [u64; 3],
+    degraded: DegradedCounts,
+}
 
 /// The history and the route counters seen at the last sample.
 #[derive(Debug)]
@@ -32,8 +40,8 @@ pub struct Analytics {
 #[derive(Debug)]
 struct Inner {
     ledger: Ledger,
-    /// Each route's (requests, errors, failovers) at the last sample.
-    routes: HashMap<Arc<str>, [u64; 3]>,
+    /// Each route's counters at the last sample.
+    routes: HashMap<Arc<str>, RouteCounters>,
 }
 
 impl Analytics {
@@ -80,8 +88,15 @@ impl Analytics {
             .iter()
             .map(|(name, route)| {
                 let (served, unserved) = route.signals.counts();
-                let now = [served + unserved, unserved, route.signals.failovers()];
-                let [requests, errors, failovers] = delta(routes.get(name), now);
+                let now = RouteCounters {
+                    counts: [served + unserved, unserved, route.signals.failovers()],
+                    degraded: route.signals.degraded_counts(),
+                };
+                let before = routes.get(name);
+                let [requests, errors, failovers] = delta(before.map(|b| &b.counts), now.counts);
+                let degraded = now
+                    .degraded
+                    .since(before.map(|b| b.degraded).unwrap_or_default());
                 seen.insert(Arc::clone(name), now);
                 let down = route
                     .targets
@@ -92,6 +107,7 @@ impl Analytics {
                     requests,
                     errors,
                     failovers,
+                    degraded,
                     some_out: down > 0,
                     all_out: down > 0 && down == route.targets.len(),
                 };

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use steadfast_proxy::runtime::DegradedCounts;
+
 use super::ledger::{Cause, Incident, Ledger, MINUTE_MS, RouteMinute, TargetMinute};
 
 /// How many incidents a report lists (the newest).
@@ -49,6 +51,9 @@ pub struct Overall {
     pub availability: Option<f64>,
     /// Requests served after a failover.
     pub failovers: u64,
+    /// Requests answered without a model (from the cache, stale, the static
+    /// last answer) or shed.
+    pub degraded: DegradedCounts,
     /// Breaker trips.
     pub breaker_trips: u64,
     /// Health ejections.
@@ -77,6 +82,9 @@ pub struct RouteReport {
     pub availability: Option<f64>,
     /// Requests served after another target failed or was skipped.
     pub failovers: u64,
+    /// Requests answered without a model (from the cache, stale, the static
+    /// last answer) or shed.
+    pub degraded: DegradedCounts,
     /// Minutes with a failed request or a target out.
     pub degraded_minutes: u64,
     /// Minutes with every target out.
@@ -160,6 +168,7 @@ pub fn build(ledger: &Ledger, window_s: u64, now_ms: u64) -> Report {
             sum.requests += route.requests;
             sum.errors += route.errors;
             sum.failovers += route.failovers;
+            sum.degraded.add(route.degraded);
             *degraded += u64::from(route.degraded_s > 0);
             *down += u64::from(route.down_s > 0);
         }
@@ -199,6 +208,7 @@ pub fn build(ledger: &Ledger, window_s: u64, now_ms: u64) -> Report {
             errors: sum.errors,
             availability: served_share(sum.requests, sum.errors),
             failovers: sum.failovers,
+            degraded: sum.degraded,
             degraded_minutes: degraded,
             down_minutes: down,
         })
@@ -228,6 +238,12 @@ pub fn build(ledger: &Ledger, window_s: u64, now_ms: u64) -> Report {
         errors,
         availability: served_share(requests, errors),
         failovers: route_reports.iter().map(|r| r.failovers).sum(),
+        degraded: route_reports
+            .iter()
+            .fold(DegradedCounts::default(), |mut all, r| {
+                all.add(r.degraded);
+                all
+            }),
         breaker_trips: target_reports.iter().map(|t| t.breaker_trips).sum(),
         ejections: target_reports.iter().map(|t| t.ejections).sum(),
         mttd_ms,
@@ -289,6 +305,11 @@ mod tests {
                 requests: 10,
                 errors: u64::from(second == HOUR_S),
                 failovers: if trouble { 9 } else { 0 },
+                degraded: DegradedCounts {
+                    stale: u64::from(trouble),
+                    shed: u64::from(trouble) * 2,
+                    ..DegradedCounts::default()
+                },
                 some_out: trouble,
                 all_out: false,
             };
@@ -324,6 +345,11 @@ mod tests {
         assert_eq!(report.overall.requests, 72_000);
         assert_eq!(report.overall.errors, 1);
         assert_eq!(report.overall.failovers, 27);
+        assert_eq!(
+            (report.overall.degraded.stale, report.overall.degraded.shed),
+            (3, 6)
+        );
+        assert_eq!(report.routes[0].degraded.stale, 3);
         assert_eq!(report.overall.breaker_trips, 1);
         assert_eq!(report.overall.mttd_ms, Some(200.0));
         assert_eq!(report.overall.mttr_ms, Some(3000.0));

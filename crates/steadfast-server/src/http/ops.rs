@@ -173,7 +173,7 @@ fn sign_in_page(status: StatusCode, problem: &str) -> Response {
             (header::CACHE_CONTROL, "no-store"),
             (
                 header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; \
                  base-uri 'none'; frame-ancestors 'none'",
             ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

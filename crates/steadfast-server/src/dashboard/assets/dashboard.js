@@ -124,6 +124,18 @@ function renderTargets(targets) {
   }
 }
 
+// What a route answered without a model (cache, stale, static) or shed,
+// since it was built; with its cache mode and shedding capacity if it has them.
+function degraded(route) {
+  const d = route.degraded || {};
+  const parts = [];
+  if (route.cache) parts.push("cache " + route.cache.mode.replace(/_/g, " ") + ": " + (d.cache_hits || 0) + " hits, " + (d.stale || 0) + " stale");
+  if (d.static_answers) parts.push(d.static_answers + " static answers");
+  if (route.shedding) parts.push("shedding: " + route.shedding.in_flight + " in flight of " + route.shedding.capacity_now + ", " + (d.shed || 0) + " shed");
+  else if (d.shed) parts.push(d.shed + " shed");
+  return parts.length ? el("div", { class: "target-detail", "data-degraded": route.name }, parts.join("; ")) : null;
+}
+
 function renderRoutes(routes, targets) {
   const byName = new Map(targets.map((t) => [t.name, t]));
   const cards = routes.map((route) => {
@@ -137,7 +149,7 @@ function renderRoutes(routes, targets) {
     return el("div", { class: "route", "data-route": route.name },
       el("div", { class: "route-head" }, el("strong", {}, route.name),
         serving ? el("span", { class: "pill pill-ok" }, "✔ serving") : el("span", { class: "pill pill-bad" }, "✖ no target available")),
-      el("div", { class: "target-detail" }, route.strategy + ", in this order:"), list);
+      el("div", { class: "target-detail" }, route.strategy + ", in this order:"), list, degraded(route));
   });
   $("#routes").replaceChildren(...cards);
 }
