@@ -229,6 +229,10 @@ mod tests {
             requests: 4,
             errors: 1,
             failovers: 2,
+            degraded: steadfast_proxy::runtime::DegradedCounts {
+                stale: 1,
+                ..Default::default()
+            },
             some_out: true,
             all_out: false,
         };
@@ -241,6 +245,10 @@ mod tests {
         ledger.taken_out(&gpt, Cause::BreakerOpen, 3_723_456, Some(3_723_000));
         let text = table(&build(&ledger, 3_600 * 2, 3_800_000));
         assert!(text.contains("last 2h"), "{text}");
+        assert!(
+            text.contains("without a model: 0 from the cache, 1 stale, 0 static answers; 0 shed"),
+            "{text}"
+        );
         assert!(
             text.contains("availability 75.00% of 4 requests, 2 failed over, 1 breaker trips"),
             "{text}"
