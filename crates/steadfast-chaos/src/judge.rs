@@ -134,6 +134,30 @@ pub fn judge(report: &Report, targets: &Targets) -> Vec<Verdict> {
             .overhead
             .map(|o| (format!("{:+.1}%", o * 100.0), o < targets.overhead)),
     ));
+    for (class, least) in &targets.classes {
+        let stats = report.classes.get(class).map(|c| &c.while_one_up);
+        verdicts.push(verdict(
+            &format!("availability of {class}"),
+            format!(">= {} while a provider is up", percent(*least)),
+            stats.and_then(|s| s.availability).map(|a| {
+                let of = stats.map_or(0, |s| s.requests);
+                (format!("{} of {of}", percent(a)), a >= *least)
+            }),
+        ));
+    }
+    if let Some(least) = targets.repeats_while_down {
+        let stats = report.repeats_while_down.as_ref();
+        verdicts.push(verdict(
+            "repeats while down",
+            format!(
+                ">= {} of repeated requests while every provider is down",
+                percent(least)
+            ),
+            stats
+                .and_then(|s| s.availability.map(|a| (a, s.requests)))
+                .map(|(a, of)| (format!("{} of {of}", percent(a)), a >= least)),
+        ));
+    }
     let fast_fail_limit = targets.fast_fail.0.as_secs_f64() * 1000.0;
     verdicts.push(verdict(
         "fast 503s",

@@ -79,6 +79,33 @@ fn sections(report: &Report) -> Vec<Section> {
             ),
         ],
     ];
+    let answers = &report.answers;
+    if answers.cache + answers.stale + answers.static_answers + answers.shed > 0 {
+        figures.push(vec![
+            "answers: model / cache / stale / static / shed".into(),
+            format!(
+                "{} / {} / {} / {} / {}",
+                answers.model, answers.cache, answers.stale, answers.static_answers, answers.shed
+            ),
+        ]);
+    }
+    if let Some(repeats) = &report.repeats_while_down {
+        figures.push(vec![
+            "repeated requests while every provider is down".into(),
+            format!("{} of {}", pct(repeats.availability), repeats.requests),
+        ]);
+    }
+    for (class, seen) in &report.classes {
+        figures.push(vec![
+            format!("class {class}: availability (provider up) / shed"),
+            format!(
+                "{} of {} / {}",
+                pct(seen.while_one_up.availability),
+                seen.while_one_up.requests,
+                seen.shed
+            ),
+        ]);
+    }
     if let Some(usage) = &report.process {
         figures.push(vec![
             "CPU (cores)".into(),

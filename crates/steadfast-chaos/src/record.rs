@@ -2,9 +2,11 @@
 //! counters for the progress view.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use serde::Serialize;
 
 /// One request as the client saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +25,30 @@ pub struct Sample {
     pub attempts: u32,
     /// Whether it was streamed.
     pub stream: bool,
+    /// The class of client that sent it (`traffic.clients`), if any.
+    pub class: Option<Arc<str>>,
+    /// Where its answer came from, as the gateway said.
+    pub answer: AnswerSource,
+    /// Whether the same route and prompt had a whole answer before it was sent.
+    pub repeat: bool,
+}
+
+/// Where an answer came from, as the gateway's headers and error code say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerSource {
+    /// A model (or no answer).
+    #[default]
+    Model,
+    /// The route's cache, without a call (`x-steadfast-cache: hit`).
+    Cache,
+    /// The route's cache after every target failed (`x-steadfast-cache: stale`).
+    Stale,
+    /// The route's static last answer (`x-steadfast-static`): not an answer
+    /// of a model, so counted as an error.
+    Static,
+    /// Refused by priority shedding (a 503 `load_shed`).
+    Shed,
 }
 
 impl Sample {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::figures::{Percentiles, Share, Stats, secs, throughput};
 use super::observe::Observer;
 use super::process::Usage;
-use super::record::Sample;
+use super::record::{AnswerSource, Sample};
 use super::recovery::{FaultReport, fault_report, outages};
 use super::scenario::Scenario;
 use super::timeline::{Phase, Timeline};
@@ -50,6 +50,49 @@ pub struct ThroughputReport {
     pub degraded_rps: Option<f64>,
     /// Degraded over steady.
     pub ratio: Option<f64>,
+}
+
+/// How many answers came from where (see [`AnswerSource`]).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AnswerCounts {
+    /// Answered by a model, or not at all.
+    pub model: usize,
+    /// From the route's cache, without a call.
+    pub cache: usize,
+    /// From the route's cache after every target failed.
+    pub stale: usize,
+    /// The route's static last answer.
+    pub static_answers: usize,
+    /// Refused by priority shedding.
+    pub shed: usize,
+}
+
+impl AnswerCounts {
+    fn of(samples: &[Sample]) -> AnswerCounts {
+        let mut counts = AnswerCounts::default();
+        for sample in samples {
+            let count = match sample.answer {
+                AnswerSource::Model => &mut counts.model,
+                AnswerSource::Cache => &mut counts.cache,
+                AnswerSource::Stale => &mut counts.stale,
+                AnswerSource::Static => &mut counts.static_answers,
+                AnswerSource::Shed => &mut counts.shed,
+            };
+            *count += 1;
+        }
+        counts
+    }
+}
+
+/// What one class of clients saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassReport {
+    /// Every request of the class.
+    pub overall: Stats,
+    /// Its requests while at least one provider was up.
+    pub while_one_up: Stats,
+    /// Its requests refused by priority shedding.
+    pub shed: usize,
 }
 
 /// One figure against its target.
@@ -96,6 +139,13 @@ pub struct Report {
     pub fast_fail: Option<Percentiles>,
     /// Requests that needed an admin call (scenarios make none).
     pub manual_interventions: u64,
+    /// Where answers came from: models, the cache, stale, static; and shed requests.
+    pub answers: AnswerCounts,
+    /// Per class of clients (`traffic.clients`).
+    pub classes: BTreeMap<String, ClassReport>,
+    /// Repeated requests (a route and prompt answered before) sent while
+    /// every provider was down, if any were.
+    pub repeats_while_down: Option<Stats>,
     /// Latency the gateway added to plain (not streamed) requests at p50 in
     /// steady state, as a share of the providers' own latency.
     pub overhead: Option<f64>,
@@ -210,6 +260,33 @@ pub fn build(inputs: Inputs<'_>) -> Report {
         .p50_ms
         .filter(|_| base > 0)
         .map(|p50| (p50 - base as f64) / base as f64);
+    let all_down = |p: &Phase| p.all_down;
+    let repeats: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.repeat && in_phase(s, &all_down))
+        .collect();
+    let repeats_while_down = (!repeats.is_empty()).then(|| Stats::of(repeats));
+    let mut classes = BTreeMap::new();
+    for class in samples.iter().filter_map(|s| s.class.as_deref()) {
+        if classes.contains_key(class) {
+            continue;
+        }
+        let of_class = || {
+            samples
+                .iter()
+                .filter(move |s| s.class.as_deref() == Some(class))
+        };
+        classes.insert(
+            class.to_owned(),
+            ClassReport {
+                overall: Stats::of(of_class()),
+                while_one_up: Stats::of(of_class().filter(|s| !in_outage(s))),
+                shed: of_class()
+                    .filter(|s| s.answer == AnswerSource::Shed)
+                    .count(),
+            },
+        );
+    }
     let mut notes = inputs.notes;
     if !inputs.in_process {
         notes.push("remote gateway: its CPU and memory are not measured here".into());
@@ -257,6 +334,9 @@ pub fn build(inputs: Inputs<'_>) -> Report {
         },
         fast_fail,
         manual_interventions: 0,
+        answers: AnswerCounts::of(samples),
+        classes,
+        repeats_while_down,
         overhead,
         process: inputs.usage,
         notes,

@@ -2,7 +2,8 @@
 //! number of clients sending back to back (closed loop), plain or streamed,
 //! with prompt sizes and routes drawn from the scenario's seed.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -10,7 +11,7 @@ use steadfast::rng::Rng;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::record::{Recorder, Sample};
+use super::record::{AnswerSource, Recorder, Sample};
 use super::scenario::Traffic;
 
 /// Most requests in flight at once in open-loop mode; past it ticks wait.
@@ -26,8 +27,11 @@ pub struct Generator {
     client: reqwest::Client,
     url: String,
     traffic: Traffic,
+    classes: Arc<Vec<(Arc<str>, String, f64)>>,
     rng: Arc<Rng>,
     recorder: Arc<Recorder>,
+    /// Route and prompt length of every request that got a whole answer.
+    answered: Arc<Mutex<HashSet<(usize, u64)>>>,
     started: Instant,
     duration: Duration,
 }
@@ -47,10 +51,17 @@ impl Generator {
             .pool_max_idle_per_host(256)
             .timeout(traffic.timeout.0)
             .build()?;
+        let classes = traffic
+            .clients
+            .iter()
+            .map(|(name, class)| (Arc::from(name.as_str()), class.key.clone(), class.share))
+            .collect();
         Ok(Generator {
             client,
             url: format!("{url}/v1/chat/completions"),
             traffic,
+            classes: Arc::new(classes),
+            answered: Arc::default(),
             rng: Arc::new(Rng::with_seed(seed)),
             recorder,
             started,
@@ -87,20 +98,42 @@ impl Generator {
         while in_flight.join_next().await.is_some() {}
     }
 
+    /// The class of the next request, by the classes' shares.
+    fn class(&self) -> Option<&(Arc<str>, String, f64)> {
+        let whole: f64 = self.classes.iter().map(|(_, _, share)| share).sum();
+        let mut pick = self.rng.next_f64() * whole;
+        for class in self.classes.iter() {
+            if pick < class.2 {
+                return Some(class);
+            }
+            pick -= class.2;
+        }
+        self.classes.last()
+    }
+
     /// Sends one request and records what came of it.
     async fn one(&self) {
-        let route = &self.traffic.routes[self.rng.below(self.traffic.routes.len() as u64) as usize];
+        let route_index = self.rng.below(self.traffic.routes.len() as u64) as usize;
+        let route = &self.traffic.routes[route_index];
         let [fewest, most] = self.traffic.prompt_words;
         let words = u64::from(fewest) + self.rng.below(u64::from(most - fewest) + 1);
         let prompt: Vec<&str> = (0..words as usize)
             .map(|i| WORDS[i % WORDS.len()])
             .collect();
         let stream = self.rng.chance(self.traffic.stream_share);
-        let body = json!({
+        let mut body = json!({
             "model": route,
             "messages": [{"role": "user", "content": prompt.join(" ")}],
             "stream": stream,
         });
+        if self.traffic.deterministic {
+            body["temperature"] = json!(0);
+        }
+        let class = self.class();
+        let repeat = self
+            .answered
+            .lock()
+            .is_ok_and(|answered| answered.contains(&(route_index, words)));
         let start = self.started.elapsed();
         let clock = Instant::now();
         let mut sample = Sample {
@@ -111,8 +144,15 @@ impl Generator {
             target: None,
             attempts: 0,
             stream,
+            class: class.map(|(name, _, _)| Arc::clone(name)),
+            answer: AnswerSource::Model,
+            repeat,
         };
-        if let Ok(response) = self.client.post(&self.url).json(&body).send().await {
+        let mut request = self.client.post(&self.url).json(&body);
+        if let Some((_, key, _)) = class {
+            request = request.bearer_auth(key);
+        }
+        if let Ok(response) = request.send().await {
             let header = |name: &str| {
                 response
                     .headers()
@@ -125,13 +165,32 @@ impl Generator {
             sample.attempts = header("x-steadfast-attempts")
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(0);
+            sample.answer = match header("x-steadfast-cache").as_deref() {
+                Some("hit") => AnswerSource::Cache,
+                Some("stale") => AnswerSource::Stale,
+                _ if header("x-steadfast-static").is_some() => AnswerSource::Static,
+                _ => AnswerSource::Model,
+            };
             let success = response.status().is_success();
-            sample.ok = match response.text().await {
-                Ok(text) => success && (!stream || whole_stream(&text)),
+            let text = response.text().await;
+            if !success && text.as_ref().is_ok_and(|t| t.contains("\"load_shed\"")) {
+                sample.answer = AnswerSource::Shed;
+            }
+            sample.ok = match text {
+                Ok(text) => {
+                    success
+                        && (!stream || whole_stream(&text))
+                        && sample.answer != AnswerSource::Static
+                }
                 Err(_) => false,
             };
         }
         sample.latency = clock.elapsed();
+        if sample.ok {
+            if let Ok(mut answered) = self.answered.lock() {
+                answered.insert((route_index, words));
+            }
+        }
         self.recorder.record(sample);
     }
 }

@@ -193,7 +193,13 @@ where
         let call = |candidate: &Candidate<'_>, info: AttemptInfo| {
             let target = Arc::clone(candidate.0);
             let route_index = eligible[info.index];
-            let last_resort = last_pass && info.index + 1 == candidates.len();
+            // The last target that can take the request may wait in its
+            // bulkhead's queue: every one after it is out (their breakers
+            // open, unhealthy or cooling down).
+            let last_resort = last_pass
+                && candidates[info.index + 1..]
+                    .iter()
+                    .all(|later| !fallback::Target::is_available(later));
             let shared = &shared;
             let attempt = &attempt;
             async move {

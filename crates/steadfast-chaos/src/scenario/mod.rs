@@ -66,6 +66,24 @@ pub struct Traffic {
     /// The client's timeout per request.
     #[serde(default = "defaults::request_timeout")]
     pub timeout: ConfigDuration,
+    /// Classes of clients, by name: each request is sent with one class's
+    /// key, picked by the classes' shares; none sends no key.
+    #[serde(default)]
+    pub clients: BTreeMap<String, ClientClass>,
+    /// Whether requests are deterministic (`temperature: 0`), so a route's
+    /// cache may keep their answers.
+    #[serde(default)]
+    pub deterministic: bool,
+}
+
+/// A class of clients in the traffic.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientClass {
+    /// The key its requests carry (`Authorization: Bearer`).
+    pub key: String,
+    /// Its share of the requests (the shares are weights).
+    pub share: f64,
 }
 
 /// A simulated provider started in-process.
@@ -180,6 +198,12 @@ pub struct Targets {
     pub overhead: f64,
     /// Slowest (p99) error answer while every provider is down.
     pub fast_fail: ConfigDuration,
+    /// Least availability of a class of clients (`traffic.clients`) while
+    /// at least one provider is up, by class.
+    pub classes: BTreeMap<String, f64>,
+    /// Least availability of repeated requests (a route and prompt answered
+    /// before) while every provider is down: what a route's cache keeps up.
+    pub repeats_while_down: Option<f64>,
 }
 
 impl Default for Targets {
@@ -192,6 +216,8 @@ impl Default for Targets {
             degraded_throughput: 0.90,
             overhead: 0.20,
             fast_fail: ConfigDuration::millis(100),
+            classes: BTreeMap::new(),
+            repeats_while_down: None,
         }
     }
 }

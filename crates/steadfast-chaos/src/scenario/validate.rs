@@ -29,6 +29,38 @@ pub(crate) fn problems(scenario: &Scenario) -> Vec<String> {
             "write [fewest, most], fewest at least 1",
         );
     }
+    for (name, class) in &traffic.clients {
+        if !(class.share > 0.0 && class.share.is_finite()) {
+            fail(
+                format!("traffic.clients.{name}.share"),
+                "must be above zero",
+            );
+        }
+        if class.key.is_empty() {
+            fail(format!("traffic.clients.{name}.key"), "is empty");
+        }
+    }
+    for (name, least) in &scenario.targets.classes {
+        if !traffic.clients.contains_key(name) {
+            fail(
+                format!("targets.classes.{name}"),
+                "not a class of traffic.clients",
+            );
+        }
+        if !(0.0..=1.0).contains(least) {
+            fail(format!("targets.classes.{name}"), "must be between 0 and 1");
+        }
+    }
+    if scenario
+        .targets
+        .repeats_while_down
+        .is_some_and(|least| !(0.0..=1.0).contains(&least))
+    {
+        fail(
+            "targets.repeats_while_down".into(),
+            "must be between 0 and 1",
+        );
+    }
     let gateway = &scenario.gateway;
     let sources = [
         gateway.config.is_some(),

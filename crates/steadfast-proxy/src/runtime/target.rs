@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use steadfast::breaker::{Breaker, BreakerConfig as PolicyBreakerConfig, SlidingWindow};
+use steadfast::breaker::{Breaker, BreakerConfig as PolicyBreakerConfig, SlidingWindow, State};
 use steadfast::bulkhead::Bulkhead;
 use steadfast::events::Events;
 use steadfast::health::HealthState;
@@ -171,11 +171,15 @@ impl Target {
         self.limited_until.load(Ordering::Relaxed) > self.since_born(Instant::now())
     }
 
-    /// Whether the target takes requests now and is expected to: available,
-    /// not asked to wait, not at its rate limit. What a route's shedding
-    /// counts as capacity.
+    /// Whether the target takes its share of requests now: its breaker
+    /// closed (a half-open breaker lets only probes through), healthy, not
+    /// asked to wait, not at its rate limit. What a route's shedding counts
+    /// as capacity.
     pub fn has_capacity(&self) -> bool {
-        self.is_available() && self.cooling_down().is_none() && !self.is_limited()
+        matches!(self.breaker.state(), State::Closed | State::Disabled)
+            && self.is_available()
+            && self.cooling_down().is_none()
+            && !self.is_limited()
     }
 
     /// Marks that the upstream refused our credentials (401/403).
