@@ -56,3 +56,43 @@ async fn openai_python_sdk_responses_plain_and_streamed_through_failover() {
     );
     assert!(stdout.contains("all checks passed"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdks_read_stale_and_static_answers_plain_and_streamed() {
+    const MESSAGE: &str = "We are busy right now: please try again in a minute.";
+    let mocks = crate::support::mocks(&["primary"]).await;
+    let mut yaml = crate::support::config_yaml(&mocks, "", "cache: { mode: stale_if_error }");
+    yaml.push_str(&format!(
+        "  polite:\n    targets: [m0]\n    last_answer: {{ message: \"{MESSAGE}\" }}\n"
+    ));
+    let h = Harness::with_config(mocks, &yaml).await;
+    let kept: serde_json::Value = h
+        .post_json(
+            "/v1/chat/completions",
+            serde_json::json!({"model": "chat", "temperature": 0,
+                "messages": [{"role": "user", "content": "asked before the outage"}]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kept = kept["choices"][0]["message"]["content"].as_str().unwrap().to_owned();
+    h.mocks[0].control().set(Faults {
+        mode: Mode::Error,
+        status: 503,
+        ..Faults::default()
+    });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/python/degraded_sdk.py");
+    let output = tokio::process::Command::new(python())
+        .arg(script)
+        .arg(h.url(""))
+        .arg(MESSAGE)
+        .arg(&kept)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("all checks passed"));
+}
