@@ -109,7 +109,10 @@ impl Proxy {
         }
         let capture = plan.as_ref().map(CachePlan::max_entry_bytes);
         let (upstream, inbound_ref) = (&self.upstream, &inbound);
-        let outcome = engine::run(route, &self.events, units, &[], |admission| {
+        // The attempt loop is the bulk of a request's state: kept on the heap,
+        // so the handler's future (moved whole into its box by the router)
+        // stays small.
+        let attempts = engine::run(route, &self.events, units, &[], |admission| {
             let call = inbound_ref.call(admission.target()).map(|mut call| {
                 call.capture = capture;
                 call
@@ -126,9 +129,8 @@ impl Proxy {
                         .map(Got::Plain)
                 }
             }
-        })
-        .instrument(span)
-        .await;
+        });
+        let outcome = Box::pin(attempts.instrument(span)).await;
         let served = match outcome {
             Ok(served) => served,
             Err(failed) => {
