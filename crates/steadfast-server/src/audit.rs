@@ -4,7 +4,7 @@
 //! appended to a file if configured. Entries never hold secrets: callers
 //! pass only names and sanitised reasons.
 //!
-//! The file is written by a thread of its own ([`AuditFile`]), so recording
+//! The file is written by a thread of its own (`AuditFile`), so recording
 //! an entry never does file I/O on a serving thread; it is rotated when it
 //! reaches its size bound (`<file>.1`, `<file>.2`, … the oldest dropped).
 

@@ -76,13 +76,19 @@ async fn sdks_read_stale_and_static_answers_plain_and_streamed() {
         .json()
         .await
         .unwrap();
-    let kept = kept["choices"][0]["message"]["content"].as_str().unwrap().to_owned();
+    let kept = kept["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     h.mocks[0].control().set(Faults {
         mode: Mode::Error,
         status: 503,
         ..Faults::default()
     });
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/python/degraded_sdk.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/python/degraded_sdk.py"
+    );
     let output = tokio::process::Command::new(python())
         .arg(script)
         .arg(h.url(""))
@@ -93,6 +99,9 @@ async fn sdks_read_stale_and_static_answers_plain_and_streamed() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        output.status.success(),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
     assert!(stdout.contains("all checks passed"));
 }

@@ -209,8 +209,8 @@ pub async fn read_body(
     Ok(Bytes::from(whole))
 }
 
-/// Reads the start of an error answer's body, at most [`MAX_ERROR_BODY`]
-/// bytes (the rest is left unread and the connection dropped).
+/// Reads the start of an error answer's body, at most 64 KiB (the rest is
+/// left unread and the connection dropped).
 pub async fn read_error_body(provider: &str, response: Response) -> Result<Bytes, AttemptError> {
     let mut body = response.into_body();
     let mut start = Vec::new();

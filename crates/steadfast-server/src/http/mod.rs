@@ -34,7 +34,7 @@ pub use ops::Listener;
 use crate::state::AppState;
 
 /// The router of one listener (see [`Listener`]): the model API, the
-/// operations surface behind its guard ([`ops`]), the admin API behind its
+/// operations surface behind its guard (module `ops`), the admin API behind its
 /// token, and `/health` everywhere.
 pub fn router(app: Arc<AppState>, listener: Listener) -> Router {
     let mut router = Router::new().route("/health", get(info::health));
