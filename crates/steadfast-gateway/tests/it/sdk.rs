@@ -5,19 +5,15 @@ use steadfast_mock::{Faults, Mode};
 
 use crate::support::{Harness, python};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openai_python_sdk_plain_and_streamed_through_failover() {
-    let h = Harness::start(&["primary", "secondary"], "", "").await;
-    // The primary fails: every SDK call is answered by the secondary.
-    h.mocks[0].control().set(Faults {
-        mode: Mode::Error,
-        status: 500,
-        ..Faults::default()
-    });
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/python/openai_sdk.py");
+/// Runs `tests/it/python/{script}` with `args` in the project's virtualenv
+/// and asserts that it passed every check.
+async fn run_script(script: &str, args: &[&str]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/python")
+        .join(script);
     let output = tokio::process::Command::new(python())
-        .arg(script)
-        .arg(h.url("/v1"))
+        .arg(path)
+        .args(args)
         .output()
         .await
         .unwrap();
@@ -27,7 +23,19 @@ async fn openai_python_sdk_plain_and_streamed_through_failover() {
         output.status.success(),
         "stdout: {stdout}\nstderr: {stderr}"
     );
-    assert!(stdout.contains("all checks passed"));
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_python_sdk_plain_and_streamed_through_failover() {
+    let h = Harness::start(&["primary", "secondary"], "", "").await;
+    // The primary fails: every SDK call is answered by the secondary.
+    h.mocks[0].control().set(Faults {
+        mode: Mode::Error,
+        status: 500,
+        ..Faults::default()
+    });
+    run_script("openai_sdk.py", &[&h.url("/v1")]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,23 +46,7 @@ async fn openai_python_sdk_responses_plain_and_streamed_through_failover() {
         status: 500,
         ..Faults::default()
     });
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/it/python/responses_sdk.py"
-    );
-    let output = tokio::process::Command::new(python())
-        .arg(script)
-        .arg(h.url("/v1"))
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "stdout: {stdout}\nstderr: {stderr}"
-    );
-    assert!(stdout.contains("all checks passed"));
+    run_script("responses_sdk.py", &[&h.url("/v1")]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,23 +77,5 @@ async fn sdks_read_stale_and_static_answers_plain_and_streamed() {
         status: 503,
         ..Faults::default()
     });
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/it/python/degraded_sdk.py"
-    );
-    let output = tokio::process::Command::new(python())
-        .arg(script)
-        .arg(h.url(""))
-        .arg(MESSAGE)
-        .arg(&kept)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "stdout: {stdout}\nstderr: {stderr}"
-    );
-    assert!(stdout.contains("all checks passed"));
+    run_script("degraded_sdk.py", &[&h.url(""), MESSAGE, &kept]).await;
 }
