@@ -66,7 +66,8 @@ async fn every_metric_the_dashboard_queries_exists_after_traffic() {
          \x20 d0: {{ provider: p0, model: u0, circuit_breaker: {{ consecutive_failures: 1 }} }}\n\
          \x20 d1: {{ provider: p1, model: u1, {probe} }}\n\
          \x20 d2: {{ provider: p2, model: u2, circuit_breaker: {{ consecutive_failures: 0, min_calls: 1000 }} }}\n\
-         routes:\n  dash: {{ targets: [d0, d1], retry: {{ initial_backoff: 1ms, max_backoff: 1ms }} }}\n\
+         routes:\n  dash: {{ targets: [d0, d1], retry: {{ initial_backoff: 1ms, max_backoff: 1ms }}, \
+         cache: {{ mode: stale_if_error }}, shedding: {{ capacity: 100 }} }}\n\
          \x20 dash_retry: {{ targets: [d2], retry: {{ initial_backoff: 1ms, max_backoff: 1ms, budget: 0 }} }}\n",
         crate::support::ADMIN_TOKEN,
         mocks
