@@ -151,8 +151,44 @@ impl Config {
                 route.strategy.as_str(),
                 route.targets.join(", ")
             ));
+            let mut degrades = Vec::new();
+            if let Some(cache) = &route.cache {
+                degrades.push(match cache.mode {
+                    CacheMode::Normal => "cache",
+                    CacheMode::StaleIfError => "stale answers",
+                });
+            }
+            if route.last_answer.is_some() {
+                degrades.push("a last answer");
+            }
+            if route.shedding.is_some() {
+                degrades.push("priority shedding");
+            }
+            if !degrades.is_empty() {
+                out.push_str(&format!(", with {}", degrades.join(", ")));
+            }
         }
         out
+    }
+
+    /// What is valid but likely not meant, for `steadfast check` and the
+    /// start of `steadfast serve`.
+    pub fn warnings(&self) -> Vec<String> {
+        let server = &self.server;
+        let public = server
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|addr| !addr.ip().is_loopback());
+        let mut warnings = Vec::new();
+        if public && server.ops_token.is_none() && server.ops_listen.is_none() {
+            warnings.push(
+                "server.listen: not a loopback address and neither server.ops_token nor \
+                 server.ops_listen is set: that listener serves the model API and /health only \
+                 (the operations surface answers 403)"
+                    .to_owned(),
+            );
+        }
+        warnings
     }
 }
 

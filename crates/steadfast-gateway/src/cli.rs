@@ -146,6 +146,9 @@ pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check { config } => match config::load(&config) {
             Ok(loaded) => {
+                for warning in loaded.warnings() {
+                    eprintln!("warning: {}: {warning}", config.display());
+                }
                 println!("ok: {}: {}", config.display(), loaded.summary());
                 ExitCode::SUCCESS
             }

@@ -60,12 +60,8 @@ impl Gateway {
                 loopback: listen.ip().is_loopback(),
             },
         };
-        if main == (Listener::Combined { loopback: false }) && server.ops_token.is_none() {
-            tracing::warn!(
-                %listen,
-                "not a loopback address and neither server.ops_token nor server.ops_listen is set: \
-                 this listener serves the model API and /health only (the operations surface answers 403)"
-            );
+        for warning in state.runtime().config.warnings() {
+            tracing::warn!(%listen, "{warning}");
         }
         let (addr, mut tasks) = steadfast_net::serve_threads(
             listen,

@@ -231,3 +231,37 @@ async fn serve_reloads_on_sighup_drains_on_sigterm_and_never_logs_the_key() {
     );
     assert!(!audit.contains(SECRET_KEY));
 }
+
+#[test]
+fn check_warns_of_an_unprotected_public_listener_and_names_each_route_s_degradation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "public.yaml",
+        "server: { listen: \"0.0.0.0:8080\" }\n\
+         providers:\n  p: { kind: openai, base_url: \"http://127.0.0.1:9/v1\" }\n\
+         models:\n  m: { provider: p, model: x, max_concurrency: 4 }\n\
+         routes:\n  chat: { targets: [m], cache: { mode: stale_if_error }, shedding: {} }\n",
+    );
+    let output = check(&path);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: ") && stderr.contains("the operations surface answers 403"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("route chat: sequential over m, with stale answers, priority shedding"),
+        "{stdout}"
+    );
+    let protected = write(
+        &dir,
+        "protected.yaml",
+        "server: { listen: \"0.0.0.0:8080\", ops_listen: \"127.0.0.1:9090\" }\n\
+         providers:\n  p: { kind: openai, base_url: \"http://127.0.0.1:9/v1\" }\n\
+         models:\n  m: { provider: p, model: x }\nroutes:\n  chat: { targets: [m] }\n",
+    );
+    let output = check(&protected);
+    assert!(String::from_utf8_lossy(&output.stderr).is_empty());
+}
