@@ -44,8 +44,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             ));
         }
     };
+    if !(0.0..=MAX_SECONDS).contains(&seconds) {
+        return Err(format!("{text:?} is out of range: at most 10 years"));
+    }
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("{text:?} is out of range"))
 }
+
+/// The longest duration a config takes (ten years): any time limit added to
+/// a clock reading stays far from overflowing it.
+const MAX_SECONDS: f64 = 10.0 * 365.0 * 24.0 * 3600.0;
 
 /// Formats a duration the way config files write it.
 pub fn format_duration(duration: Duration) -> String {

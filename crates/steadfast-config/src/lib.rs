@@ -188,6 +188,19 @@ impl Config {
                     .to_owned(),
             );
         }
+        let public_ops = server
+            .ops_listen
+            .as_deref()
+            .and_then(|ops| ops.parse::<std::net::SocketAddr>().ok())
+            .is_some_and(|addr| !addr.ip().is_loopback());
+        if public_ops && server.ops_token.is_none() {
+            warnings.push(
+                "server.ops_listen: not a loopback address and server.ops_token is not set: \
+                 whoever reaches it sees every target's state (keep it inside your network, \
+                 or set server.ops_token)"
+                    .to_owned(),
+            );
+        }
         warnings
     }
 }

@@ -276,6 +276,13 @@ fn degradation_problems(
     }
     if let Some(shedding) = &route.shedding {
         let path = format!("{path}.shedding");
+        if route.strategy == Strategy::Quorum {
+            report(
+                path.clone(),
+                "a quorum route takes several targets' places per request: shedding counts one"
+                    .into(),
+            );
+        }
         if shedding.capacity == Some(0) {
             report(format!("{path}.capacity"), "must be at least 1".into());
         }

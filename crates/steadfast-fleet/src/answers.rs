@@ -4,7 +4,8 @@
 //! itself; each value is bounded by the route's `max_entry_bytes` before it
 //! is sent. A read is one round trip within the state's timeout; while
 //! Redis is down or slow the cache is off (a lookup finds nothing, a write
-//! is dropped), never the route.
+//! is dropped), never the route. A write Redis refuses (out of memory under
+//! `noeviction`) is only counted: it does not take the link down.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,15 +37,14 @@ impl FleetAnswers for SharedAnswers {
 
     fn put(&self, key: &str, value: Bytes, ttl: Duration) {
         let key = self.0.key(&["answers", key]);
-        if !self.0.is_up() {
-            return;
-        }
         let mut command = redis::cmd("SET");
         command
             .arg(key)
             .arg(value.as_ref())
             .arg("PX")
-            .arg(ttl.as_millis().max(1) as u64);
-        self.0.later("cache_put", command);
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1));
+        // A cached answer may be lost: Redis refusing it (full, say) must
+        // not take the fleet's breakers and limits off Redis.
+        self.0.write_soft("cache_put", command);
     }
 }

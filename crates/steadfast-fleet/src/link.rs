@@ -6,8 +6,8 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -152,6 +152,41 @@ impl Link {
                 "shared state: background write dropped, the queue is full"
             );
         }
+    }
+
+    /// Sends `command` in the background, if Redis is up, as a write that
+    /// may be lost: a refusal by Redis itself (out of memory, say) is
+    /// counted and logged at debug level, and only a broken or silent
+    /// connection takes the link down. For writes that must not cost the
+    /// rest of the shared state its Redis (cached answers).
+    pub(crate) fn write_soft(self: &Arc<Self>, op: &'static str, command: redis::Cmd) {
+        if !self.is_up() {
+            return;
+        }
+        let link = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut connection = link.connection();
+            let sent = command.query_async::<redis::Value>(&mut connection);
+            match tokio::time::timeout(link.timeout, sent).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error))
+                    if !(error.is_io_error()
+                        || error.is_connection_dropped()
+                        || error.is_timeout()) =>
+                {
+                    metrics::counter!("steadfast_shared_state_errors_total", "op" => op)
+                        .increment(1);
+                    let reason = scrub(&link.secrets, error.to_string());
+                    tracing::debug!(
+                        op,
+                        reason,
+                        "shared state: Redis refused a write that may be lost"
+                    );
+                }
+                Ok(Err(error)) => link.failed(op, &scrub(&link.secrets, error.to_string())),
+                Err(_) => link.failed(op, &format!("no answer within {:?}", link.timeout)),
+            }
+        });
     }
 
     /// The queue of background writes, for the one writer task.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The open connections and their cap.
@@ -59,11 +59,16 @@ content-length: 161\r\n\
 \r\n\
 {\"error\":{\"message\":\"The gateway has as many open connections as it takes (server.max_connections).\",\"type\":\"service_unavailable\",\"code\":\"too_many_connections\"}}";
 
-/// Answers a connection past the cap with a 503 and closes it.
+/// Answers a connection past the cap with a 503 and closes it, reading
+/// what the client sent meanwhile (within the same second): closing with
+/// its request unread would reset the connection before it reads the 503.
 pub(crate) async fn refuse(mut stream: TcpStream) {
     let _ = tokio::time::timeout(REFUSAL_WRITE, async {
         stream.write_all(REFUSAL).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        let mut sink = [0; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, std::io::Error>(())
     })
     .await;
 }

@@ -223,39 +223,51 @@ impl OpenStream {
                 self.settle();
                 return None;
             }
-            let stalled_at = Instant::now() + self.idle.min(MAX_IDLE);
+            let now = Instant::now();
+            let stalled_at = now + self.idle.min(MAX_IDLE);
             let until = self.deadline.map_or(stalled_at, |d| d.min(stalled_at));
-            let (failure, problem) = match self.drain() {
-                Err(error) => (
-                    error.failure,
-                    format!("the upstream stream reported an error: {}", error.message),
-                ),
-                Ok(_) if !self.pending.is_empty() || self.done => continue,
-                Ok(_) => match tokio::time::timeout_at(until, self.upstream.next()).await {
-                    Ok(Some(Ok(chunk))) => {
-                        self.splitter.push(&chunk);
-                        continue;
-                    }
-                    Ok(None) => (
-                        Failure::transient(),
-                        "the upstream stream ended before the answer was complete".to_owned(),
+            // Checked on every event too: an upstream that never pauses must
+            // not outlast the deadline either.
+            let past_deadline = self.deadline.is_some_and(|d| now >= d);
+            let (failure, problem) = if past_deadline {
+                self.resume = None;
+                (
+                    Failure::timeout(),
+                    "the stream reached its route's stream_deadline".to_owned(),
+                )
+            } else {
+                match self.drain() {
+                    Err(error) => (
+                        error.failure,
+                        format!("the upstream stream reported an error: {}", error.message),
                     ),
-                    Ok(Some(Err(_))) => {
-                        (Failure::transient(), "the upstream stream broke".to_owned())
-                    }
-                    Err(_) if until < stalled_at => {
-                        // The whole stream is over its time: no continuation either.
-                        self.resume = None;
-                        (
-                            Failure::timeout(),
-                            "the stream reached its route's stream_deadline".to_owned(),
-                        )
-                    }
-                    Err(_) => (
-                        Failure::transient(),
-                        "the upstream stream stalled".to_owned(),
-                    ),
-                },
+                    Ok(_) if !self.pending.is_empty() || self.done => continue,
+                    Ok(_) => match tokio::time::timeout_at(until, self.upstream.next()).await {
+                        Ok(Some(Ok(chunk))) => {
+                            self.splitter.push(&chunk);
+                            continue;
+                        }
+                        Ok(None) => (
+                            Failure::transient(),
+                            "the upstream stream ended before the answer was complete".to_owned(),
+                        ),
+                        Ok(Some(Err(_))) => {
+                            (Failure::transient(), "the upstream stream broke".to_owned())
+                        }
+                        Err(_) if until < stalled_at => {
+                            // The whole stream is over its time: no continuation either.
+                            self.resume = None;
+                            (
+                                Failure::timeout(),
+                                "the stream reached its route's stream_deadline".to_owned(),
+                            )
+                        }
+                        Err(_) => (
+                            Failure::transient(),
+                            "the upstream stream stalled".to_owned(),
+                        ),
+                    },
+                }
             };
             let admission = self.admission.take()?;
             admission.fail(failure);

@@ -23,6 +23,8 @@ use tokio::sync::oneshot;
 
 /// Entries kept in memory.
 const KEPT: usize = 1000;
+/// Longest wait for the file's writer to catch up.
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Lines that may wait for the writer; past it, entries are left out of the
 /// file (counted and logged) rather than the caller kept waiting.
 const BACKLOG: usize = 4096;
@@ -149,6 +151,7 @@ impl AuditFile {
             keep,
             file: None,
             size: 0,
+            rotation_failed: false,
         };
         let started = std::thread::Builder::new()
             .name("steadfast-audit".into())
@@ -182,10 +185,14 @@ impl AuditFile {
         // A full queue drains on its own; waiting for room must not hold
         // this thread, so the request goes through a blocking task.
         let jobs = self.jobs.clone();
-        let queued = tokio::task::spawn_blocking(move || jobs.send(Job::Flush(done))).await;
-        if matches!(queued, Ok(Ok(()))) {
-            let _ = written.await;
-        }
+        // A writer stuck on its disk must not hold a shutdown up for ever.
+        let _ = tokio::time::timeout(FLUSH_WAIT, async move {
+            let queued = tokio::task::spawn_blocking(move || jobs.send(Job::Flush(done))).await;
+            if matches!(queued, Ok(Ok(()))) {
+                let _ = written.await;
+            }
+        })
+        .await;
     }
 }
 
@@ -196,6 +203,8 @@ struct Writer {
     keep: u32,
     file: Option<File>,
     size: u64,
+    /// The last rotation failed (and was logged).
+    rotation_failed: bool,
 }
 
 impl Writer {
@@ -218,27 +227,36 @@ impl Writer {
 
     fn write(&mut self, line: &str) -> std::io::Result<()> {
         let length = line.len() as u64 + 1;
-        if self.file.is_some() && self.size + length > self.max_bytes {
-            self.file = None;
-            rotate(&self.path, self.keep)?;
+        if self.file.is_none() {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            self.size = file.metadata()?.len();
+            self.file = Some(file);
         }
-        let file = match &mut self.file {
-            Some(file) => file,
-            None => {
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)?;
-                self.size = file.metadata()?.len();
-                self.file.insert(file)
-            }
-        };
         if self.size > 0 && self.size + length > self.max_bytes {
-            // Full already when opened: rotate first.
             self.file = None;
-            rotate(&self.path, self.keep)?;
-            return self.write(line);
+            match rotate(&self.path, self.keep) {
+                Ok(()) => self.rotation_failed = false,
+                // Better past the bound than an entry lost: the file grows
+                // until a rotation succeeds, and this is said once.
+                Err(error) => {
+                    if !std::mem::replace(&mut self.rotation_failed, true) {
+                        tracing::error!(path = %self.path.display(), %error, "cannot rotate the audit log: it grows past its bound");
+                    }
+                }
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            self.size = file.metadata()?.len();
+            self.file = Some(file);
         }
+        let Some(file) = &mut self.file else {
+            return Ok(());
+        };
         writeln!(file, "{line}")?;
         self.size += length;
         Ok(())

@@ -77,7 +77,12 @@ impl Gateway {
                 let (ops_addr, ops_tasks) = steadfast_net::serve_threads(
                     ops,
                     1,
-                    http::router(Arc::clone(&state), Listener::Operations),
+                    http::router(
+                        Arc::clone(&state),
+                        Listener::Operations {
+                            loopback: ops.ip().is_loopback(),
+                        },
+                    ),
                     stop.clone(),
                     options,
                 )

@@ -11,21 +11,57 @@ use crate::telemetry::AUTH_REFUSALS;
 /// count is logged with the next line.
 const LOG_EVERY: Duration = Duration::from_secs(1);
 
-/// Refusals of callers without the right token: counted in
-/// `steadfast_auth_refusals_total`, and logged at most once a second with
-/// the number left unlogged since. The caller's own words (a path, a model
-/// name) never reach the log or the audit log: an unauthenticated caller
-/// could otherwise fill them with text of its choosing.
+/// The protected surfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// `/admin/*`.
+    Admin,
+    /// The operations surface: `/api/*`, `/dashboard`, `/metrics`, `/ready`.
+    Ops,
+}
+
+impl Surface {
+    fn as_str(self) -> &'static str {
+        match self {
+            Surface::Admin => "admin",
+            Surface::Ops => "ops",
+        }
+    }
+}
+
+/// Refusals of callers without the right token, per surface (a dashboard
+/// opened before signing in does not crowd out the admin API's lines):
+/// counted in `steadfast_auth_refusals_total`, and logged at most once a
+/// second with the number left unlogged since. The caller's own words (a
+/// path, a model name) never reach the log or the audit log: an
+/// unauthenticated caller could otherwise fill them with text of its choosing.
 #[derive(Debug, Default)]
 pub struct Refusals {
+    admin: RefusalLog,
+    ops: RefusalLog,
+}
+
+/// One surface's log of refusals.
+#[derive(Debug, Default)]
+struct RefusalLog {
     last: Mutex<Option<Instant>>,
     unlogged: Mutex<u64>,
 }
 
 impl Refusals {
-    /// Notes a refused call to `surface` (`admin` or `ops`) for `action`
-    /// (one of the gateway's own names, never the caller's text).
-    pub fn note(&self, surface: &'static str, action: &'static str) {
+    /// Notes a refused call to `surface` for `action` (one of the gateway's
+    /// own names, never the caller's text).
+    pub fn note(&self, surface: Surface, action: &'static str) {
+        let log = match surface {
+            Surface::Admin => &self.admin,
+            Surface::Ops => &self.ops,
+        };
+        log.note(surface.as_str(), action);
+    }
+}
+
+impl RefusalLog {
+    fn note(&self, surface: &'static str, action: &'static str) {
         metrics::counter!(AUTH_REFUSALS, "surface" => surface).increment(1);
         let now = Instant::now();
         let due = self.last.lock().is_ok_and(|mut last| {
@@ -57,16 +93,22 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn refusals_are_logged_at_most_once_a_second() {
+    async fn refusals_are_logged_at_most_once_a_second_per_surface() {
         let refusals = Refusals::default();
         for _ in 0..5 {
-            refusals.note("admin", "trip");
+            refusals.note(Surface::Admin, "trip");
         }
-        assert_eq!(*refusals.unlogged.lock().unwrap(), 4);
-        tokio::time::advance(LOG_EVERY).await;
-        refusals.note("admin", "trip");
+        refusals.note(Surface::Ops, "read");
+        assert_eq!(*refusals.admin.unlogged.lock().unwrap(), 4);
         assert_eq!(
-            *refusals.unlogged.lock().unwrap(),
+            *refusals.ops.unlogged.lock().unwrap(),
+            0,
+            "a surface of its own"
+        );
+        tokio::time::advance(LOG_EVERY).await;
+        refusals.note(Surface::Admin, "trip");
+        assert_eq!(
+            *refusals.admin.unlogged.lock().unwrap(),
             0,
             "logged with the count"
         );

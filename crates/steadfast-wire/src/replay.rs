@@ -130,6 +130,10 @@ fn events(response: &ChatResponse) -> Vec<StreamEvent> {
     events
 }
 
+/// Most tool calls in one answer an assembler takes (a provider's call
+/// index beyond it is no answer worth keeping).
+const MAX_TOOL_CALLS: usize = 128;
+
 /// Builds a whole answer from a stream's events, within a size bound.
 #[derive(Debug)]
 pub struct Assembler {
@@ -138,6 +142,9 @@ pub struct Assembler {
     limit: usize,
     over: bool,
     ended: bool,
+    /// Whether the stream reported its usage (an answer kept without it
+    /// would tell later clients it cost nothing).
+    counted: bool,
 }
 
 impl Assembler {
@@ -156,6 +163,7 @@ impl Assembler {
             limit,
             over: false,
             ended: false,
+            counted: false,
         }
     }
 
@@ -176,15 +184,21 @@ impl Assembler {
                 text.len()
             }
             StreamEvent::ToolCallStart { index, id, name } => {
-                if answer.tool_calls.len() <= *index {
-                    answer.tool_calls.resize_with(index + 1, || ToolCall {
+                // Calls come in order: a new one is the next index, a known
+                // one is named again. Anything else is given up.
+                if *index == answer.tool_calls.len() && *index < MAX_TOOL_CALLS {
+                    answer.tool_calls.push(ToolCall {
                         id: String::new(),
                         name: String::new(),
                         arguments: String::new(),
                     });
                 }
-                answer.tool_calls[*index].id.clone_from(id);
-                answer.tool_calls[*index].name.clone_from(name);
+                let Some(call) = answer.tool_calls.get_mut(*index) else {
+                    self.give_up();
+                    return;
+                };
+                call.id.clone_from(id);
+                call.name.clone_from(name);
                 id.len() + name.len()
             }
             StreamEvent::ToolCallArguments { index, fragment } => {
@@ -199,6 +213,7 @@ impl Assembler {
             }
             StreamEvent::Usage(usage) => {
                 answer.usage = *usage;
+                self.counted = true;
                 0
             }
             StreamEvent::End => {
@@ -208,15 +223,21 @@ impl Assembler {
         };
         self.bytes += grown;
         if self.bytes > self.limit {
-            self.over = true;
-            self.answer.text = String::new();
-            self.answer.tool_calls = Vec::new();
+            self.give_up();
         }
     }
 
-    /// The whole answer, if the stream ended and it stayed within the bound.
+    /// Stops putting the answer together and lets what it held go.
+    fn give_up(&mut self) {
+        self.over = true;
+        self.answer.text = String::new();
+        self.answer.tool_calls = Vec::new();
+    }
+
+    /// The whole answer, if the stream ended, reported its usage, and stayed
+    /// within the bound.
     pub fn finish(self) -> Option<ChatResponse> {
-        (self.ended && !self.over).then_some(self.answer)
+        (self.ended && self.counted && !self.over).then_some(self.answer)
     }
 }
 
@@ -274,6 +295,25 @@ mod tests {
             let read = format::parse_response(format, &whole).unwrap();
             assert_eq!(read.text, answer().text, "{format:?}");
         }
+    }
+
+    #[test]
+    fn an_assembler_gives_up_on_calls_out_of_order_or_without_usage() {
+        let mut hostile = Assembler::new(1 << 20);
+        for index in [0, usize::MAX, 1 << 33] {
+            hostile.push(&StreamEvent::ToolCallStart {
+                index,
+                id: "c".into(),
+                name: "f".into(),
+            });
+        }
+        hostile.push(&StreamEvent::Usage(Usage::default()));
+        hostile.push(&StreamEvent::End);
+        assert!(hostile.finish().is_none());
+        let mut uncounted = Assembler::new(1 << 20);
+        uncounted.push(&StreamEvent::Text("hi".into()));
+        uncounted.push(&StreamEvent::End);
+        assert!(uncounted.finish().is_none(), "kept without its usage");
     }
 
     #[test]

@@ -14,19 +14,20 @@ const MASK: &str = "***";
 /// Shortens an upstream message and masks anything secret or identifying.
 pub fn sanitise(message: &str) -> String {
     let mut words = Vec::new();
-    let mut after_bearer = false;
+    // The word before named a credential: `Bearer x`, `"api_key": "x"`, `password: x`.
+    let mut names_secret = false;
     for word in message.split_whitespace() {
         let core = core(word);
         let masked = if core.is_empty() {
             word.to_owned()
-        } else if after_bearer || looks_secret(core) || looks_identifying(core) {
+        } else if names_secret || looks_secret(core) || looks_identifying(core) {
             word.replacen(core, MASK, 1)
         } else if let Some(value) = key_value_secret(core) {
             word.replacen(value, MASK, 1)
         } else {
             word.to_owned()
         };
-        after_bearer = core.eq_ignore_ascii_case("bearer") || core.eq_ignore_ascii_case("basic");
+        names_secret = core.eq_ignore_ascii_case("bearer") || secret_name_alone(word);
         words.push(masked);
     }
     let mut out = words.join(" ");
@@ -61,35 +62,39 @@ fn core(word: &str) -> &str {
 }
 
 /// Keys and tokens: prefixes providers and clouds give their credentials,
-/// JWTs, and any long run of key-like characters.
+/// JWTs, long runs of key-like characters, and shorter runs that look random
+/// (letters of both cases and digits, as base64 and hex keys do; a model id
+/// such as `claude-sonnet-4-20250514` has no capitals and a hyphen).
 fn looks_secret(word: &str) -> bool {
     const PREFIXES: [&str; 12] = [
         "sk-", "sk_", "pk_", "rk_", "AKIA", "ASIA", "AIza", "ya29.", "ghp_", "xoxb-", "xoxp-",
         "hf_",
     ];
-    let keyish = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '+');
+    let keyish = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
+    let random = word.len() >= 20
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '/' | '='))
+        && word.chars().any(|c| c.is_ascii_digit())
+        && word.chars().any(|c| c.is_ascii_uppercase())
+        && word.chars().any(|c| c.is_ascii_lowercase());
     (PREFIXES.iter().any(|prefix| word.starts_with(prefix)) && word.len() > 8)
         || (word.starts_with("eyJ") && word.matches('.').count() >= 2)
-        || (word.len() >= 24
-            && word.chars().all(keyish)
-            && word.chars().any(|c| c.is_ascii_digit()))
+        || (word.len() >= 32 && word.chars().all(keyish))
+        || random
 }
 
-/// Account ids and addresses.
-fn looks_identifying(word: &str) -> bool {
-    const ID_PREFIXES: [&str; 6] = ["org-", "org_", "proj_", "proj-", "user-", "acct_"];
-    ID_PREFIXES
-        .iter()
-        .any(|prefix| word.len() > prefix.len() + 3 && word.starts_with(prefix))
-        || is_uuid(word)
-        || is_email(word)
-        || word.contains("://")
-        || is_ip(word)
-        || is_host(word)
+/// Whether `word` is a credential's name waiting for its value: `password:`,
+/// `"api_key":`, `token=`.
+fn secret_name_alone(word: &str) -> bool {
+    let Some(name) = word.strip_suffix(':').or_else(|| word.strip_suffix('=')) else {
+        return false;
+    };
+    is_secret_name(name.trim_matches(['"', '\'']))
 }
 
-/// The value of a `key=value` or `key: value` pair whose key names a secret.
-fn key_value_secret(word: &str) -> Option<&str> {
+/// Whether `name` names a credential.
+fn is_secret_name(name: &str) -> bool {
     const NAMES: [&str; 9] = [
         "key",
         "api_key",
@@ -101,13 +106,34 @@ fn key_value_secret(word: &str) -> Option<&str> {
         "signature",
         "sig",
     ];
-    let (name, value) = word.split_once('=').or_else(|| word.split_once(':'))?;
-    let name = name.trim_matches(['"', '\'']).to_ascii_lowercase();
-    let secret = NAMES
+    let name = name.to_ascii_lowercase();
+    NAMES
         .iter()
-        .any(|n| name == *n || name.ends_with(&format!("_{n}")));
+        .any(|n| name == *n || name.ends_with(&format!("_{n}")) || name.ends_with(&format!("-{n}")))
+}
+
+/// Account ids and addresses (a host or an address with a path after it
+/// too, such as `internal.example.com/debug` or `10.1.2.3/24`).
+fn looks_identifying(word: &str) -> bool {
+    const ID_PREFIXES: [&str; 6] = ["org-", "org_", "proj_", "proj-", "user-", "acct_"];
+    let before_path = word.split('/').next().unwrap_or_default();
+    ID_PREFIXES
+        .iter()
+        .any(|prefix| word.len() > prefix.len() + 3 && word.starts_with(prefix))
+        || is_uuid(word)
+        || is_email(word)
+        || word.contains("://")
+        || is_ip(before_path)
+        || is_host(before_path)
+}
+
+/// The value of a `key=value` or `key:value` pair whose key names a secret
+/// (the key may end a query string: `…?token=abc`).
+fn key_value_secret(word: &str) -> Option<&str> {
+    let (name, value) = word.split_once('=').or_else(|| word.split_once(':'))?;
+    let name = name.rsplit(['?', '&', ';']).next().unwrap_or(name);
     let value = value.trim_matches(['"', '\'']);
-    (secret && !value.is_empty()).then_some(value)
+    (is_secret_name(name.trim_matches(['"', '\''])) && !value.is_empty()).then_some(value)
 }
 
 fn is_uuid(word: &str) -> bool {
@@ -136,7 +162,8 @@ fn is_ip(word: &str) -> bool {
         .split(']')
         .next()
         .unwrap_or_default();
-    let is_v6 = bare.matches(':').count() >= 2
+    // `::` or the seven colons of a full address: a clock time has two.
+    let is_v6 = (bare.contains("::") || bare.matches(':').count() >= 7)
         && bare
             .chars()
             .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
@@ -144,18 +171,45 @@ fn is_ip(word: &str) -> bool {
     is_v4 || is_v6
 }
 
-/// A host name: labels joined by dots, at least three, the last a word of
-/// letters (`api.internal.example.com`), with or without a port.
+/// A host name: labels joined by dots, at least two, the last a top-level
+/// domain or a private one (`api.internal.example.com`, `gpu-7.svc.cluster.local`),
+/// with or without a port; not a dotted field path (`tools.function.parameters`).
 fn is_host(word: &str) -> bool {
+    const DOMAINS: [&str; 24] = [
+        "com",
+        "net",
+        "org",
+        "io",
+        "ai",
+        "dev",
+        "app",
+        "cloud",
+        "co",
+        "us",
+        "uk",
+        "de",
+        "fr",
+        "eu",
+        "jp",
+        "cn",
+        "in",
+        "internal",
+        "local",
+        "lan",
+        "corp",
+        "intra",
+        "localhost",
+        "svc",
+    ];
     let host = word.split(':').next().unwrap_or_default();
     let labels: Vec<&str> = host.split('.').collect();
-    labels.len() >= 3
+    labels.len() >= 2
         && labels.iter().all(|label| {
             !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
         && labels
             .last()
-            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+            .is_some_and(|tld| DOMAINS.contains(&tld.to_ascii_lowercase().as_str()))
 }
 
 #[cfg(test)]
@@ -215,5 +269,32 @@ mod tests {
     fn ordinary_words_numbers_and_versions_are_kept() {
         let plain = "max_tokens must be at most 4096 (got 10000.5), e.g. 3.5.1 or gpt-4o-mini: see messages[0].content.";
         assert_eq!(sanitise(plain), plain);
+        for kept in [
+            "model claude-3-5-sonnet-20241022 is overloaded",
+            "model claude-sonnet-4-20250514 or meta-llama/Llama-3.1-70B-Instruct",
+            "messages.1.content.0.tool_use.id: tools.function.parameters is invalid",
+            "retry at 12:30:45 UTC",
+            "Basic authentication is not supported",
+        ] {
+            assert_eq!(sanitise(kept), kept);
+        }
+    }
+
+    #[test]
+    fn credentials_after_their_name_and_hosts_with_paths_are_masked() {
+        let hostile = "\"api_key\": \"abc123\", password: hunter2 see \
+            internal.example.com/debug?token=abc from 10.1.2.3/24 via gpu-7.svc.cluster.local";
+        let clean = sanitise(hostile);
+        for leak in [
+            "abc123",
+            "hunter2",
+            "internal.example",
+            "token=abc",
+            "10.1.2.3",
+            "gpu-7",
+        ] {
+            assert!(!clean.contains(leak), "{leak} in {clean}");
+        }
+        assert!(clean.contains("\"api_key\": \"***\""), "{clean}");
     }
 }

@@ -8,14 +8,14 @@
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use steadfast_wire::fields::Fields;
+use steadfast_wire::fields::{Fields, Kind};
 use steadfast_wire::format::Format;
 
 /// A cached answer's key: a SHA-256 digest.
 pub type CacheKey = [u8; 32];
 
 /// Fields that never change the answer.
-const IGNORED: [&str; 9] = [
+const IGNORED: [&str; 8] = [
     "stream",
     "stream_options",
     "user",
@@ -24,6 +24,16 @@ const IGNORED: [&str; 9] = [
     "service_tier",
     "safety_identifier",
     "prompt_cache_key",
+];
+
+/// Fields whose answer the kept form cannot hold, or that stand for state
+/// kept elsewhere: extended thinking (its signed blocks must go back to the
+/// provider), audio, a Responses conversation, a background response.
+const UNCACHEABLE: [&str; 5] = [
+    "thinking",
+    "modalities",
+    "audio",
+    "conversation",
     "background",
 ];
 
@@ -40,16 +50,18 @@ pub fn key(route: &str, format: Format, fields: &Fields, sampled: bool) -> Optio
     names.sort_unstable();
     names.dedup();
     let mut digest = Sha256::new();
-    digest.update(route.as_bytes());
-    digest.update([0]);
-    digest.update(format.as_str().as_bytes());
+    // Each part with its length first, so no two requests hash the same parts.
+    let mut part = |bytes: &[u8]| {
+        digest.update((bytes.len() as u64).to_le_bytes());
+        digest.update(bytes);
+    };
+    part(route.as_bytes());
+    part(format.as_str().as_bytes());
     for name in names {
         let raw = fields.raw(name)?;
         let value: Value = serde_json::from_str(raw).ok()?;
-        digest.update([0]);
-        digest.update(name.as_bytes());
-        digest.update([0]);
-        digest.update(value.to_string().as_bytes());
+        part(name.as_bytes());
+        part(value.to_string().as_bytes());
     }
     Some(digest.finalize().into())
 }
@@ -61,7 +73,12 @@ fn cacheable(fields: &Fields, sampled: bool) -> bool {
     let logprobs = fields.get::<bool>("logprobs") == Some(true)
         || fields.get::<u64>("top_logprobs").is_some_and(|n| n > 0);
     let samples = fields.get::<f64>("temperature").is_none_or(|t| t > 0.0);
-    !several && !logprobs && (sampled || !samples)
+    let beyond = UNCACHEABLE.iter().any(|name| {
+        fields.kind(name).is_some_and(|kind| {
+            !matches!(kind, Kind::Null | Kind::Bool) || fields.get(name) == Some(true)
+        })
+    });
+    !several && !logprobs && !beyond && (sampled || !samples)
 }
 
 #[cfg(test)]
@@ -108,6 +125,19 @@ mod tests {
     }
 
     #[test]
+    fn names_and_values_cannot_run_into_each_other() {
+        let apart = fields(r#"{"model":"chat","temperature":0,"stop":"S"}"#);
+        let joined =
+            fields(r#"{"model":"chat","temperature":0,"stop\u0000\"S\"\u0000temperature":0}"#);
+        assert_ne!(
+            key("chat", Format::Openai, &apart, false),
+            key("chat", Format::Openai, &joined, false)
+        );
+        let off = fields(r#"{"model":"chat","temperature":0,"background":false,"input":"hi"}"#);
+        assert!(key("chat", Format::Responses, &off, false).is_some());
+    }
+
+    #[test]
     fn sampling_several_choices_and_log_probabilities_are_not_cached() {
         let sampling = fields(r#"{"model":"chat","messages":[]}"#);
         assert!(key("chat", Format::Openai, &sampling, false).is_none());
@@ -117,6 +147,9 @@ mod tests {
         for refused in [
             r#"{"model":"chat","temperature":0,"n":2,"messages":[]}"#,
             r#"{"model":"chat","temperature":0,"logprobs":true,"messages":[]}"#,
+            r#"{"model":"chat","temperature":0,"background":true,"input":"hi"}"#,
+            r#"{"model":"chat","temperature":0,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[]}"#,
+            r#"{"model":"chat","temperature":0,"conversation":"conv_1","input":"hi"}"#,
         ] {
             assert!(
                 key("chat", Format::Openai, &fields(refused), true).is_none(),

@@ -19,7 +19,7 @@ use metrics::{Counter, Gauge, counter, gauge};
 use steadfast_config::{CacheConfig, CacheMode};
 use steadfast_wire::fields::Fields;
 use steadfast_wire::format::{self, Format};
-use steadfast_wire::{ChatResponse, replay};
+use steadfast_wire::{ChatResponse, FinishReason, replay};
 
 use self::key::CacheKey;
 use self::memory::MemoryStore;
@@ -155,7 +155,14 @@ impl CachePlan {
         }
         let cache = &self.cache;
         let found = match &cache.store {
-            Store::Memory(store) => store.get(&self.key),
+            Store::Memory(store) => {
+                let found = store.get(&self.key);
+                if found.is_none() {
+                    // An answer past its time may just have been let go.
+                    cache.publish_usage();
+                }
+                found
+            }
             Store::Fleet(answers) => match answers.get(&cache.fleet_key(&self.key)).await {
                 Ok(value) => value.and_then(|bytes| replay::from_json(&bytes).ok().map(Arc::new)),
                 Err(()) => {
@@ -191,8 +198,18 @@ impl CachePlan {
         }
     }
 
-    /// Keeps `answer`, if it is within the bound of one answer.
+    /// Keeps `answer`, if it is a whole answer worth replaying (it stopped
+    /// by itself, at its length or to call tools, and says something; not
+    /// filtered, not another gateway's static answer) and within the bound
+    /// of one answer.
     pub fn keep(&self, answer: ChatResponse) {
+        let whole = matches!(
+            answer.finish,
+            FinishReason::Stop | FinishReason::ToolCalls | FinishReason::Length
+        );
+        if !whole || (answer.text.is_empty() && answer.tool_calls.is_empty()) {
+            return;
+        }
         let stored = replay::to_json(&answer);
         if stored.len() > self.max_entry_bytes() {
             return;

@@ -84,8 +84,10 @@ impl Route {
         previous: Option<&Route>,
         fleet: Option<&dyn Fleet>,
     ) -> Route {
+        // Kept answers live on while the route answers from the same models.
         let cache = settings.cache.as_ref().map(|wanted| {
             previous
+                .filter(|old| old.settings.targets == settings.targets)
                 .and_then(|old| old.cache.as_ref())
                 .filter(|old| old.settings() == wanted)
                 .cloned()

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::auth::{bearer, constant_time_eq};
 use super::error::ApiError;
+use crate::refusals::Surface;
 use crate::state::AppState;
 
 /// Refuses the request unless it carries the configured bearer token.
@@ -32,7 +33,7 @@ fn authorize(app: &AppState, headers: &HeaderMap, action: &'static str) -> Resul
     if constant_time_eq(bearer(headers).as_bytes(), token.expose().as_bytes()) {
         Ok(())
     } else {
-        app.refusals.note("admin", action);
+        app.refusals.note(Surface::Admin, action);
         Err(ApiError::unauthorized(
             "A valid admin bearer token is required.",
         ))

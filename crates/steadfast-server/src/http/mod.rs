@@ -20,6 +20,7 @@ mod relay;
 mod report;
 mod responses;
 mod scrape;
+mod session;
 
 use std::sync::Arc;
 
@@ -61,16 +62,19 @@ pub fn router(app: Arc<AppState>, listener: Listener) -> Router {
                 (Arc::clone(&app), listener),
                 ops::guard,
             ));
-        router = router
-            .merge(guarded)
-            .route(
-                "/dashboard/login",
-                post(ops::login).with_state((Arc::clone(&app), listener)),
-            )
+        let admin = Router::new()
             .route("/admin/models/{name}/trip", post(admin::trip))
             .route("/admin/models/{name}/reset", post(admin::reset))
             .route("/admin/reload", post(admin::reload))
-            .route("/admin/audit", get(admin::audit));
+            .route("/admin/audit", get(admin::audit))
+            .route_layer(axum::middleware::from_fn_with_state(
+                (Arc::clone(&app), listener),
+                ops::admin_guard,
+            ));
+        router = router.merge(guarded).merge(admin).route(
+            "/dashboard/login",
+            post(ops::login).with_state((Arc::clone(&app), listener)),
+        );
     }
     router
         .fallback(|| async { ApiError::not_found("No such endpoint.") })

@@ -4,20 +4,22 @@
 //! port. Like Envoy's admin interface it can have a listener of its own
 //! (`server.ops_listen`) and/or a bearer token (`server.ops_token`), which
 //! the dashboard asks for once and keeps for the browser session in a
-//! cookie. On a listener that is not loopback with neither set, the surface
-//! is closed (403): that listener serves the model API and `/health` only.
+//! cookie ([`session`]). On a listener that is not loopback with neither
+//! set, the surface and the admin API are closed (403): that listener serves
+//! the model API and `/health` only. Open on a loopback listener without a
+//! token, the surface answers requests for `localhost` only (no rebinding).
 
 use std::sync::Arc;
 
+use super::auth::{bearer, constant_time_eq};
+use super::error::ApiError;
+use super::session;
+use crate::refusals::Surface;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use sha2::{Digest, Sha256};
-
-use super::auth::{bearer, constant_time_eq};
-use super::error::ApiError;
-use crate::state::AppState;
 
 /// Which listener a router serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,13 +35,16 @@ pub enum Listener {
     /// API and `/health`.
     ModelApi,
     /// `server.ops_listen`: the operations surface, the admin API and `/health`.
-    Operations,
+    Operations {
+        /// Whether it listens on a loopback address.
+        loopback: bool,
+    },
 }
 
 impl Listener {
     /// Whether the router carries the model API.
     pub(super) fn serves_models(self) -> bool {
-        !matches!(self, Listener::Operations)
+        !matches!(self, Listener::Operations { .. })
     }
 
     /// Whether the router carries the operations surface and the admin API.
@@ -48,34 +53,66 @@ impl Listener {
     }
 }
 
-/// The cookie that carries a dashboard session.
-const COOKIE: &str = "steadfast_ops";
-
-/// The session cookie's value for `token`: a digest, so the cookie never
-/// holds the token itself and a new token ends every session.
-fn session_value(token: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"steadfast ops session\0")
-        .chain_update(token.as_bytes())
-        .finalize();
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+/// Whether `headers` carry the token, as a bearer token or a dashboard session.
+fn carries(headers: &HeaderMap, token: &str) -> bool {
+    constant_time_eq(bearer(headers).as_bytes(), token.as_bytes())
+        || session::carried(headers, token)
 }
 
-/// Whether `headers` carry the token, as a bearer token or a session cookie.
-fn carries(headers: &HeaderMap, token: &str) -> bool {
-    if constant_time_eq(bearer(headers).as_bytes(), token.as_bytes()) {
+/// Whether the request names this machine as its host (or names none): a
+/// surface open because its listener is loopback answers no other name, so
+/// a web page cannot reach it by rebinding a name of its own to 127.0.0.1.
+fn for_this_machine(request: &Request) -> bool {
+    let host = request.uri().host().map(str::to_owned).or_else(|| {
+        let value = request.headers().get(header::HOST)?.to_str().ok()?;
+        Some(
+            value
+                .rsplit_once(':')
+                .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(value, |(host, _)| host)
+                .to_owned(),
+        )
+    });
+    let Some(host) = host else {
         return true;
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// What the operations surface does with a request.
+enum Access {
+    Allowed,
+    NeedsToken,
+    Closed,
+    ForeignHost,
+}
+
+fn access(app: &AppState, listener: Listener, request: &Request) -> Access {
+    let runtime = app.runtime();
+    if let Some(token) = &runtime.config.server.ops_token {
+        return if carries(request.headers(), token.expose()) {
+            Access::Allowed
+        } else {
+            Access::NeedsToken
+        };
     }
-    let expected = session_value(token);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(name, value)| {
-            name == COOKIE && constant_time_eq(value.as_bytes(), expected.as_bytes())
-        })
+    match listener {
+        Listener::Combined { loopback: false } | Listener::ModelApi => Access::Closed,
+        Listener::Combined { loopback: true } | Listener::Operations { loopback: true }
+            if !for_this_machine(request) =>
+        {
+            Access::ForeignHost
+        }
+        Listener::Combined { loopback: true } | Listener::Operations { .. } => Access::Allowed,
+    }
 }
 
 /// Lets a request to the operations surface through, or answers it: 401
@@ -86,11 +123,19 @@ pub(super) async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
-    let runtime = app.runtime();
-    match &runtime.config.server.ops_token {
-        Some(token) if carries(request.headers(), token.expose()) => next.run(request).await,
-        Some(_) => {
-            app.refusals.note("ops", "read");
+    match access(&app, listener, &request) {
+        Access::Allowed => next.run(request).await,
+        Access::Closed => closed(),
+        Access::ForeignHost => ApiError::with_status(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            "ops_surface_local",
+            "Without server.ops_token the operations surface of a loopback listener answers \
+             requests for localhost only.",
+        )
+        .into_response(),
+        Access::NeedsToken => {
+            app.refusals.note(Surface::Ops, "read");
             if request.uri().path() == "/dashboard" {
                 sign_in_page(StatusCode::UNAUTHORIZED, "")
             } else {
@@ -105,9 +150,23 @@ pub(super) async fn guard(
                 response
             }
         }
-        None if matches!(listener, Listener::Combined { loopback: false }) => closed(),
-        None => next.run(request).await,
     }
+}
+
+/// Lets a request to the admin API through to its own token check, except
+/// on a non-loopback listener whose operations surface is closed: that
+/// listener serves the model API and `/health` only.
+pub(super) async fn admin_guard(
+    State((app, listener)): State<(Arc<AppState>, Listener)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let closed = listener == (Listener::Combined { loopback: false })
+        && app.runtime().config.server.ops_token.is_none();
+    if closed {
+        return self::closed();
+    }
+    next.run(request).await
 }
 
 /// The answer of an operations path on a non-loopback listener without protection.
@@ -122,37 +181,43 @@ fn closed() -> Response {
     .into_response()
 }
 
+/// Longest sign-in form read.
+const MAX_FORM: u64 = 4096;
+
 /// `POST /dashboard/login` (a form with `token`): starts a dashboard session
-/// for the browser (a cookie for this gateway only, gone when the browser
-/// session ends) and goes back to the dashboard.
+/// for the browser (see [`session`]) and goes back to the dashboard. The
+/// form is read within `server.client_timeout` and 4 KiB.
 pub(super) async fn login(
     State((app, listener)): State<(Arc<AppState>, Listener)>,
-    body: axum::body::Bytes,
+    request: Request,
 ) -> Response {
     let runtime = app.runtime();
-    let Some(token) = &runtime.config.server.ops_token else {
-        return match listener {
-            Listener::Combined { loopback: false } => closed(),
-            _ => Redirect::to("/dashboard").into_response(),
+    let server = &runtime.config.server;
+    let Some(token) = &server.ops_token else {
+        return match access(&app, listener, &request) {
+            Access::Allowed => Redirect::to("/dashboard").into_response(),
+            _ => closed(),
         };
     };
-    let given = form_urlencoded::parse(&body)
+    let (parts, body) = request.into_parts();
+    let form =
+        match super::body::read(&parts.headers, body, MAX_FORM, server.client_timeout.0).await {
+            Ok(form) => form,
+            Err(error) => return error.into_response(),
+        };
+    let given = form_urlencoded::parse(&form)
         .find(|(name, _)| name == "token")
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
     if !constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes()) {
-        app.refusals.note("ops", "login");
+        app.refusals.note(Surface::Ops, "login");
         return sign_in_page(
             StatusCode::UNAUTHORIZED,
             "That is not the operations token.",
         );
     }
-    let cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-        session_value(token.expose())
-    );
     let mut response = Redirect::to("/dashboard").into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
+    if let Ok(value) = HeaderValue::from_str(&session::start(token.expose())) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
@@ -181,36 +246,4 @@ fn sign_in_page(status: StatusCode, problem: &str) -> Response {
         PAGE.replacen("<!--PROBLEM-->", &problem, 1),
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_session_cookie_holds_a_digest_of_the_token_not_the_token() {
-        let token = "ops-token-0123456789abcdef";
-        let value = session_value(token);
-        assert_eq!(value.len(), 64);
-        assert!(!value.contains(token));
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&format!("other=1; {COOKIE}={value}")).unwrap(),
-        );
-        assert!(carries(&headers, token));
-        assert!(!carries(&headers, "another-token-0123456789"));
-        let mut bearer = HeaderMap::new();
-        bearer.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
-        );
-        assert!(carries(&bearer, token));
-        let mut plain = HeaderMap::new();
-        plain.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&format!("{COOKIE}={token}")).unwrap(),
-        );
-        assert!(!carries(&plain, token), "the token itself is no session");
-    }
 }

@@ -54,6 +54,10 @@ async fn a_kept_answer_answers_plain_and_streamed_without_a_call() {
     assert_eq!(h.mocks[0].control().counts().requests, 1);
 
     // The client may skip the lookup; the new answer is kept.
+    h.mocks[0].control().set(steadfast_mock::Faults {
+        reply: "A newer answer.".into(),
+        ..steadfast_mock::Faults::default()
+    });
     let fresh = h
         .client
         .post(h.url("/v1/chat/completions"))
@@ -64,6 +68,10 @@ async fn a_kept_answer_answers_plain_and_streamed_without_a_call() {
         .unwrap();
     assert_eq!(header(&fresh, "x-steadfast-cache"), "");
     assert_eq!(h.mocks[0].control().counts().requests, 2);
+    let newer = post(&h, chat_body("capital of France?", json!({}))).await;
+    assert_eq!(header(&newer, "x-steadfast-cache"), "hit");
+    let newer: Value = newer.json().await.unwrap();
+    assert_eq!(text(&newer), "A newer answer.");
     // Another question is another key.
     let other = post(&h, chat_body("capital of Spain?", json!({}))).await;
     assert_eq!(header(&other, "x-steadfast-cache"), "");
@@ -85,16 +93,25 @@ async fn a_kept_answer_answers_plain_and_streamed_without_a_call() {
 }
 
 #[tokio::test]
-async fn a_streamed_answer_is_kept_for_later_requests() {
+async fn a_streamed_answer_is_kept_for_later_requests_when_it_told_its_usage() {
     let h = Harness::start(&["primary"], "", NORMAL).await;
-    let streamed = post(&h, chat_body("stream then ask", json!({"stream": true}))).await;
+    // Without usage in the stream, the answer is not kept: a later client
+    // would be told it cost nothing.
+    let uncounted = post(&h, chat_body("no usage", json!({"stream": true}))).await;
+    assert!(uncounted.text().await.unwrap().contains("[DONE]"));
+    let again = post(&h, chat_body("no usage", json!({}))).await;
+    assert_eq!(header(&again, "x-steadfast-cache"), "");
+
+    let usage = json!({"stream": true, "stream_options": {"include_usage": true}});
+    let streamed = post(&h, chat_body("stream then ask", usage)).await;
     let body = streamed.text().await.unwrap();
     assert!(body.contains("[DONE]"));
     let plain = post(&h, chat_body("stream then ask", json!({}))).await;
     assert_eq!(header(&plain, "x-steadfast-cache"), "hit");
     let plain: Value = plain.json().await.unwrap();
     assert!(text(&plain).contains("stream then ask"), "{plain}");
-    assert_eq!(h.mocks[0].control().counts().requests, 1);
+    assert!(plain["usage"]["total_tokens"].as_u64() > Some(0), "{plain}");
+    assert_eq!(h.mocks[0].control().counts().requests, 3);
 }
 
 #[tokio::test]

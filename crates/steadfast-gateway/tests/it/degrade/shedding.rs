@@ -91,14 +91,35 @@ async fn with_half_the_capacity_gone_low_priority_is_shed_and_high_priority_serv
 
 #[tokio::test]
 async fn the_priority_header_counts_only_where_allowed_and_never_above_the_client() {
-    let h = gateway("  priority_header: true\n").await;
+    let h = Arc::new(gateway("  priority_header: true\n").await);
     h.admin_post("/admin/models/m1/trip").await;
-    // A high-priority client may lower itself; a low one cannot rise.
+    // Low fills its share (2 of the 4 places left) for 300 ms.
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let h = Arc::clone(&h);
+            tokio::spawn(async move { send(&h, LOW, &[]).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A high-priority client that lowers itself is shed as low; a low one
+    // cannot rise above its own priority.
     let lowered = send(&h, HIGH, &[("x-steadfast-priority", "low")]).await;
-    assert_eq!(lowered.status(), StatusCode::OK);
+    assert_eq!(lowered.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let risen = send(&h, LOW, &[("x-steadfast-priority", "critical")]).await;
+    assert_eq!(risen.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let error: Value = risen.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "load_shed");
+    let kept = send(&h, HIGH, &[]).await;
+    assert_eq!(
+        kept.status(),
+        StatusCode::OK,
+        "high without the header keeps its share"
+    );
+    for answer in held {
+        assert_eq!(answer.await.unwrap().status(), StatusCode::OK);
+    }
     let bad = send(&h, LOW, &[("x-steadfast-priority", "urgent")]).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    let _ = h;
 
     let ignored = gateway("").await;
     let answer = send(&ignored, LOW, &[("x-steadfast-priority", "nonsense")]).await;

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
@@ -219,6 +221,91 @@ async fn an_operations_listener_takes_the_surface_and_the_admin_api_off_the_main
         let health = client.get(format!("{base}/health")).send().await.unwrap();
         assert_eq!(health.status(), StatusCode::OK);
     }
+}
+
+#[tokio::test]
+async fn a_closed_public_listener_closes_the_admin_api_and_a_slow_sign_in_too() {
+    let mocks = mocks(&["primary"]).await;
+    let server = format!("admin_token: \"{ADMIN_TOKEN}\"");
+    let gateway = Binary::start(&config(&mocks, &format!("0.0.0.0:{PORT}"), &server, "", "")).await;
+    let client = reqwest::Client::new();
+    let admin = client
+        .post(gateway.at("/admin/reload"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), StatusCode::FORBIDDEN);
+    let body: Value = admin.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "ops_surface_closed");
+
+    let tokened = format!("ops_token: \"{OPS_TOKEN}\"\nclient_timeout: 1s");
+    let gateway = Binary::start(&config(
+        &mocks,
+        &format!("127.0.0.1:{PORT}"),
+        &tokened,
+        "",
+        "",
+    ))
+    .await;
+    // A sign-in form that never finishes arriving is cut at client_timeout.
+    let mut socket = tokio::net::TcpStream::connect(gateway.url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    socket
+        .write_all(b"POST /dashboard/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 1000\r\n\r\ntoken=")
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "a slow sign-in form held its connection");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_loopback_surface_without_a_token_answers_only_requests_for_localhost() {
+    let mocks = mocks(&["primary"]).await;
+    let gateway = Binary::start(&config(&mocks, &format!("127.0.0.1:{PORT}"), "", "", "")).await;
+    let client = reqwest::Client::new();
+    for host in [
+        "localhost",
+        "127.0.0.1",
+        "[::1]:8080",
+        "dashboard.localhost",
+    ] {
+        let answer = client
+            .get(gateway.at("/api/status"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{host}");
+    }
+    // A page that rebound its own name to 127.0.0.1 gets nothing.
+    let rebound = client
+        .get(gateway.at("/api/status"))
+        .header("host", "attacker.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    let body: Value = rebound.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "ops_surface_local");
+    let answer = client
+        .post(gateway.at("/v1/chat/completions"))
+        .header("host", "attacker.example.com")
+        .json(&chat())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        StatusCode::OK,
+        "the model API is not the operations surface"
+    );
 }
 
 #[tokio::test]

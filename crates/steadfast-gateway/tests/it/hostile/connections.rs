@@ -137,12 +137,16 @@ async fn idle_connections_are_closed_over_http1_and_http2() {
     slow.write_all(b"\x00\x00\x02\x01\x01\x00\x00\x00\x01\x82\x86")
         .await
         .unwrap();
+    let started = tokio::time::Instant::now();
+    let read = read_to_close(&mut slow, Duration::from_secs(5))
+        .await
+        .expect("a never-ending HTTP/2 head held its connection open");
+    let took = started.elapsed();
     assert!(
-        read_to_close(&mut slow, Duration::from_secs(5))
-            .await
-            .is_some(),
-        "a never-ending HTTP/2 head held its connection open"
+        took >= Duration::from_millis(900),
+        "closed at once, not by the limit: {took:?}"
     );
+    assert!(goaway(&read), "no GOAWAY in {read:?}");
 }
 
 /// Whether HTTP/2 `frames` (after the server's preface) hold a GOAWAY.

@@ -18,7 +18,7 @@ async fn subscribe(gateway: &Binary) -> TcpStream {
         .unwrap();
     socket
         .write_all(
-            b"GET /api/events HTTP/1.1\r\nhost: gateway\r\naccept: text/event-stream\r\n\r\n",
+            b"GET /api/events HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\n\r\n",
         )
         .await
         .unwrap();

@@ -117,7 +117,12 @@ async fn a_client_that_never_reads_its_http2_stream_releases_the_slot() {
     assert!(freed, "the stalled HTTP/2 stream still holds m0");
     assert!(gateway.metric("steadfast_stalled_streams_total ").await >= 1.0);
     assert!(gateway.logs().contains("the stream is given up"));
-    drop(held);
+    // What the client gets of it ends in an error, not as a whole answer.
+    let read = tokio::time::timeout(Duration::from_secs(10), held.bytes()).await;
+    assert!(
+        matches!(read, Ok(Err(_))),
+        "a given-up stream ended cleanly: {read:?}"
+    );
 }
 
 #[tokio::test]
@@ -171,6 +176,49 @@ async fn an_upstream_that_never_ends_is_cut_at_the_stream_deadline() {
         .await,
         "the upstream call was not ended"
     );
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_pauses_is_cut_at_the_stream_deadline_too() {
+    let mocks = mocks(&["endless"]).await;
+    mocks[0].control().set(Faults {
+        mode: Mode::EndlessStream,
+        chunk_interval_ms: 0,
+        ..Faults::default()
+    });
+    let yaml = config(
+        &mocks,
+        &format!("127.0.0.1:{PORT}"),
+        "",
+        "",
+        "stream_deadline: 1s",
+    );
+    let gateway = Binary::start(&yaml).await;
+    let started = tokio::time::Instant::now();
+    let mut answer = reqwest::Client::new()
+        .post(gateway.at("/v1/chat/completions"))
+        .json(&stream_request())
+        .send()
+        .await
+        .unwrap();
+    let mut last = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = answer.chunk().await.unwrap() {
+            last = chunk.to_vec();
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "a stream that never pauses outlived its deadline"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    let last = String::from_utf8_lossy(&last);
+    assert!(last.contains("stream_deadline"), "{last}");
 }
 
 #[tokio::test]
