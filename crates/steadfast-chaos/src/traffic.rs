@@ -129,6 +129,10 @@ impl Generator {
         if self.traffic.deterministic {
             body["temperature"] = json!(0);
         }
+        if stream {
+            // As clients that count their tokens do.
+            body["stream_options"] = json!({"include_usage": true});
+        }
         let class = self.class();
         let repeat = self
             .answered
