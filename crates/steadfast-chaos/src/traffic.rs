@@ -27,7 +27,10 @@ pub struct Generator {
     client: reqwest::Client,
     url: String,
     traffic: Traffic,
-    classes: Arc<Vec<(Arc<str>, String, f64)>>,
+    /// The classes of clients: each one's name and key.
+    classes: Arc<Vec<(Arc<str>, String)>>,
+    /// Each class's share, in the same order.
+    shares: Arc<Vec<f64>>,
     rng: Arc<Rng>,
     recorder: Arc<Recorder>,
     /// Route and prompt length of every request that got a whole answer.
@@ -54,13 +57,15 @@ impl Generator {
         let classes = traffic
             .clients
             .iter()
-            .map(|(name, class)| (Arc::from(name.as_str()), class.key.clone(), class.share))
+            .map(|(name, class)| (Arc::from(name.as_str()), class.key.clone()))
             .collect();
+        let shares = traffic.clients.values().map(|class| class.share).collect();
         Ok(Generator {
             client,
             url: format!("{url}/v1/chat/completions"),
             traffic,
             classes: Arc::new(classes),
+            shares: Arc::new(shares),
             answered: Arc::default(),
             rng: Arc::new(Rng::with_seed(seed)),
             recorder,
@@ -99,16 +104,10 @@ impl Generator {
     }
 
     /// The class of the next request, by the classes' shares.
-    fn class(&self) -> Option<&(Arc<str>, String, f64)> {
-        let whole: f64 = self.classes.iter().map(|(_, _, share)| share).sum();
-        let mut pick = self.rng.next_f64() * whole;
-        for class in self.classes.iter() {
-            if pick < class.2 {
-                return Some(class);
-            }
-            pick -= class.2;
-        }
-        self.classes.last()
+    fn class(&self) -> Option<&(Arc<str>, String)> {
+        self.rng
+            .weighted(&self.shares)
+            .and_then(|index| self.classes.get(index))
     }
 
     /// Sends one request and records what came of it.
@@ -148,12 +147,12 @@ impl Generator {
             target: None,
             attempts: 0,
             stream,
-            class: class.map(|(name, _, _)| Arc::clone(name)),
+            class: class.map(|(name, _)| Arc::clone(name)),
             answer: AnswerSource::Model,
             repeat,
         };
         let mut request = self.client.post(&self.url).json(&body);
-        if let Some((_, key, _)) = class {
+        if let Some((_, key)) = class {
             request = request.bearer_auth(key);
         }
         if let Ok(response) = request.send().await {

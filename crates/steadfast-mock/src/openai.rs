@@ -16,7 +16,8 @@ use steadfast_wire::Format;
 use super::MockState;
 use super::control::{Mode, RequestGuard};
 use super::respond::{
-    Verdict, authorization, bad_request, judge, sse_response, stream_error_event, tokens,
+    Verdict, authorization, bad_request, event_stream, judge, sse_response, stream_error_event,
+    tokens,
 };
 
 /// The deterministic answer text for a request.
@@ -176,11 +177,7 @@ fn endless_chat(model: &str, text: &str, interval: Duration, guard: RequestGuard
             Some((Ok::<_, std::io::Error>(more), guard))
         }
     });
-    let events = futures_util::stream::once(async move { Ok(first) }).chain(rest);
-    Response::builder()
-        .header(axum::http::header::CONTENT_TYPE, "text/event-stream")
-        .body(axum::body::Body::from_stream(events))
-        .unwrap_or_else(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    event_stream(futures_util::stream::once(async move { Ok(first) }).chain(rest))
 }
 
 /// `POST /v1/completions`: a legacy text completion, plain or streamed.

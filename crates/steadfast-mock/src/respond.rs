@@ -89,11 +89,9 @@ pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind
 /// A 200 answer whose body never ends, nor ends an event.
 fn flood() -> Response {
     let piece = Bytes::from([b"data: ".as_slice(), &[b'x'; 64 * 1024 - 6]].concat());
-    let body = stream::repeat_with(move || Ok::<_, std::io::Error>(piece.clone()));
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .body(Body::from_stream(body))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    event_stream(stream::repeat_with(move || {
+        Ok::<_, std::io::Error>(piece.clone())
+    }))
 }
 
 /// A simulated failure, to be put in a provider's error shape.
@@ -256,6 +254,14 @@ pub(super) fn sse_response(
         }
         Some((Ok::<_, std::io::Error>(event), (events, guard)))
     });
+    event_stream(body)
+}
+
+/// A 200 answer of server-sent events from `body`.
+pub(super) fn event_stream<S>(body: S) -> Response
+where
+    S: futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+{
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")

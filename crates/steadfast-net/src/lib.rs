@@ -18,11 +18,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use connection::Limits;
-use limit::ConnectionCap;
 
 /// Binds a listener with `SO_REUSEADDR`, so a restarted server (or a simulated
 /// provider that stopped refusing connections) can take its port back at once.
@@ -74,7 +73,7 @@ pub fn serve_threads(
         .chain((1..threads.max(1)).map(|_| listen(addr, true)))
         .collect::<std::io::Result<Vec<_>>>()?;
     let mut tasks = Vec::new();
-    let cap = ConnectionCap::new(options.max_connections);
+    let cap = connection_cap(&options);
     for (index, listener) in listeners.into_iter().enumerate() {
         let listener = listener.into_std()?;
         let (router, shutdown, cap) = (router.clone(), shutdown.clone(), Arc::clone(&cap));
@@ -181,17 +180,25 @@ pub async fn serve(
     shutdown: watch::Receiver<bool>,
     options: ServeOptions,
 ) {
-    let cap = ConnectionCap::new(options.max_connections);
+    let cap = connection_cap(&options);
     accept(listener, router, shutdown, options, cap).await;
 }
 
-/// The accept loop of one thread, within the connection cap shared by all.
+/// A permit per open connection, `options.max_connections` of them.
+fn connection_cap(options: &ServeOptions) -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(
+        options.max_connections.min(Semaphore::MAX_PERMITS),
+    ))
+}
+
+/// The accept loop of one thread, within the connection cap shared by all
+/// (a permit per open connection).
 async fn accept(
     listener: TcpListener,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
     options: ServeOptions,
-    cap: Arc<ConnectionCap>,
+    cap: Arc<Semaphore>,
 ) {
     let builder = Arc::new(http_builder(&options));
     let limits = Limits {
@@ -208,7 +215,7 @@ async fn accept(
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
-                let Some(open) = cap.admit() else {
+                let Ok(open) = Arc::clone(&cap).try_acquire_owned() else {
                     connections.spawn(limit::refuse(stream));
                     continue;
                 };

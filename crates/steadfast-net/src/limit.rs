@@ -1,51 +1,11 @@
-//! The cap on open client connections, shared by every serving thread: a
-//! connection past it is answered 503 at once and closed, rather than
-//! served slowly or left to wait in the kernel's queue.
+//! The answer of a connection past the cap on open client connections (a
+//! semaphore shared by every serving thread): a 503 at once and a close,
+//! rather than slow service or a wait in the kernel's queue.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// The open connections and their cap.
-#[derive(Debug)]
-pub(crate) struct ConnectionCap {
-    open: AtomicUsize,
-    max: usize,
-}
-
-/// One open connection, counted until dropped.
-#[derive(Debug)]
-pub(crate) struct Open(Arc<ConnectionCap>);
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl ConnectionCap {
-    /// A cap of `max` open connections.
-    pub(crate) fn new(max: usize) -> Arc<ConnectionCap> {
-        Arc::new(ConnectionCap {
-            open: AtomicUsize::new(0),
-            max,
-        })
-    }
-
-    /// Counts a new connection, unless the cap is reached.
-    pub(crate) fn admit(self: &Arc<Self>) -> Option<Open> {
-        let admitted = self
-            .open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-                (open < self.max).then_some(open + 1)
-            })
-            .is_ok();
-        admitted.then(|| Open(Arc::clone(self)))
-    }
-}
 
 /// How long a refused connection is given to take its answer.
 const REFUSAL_WRITE: Duration = Duration::from_secs(1);
@@ -84,15 +44,5 @@ mod tests {
         assert!(head.contains(&format!("content-length: {}", body.len())));
         let json: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(json["error"]["code"], "too_many_connections");
-    }
-
-    #[test]
-    fn connections_past_the_cap_are_not_admitted_until_one_closes() {
-        let cap = ConnectionCap::new(2);
-        let first = cap.admit().unwrap();
-        let _second = cap.admit().unwrap();
-        assert!(cap.admit().is_none());
-        drop(first);
-        assert!(cap.admit().is_some());
     }
 }

@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use tracing::Span;
 
 use crate::outcome::{self, Attempt, AttemptResult, Outcome};
+use crate::runtime::Route;
 use crate::runtime::shed::ShedPermit;
-use crate::runtime::{Degraded, Route};
 
 /// The record of one request on one route, finished exactly once.
 #[derive(Debug)]
@@ -118,29 +118,8 @@ impl RequestRecord {
         route
             .metrics
             .request(target, outcome, self.answered_after, elapsed, self.stream);
-        let signals = &route.signals;
-        match outcome {
-            Outcome::Served => signals.count(true, self.failed_over()),
-            Outcome::ClientError => signals.count(true, false),
-            Outcome::Failed | Outcome::Timeout => signals.count(false, false),
-            Outcome::Cancelled => {}
-            Outcome::CacheHit => {
-                signals.count(true, false);
-                signals.degraded(Degraded::CacheHit);
-            }
-            Outcome::Stale => {
-                signals.count(true, false);
-                signals.degraded(Degraded::Stale);
-            }
-            Outcome::Static => {
-                signals.count(false, false);
-                signals.degraded(Degraded::Static);
-            }
-            Outcome::Shed => {
-                signals.count(false, false);
-                signals.degraded(Degraded::Shed);
-            }
-        }
+        let failed_over = outcome == Outcome::Served && self.failed_over();
+        route.signals.count(outcome, failed_over);
         self.place = None;
         self.log(outcome, target, elapsed);
     }

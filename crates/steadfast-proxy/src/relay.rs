@@ -230,6 +230,7 @@ impl OpenStream {
             // not outlast the deadline either.
             let past_deadline = self.deadline.is_some_and(|d| now >= d);
             let (failure, problem) = if past_deadline {
+                // The whole stream is over its time: no continuation either.
                 self.resume = None;
                 (
                     Failure::timeout(),
@@ -254,14 +255,8 @@ impl OpenStream {
                         Ok(Some(Err(_))) => {
                             (Failure::transient(), "the upstream stream broke".to_owned())
                         }
-                        Err(_) if until < stalled_at => {
-                            // The whole stream is over its time: no continuation either.
-                            self.resume = None;
-                            (
-                                Failure::timeout(),
-                                "the stream reached its route's stream_deadline".to_owned(),
-                            )
-                        }
+                        // The deadline came first: said at the top of the loop.
+                        Err(_) if until < stalled_at => continue,
                         Err(_) => (
                             Failure::transient(),
                             "the upstream stream stalled".to_owned(),

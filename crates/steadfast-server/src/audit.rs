@@ -213,8 +213,8 @@ impl Writer {
         for job in queue {
             match job {
                 Job::Line(line) => {
+                    // A failed write leaves the file closed: the next opens it again.
                     if let Err(error) = self.write(&line) {
-                        self.file = None;
                         tracing::error!(path = %self.path.display(), %error, "cannot append to the audit log");
                     }
                 }
@@ -225,18 +225,15 @@ impl Writer {
         }
     }
 
+    /// Appends `line`, rotating the file first if it would pass its bound.
     fn write(&mut self, line: &str) -> std::io::Result<()> {
         let length = line.len() as u64 + 1;
-        if self.file.is_none() {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
-            self.size = file.metadata()?.len();
-            self.file = Some(file);
-        }
+        let mut file = match self.file.take() {
+            Some(file) => file,
+            None => self.open()?,
+        };
         if self.size > 0 && self.size + length > self.max_bytes {
-            self.file = None;
+            drop(file);
             match rotate(&self.path, self.keep) {
                 Ok(()) => self.rotation_failed = false,
                 // Better past the bound than an entry lost: the file grows
@@ -247,19 +244,22 @@ impl Writer {
                     }
                 }
             }
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
-            self.size = file.metadata()?.len();
-            self.file = Some(file);
+            file = self.open()?;
         }
-        let Some(file) = &mut self.file else {
-            return Ok(());
-        };
         writeln!(file, "{line}")?;
         self.size += length;
+        self.file = Some(file);
         Ok(())
+    }
+
+    /// Opens the file for appending and notes its size.
+    fn open(&mut self) -> std::io::Result<File> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        self.size = file.metadata()?.len();
+        Ok(file)
     }
 }
 

@@ -41,12 +41,10 @@ pub struct Refusals {
     ops: RefusalLog,
 }
 
-/// One surface's log of refusals.
+/// One surface's log of refusals: when a line was last logged, and the
+/// refusals since that were not.
 #[derive(Debug, Default)]
-struct RefusalLog {
-    last: Mutex<Option<Instant>>,
-    unlogged: Mutex<u64>,
-}
+struct RefusalLog(Mutex<(Option<Instant>, u64)>);
 
 impl Refusals {
     /// Notes a refused call to `surface` for `action` (one of the gateway's
@@ -64,27 +62,22 @@ impl RefusalLog {
     fn note(&self, surface: &'static str, action: &'static str) {
         metrics::counter!(AUTH_REFUSALS, "surface" => surface).increment(1);
         let now = Instant::now();
-        let due = self.last.lock().is_ok_and(|mut last| {
-            let due = last.is_none_or(|at| now.duration_since(at) >= LOG_EVERY);
-            if due {
-                *last = Some(now);
-            }
-            due
-        });
-        let Ok(mut unlogged) = self.unlogged.lock() else {
+        let Ok(mut log) = self.0.lock() else {
             return;
         };
-        if due {
-            let also = std::mem::take(&mut *unlogged);
-            tracing::warn!(
-                surface,
-                action,
-                also_refused_since_last_line = also,
-                "refused a call without a valid token"
-            );
-        } else {
+        let (last, unlogged) = &mut *log;
+        if last.is_some_and(|at| now.duration_since(at) < LOG_EVERY) {
             *unlogged += 1;
+            return;
         }
+        *last = Some(now);
+        let also = std::mem::take(unlogged);
+        tracing::warn!(
+            surface,
+            action,
+            also_refused_since_last_line = also,
+            "refused a call without a valid token"
+        );
     }
 }
 
@@ -99,16 +92,12 @@ mod tests {
             refusals.note(Surface::Admin, "trip");
         }
         refusals.note(Surface::Ops, "read");
-        assert_eq!(*refusals.admin.unlogged.lock().unwrap(), 4);
-        assert_eq!(
-            *refusals.ops.unlogged.lock().unwrap(),
-            0,
-            "a surface of its own"
-        );
+        assert_eq!(refusals.admin.0.lock().unwrap().1, 4);
+        assert_eq!(refusals.ops.0.lock().unwrap().1, 0, "a surface of its own");
         tokio::time::advance(LOG_EVERY).await;
         refusals.note(Surface::Admin, "trip");
         assert_eq!(
-            *refusals.admin.unlogged.lock().unwrap(),
+            refusals.admin.0.lock().unwrap().1,
             0,
             "logged with the count"
         );

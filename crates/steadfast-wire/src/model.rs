@@ -4,6 +4,7 @@
 //! reason), with the system prompt hoisted out of the messages as Anthropic
 //! keeps it.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::WireError;
@@ -200,7 +201,7 @@ pub enum ToolChoice {
 }
 
 /// A call of a tool by the model.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolCall {
     /// The call's id, echoed by the tool result.
     pub id: String,
@@ -210,8 +211,9 @@ pub struct ToolCall {
     pub arguments: String,
 }
 
-/// Why the model stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why the model stopped (stored by its snake_case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FinishReason {
     /// A natural end or a stop sequence.
     Stop,
@@ -228,7 +230,7 @@ pub enum FinishReason {
 }
 
 /// Tokens used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// Prompt tokens, cached ones included.
     pub input: u64,
@@ -243,8 +245,9 @@ impl Usage {
     }
 }
 
-/// A whole (non-streamed) answer.
-#[derive(Debug, Clone, PartialEq)]
+/// A whole (non-streamed) answer; its JSON form is how a cache keeps it
+/// (see [`replay`](crate::replay)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatResponse {
     /// The upstream's id of the answer.
     pub id: String,
@@ -297,6 +300,21 @@ pub enum StreamEvent {
 }
 
 impl StreamEvent {
+    /// The events that carry a whole tool call, the `index`th of its answer.
+    pub fn whole_tool_call(index: usize, call: &ToolCall) -> [StreamEvent; 2] {
+        [
+            StreamEvent::ToolCallStart {
+                index,
+                id: call.id.clone(),
+                name: call.name.clone(),
+            },
+            StreamEvent::ToolCallArguments {
+                index,
+                fragment: call.arguments.clone(),
+            },
+        ]
+    }
+
     /// Whether the event carries the answer itself (not just its framing):
     /// the point after which a stream can no longer fail over.
     pub fn is_content(&self) -> bool {

@@ -4,7 +4,6 @@
 //! stream. An [`Assembler`] builds one from a streamed answer as it passes.
 
 use bytes::Bytes;
-use serde_json::{Value, json};
 
 use crate::WireError;
 use crate::format::{self, Format};
@@ -12,77 +11,13 @@ use crate::model::{ChatResponse, FinishReason, StreamEvent, ToolCall, Usage};
 
 /// `response` as compact JSON, to be stored.
 pub fn to_json(response: &ChatResponse) -> Vec<u8> {
-    let calls: Vec<Value> = response
-        .tool_calls
-        .iter()
-        .map(|call| json!([call.id, call.name, call.arguments]))
-        .collect();
-    let value = json!({
-        "id": response.id,
-        "model": response.model,
-        "text": response.text,
-        "calls": calls,
-        "finish": finish_name(response.finish),
-        "usage": [response.usage.input, response.usage.output],
-    });
-    serde_json::to_vec(&value).unwrap_or_default()
+    serde_json::to_vec(response).unwrap_or_default()
 }
 
 /// An answer stored by [`to_json`].
 pub fn from_json(bytes: &[u8]) -> Result<ChatResponse, WireError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|_| WireError::new("a stored answer is not JSON"))?;
-    let text = |v: &Value| v.as_str().map(str::to_owned);
-    let broken = || WireError::new("a stored answer is incomplete");
-    let tool_calls = value["calls"]
-        .as_array()
-        .ok_or_else(broken)?
-        .iter()
-        .map(|call| {
-            Some(ToolCall {
-                id: text(&call[0])?,
-                name: text(&call[1])?,
-                arguments: text(&call[2])?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(broken)?;
-    Ok(ChatResponse {
-        id: text(&value["id"]).ok_or_else(broken)?,
-        model: text(&value["model"]).ok_or_else(broken)?,
-        text: text(&value["text"]).ok_or_else(broken)?,
-        tool_calls,
-        finish: value["finish"]
-            .as_str()
-            .and_then(parse_finish)
-            .ok_or_else(broken)?,
-        usage: Usage {
-            input: value["usage"][0].as_u64().ok_or_else(broken)?,
-            output: value["usage"][1].as_u64().ok_or_else(broken)?,
-        },
-    })
-}
-
-const FINISHES: [(FinishReason, &str); 5] = [
-    (FinishReason::Stop, "stop"),
-    (FinishReason::Length, "length"),
-    (FinishReason::ToolCalls, "tool_calls"),
-    (FinishReason::ContentFilter, "content_filter"),
-    (FinishReason::Degraded, "degraded"),
-];
-
-fn finish_name(finish: FinishReason) -> &'static str {
-    FINISHES
-        .iter()
-        .find(|(reason, _)| *reason == finish)
-        .map_or("stop", |(_, name)| name)
-}
-
-fn parse_finish(name: &str) -> Option<FinishReason> {
-    FINISHES
-        .iter()
-        .find(|(_, known)| *known == name)
-        .map(|(reason, _)| *reason)
+    serde_json::from_slice(bytes)
+        .map_err(|error| WireError::new(format!("a stored answer cannot be read: {error}")))
 }
 
 /// `response` as a whole answer in the client's `format`.
@@ -112,15 +47,7 @@ fn events(response: &ChatResponse) -> Vec<StreamEvent> {
         events.push(StreamEvent::Text(response.text.clone()));
     }
     for (index, call) in response.tool_calls.iter().enumerate() {
-        events.push(StreamEvent::ToolCallStart {
-            index,
-            id: call.id.clone(),
-            name: call.name.clone(),
-        });
-        events.push(StreamEvent::ToolCallArguments {
-            index,
-            fragment: call.arguments.clone(),
-        });
+        events.extend(StreamEvent::whole_tool_call(index, call));
     }
     events.extend([
         StreamEvent::Finish(response.finish),
@@ -243,6 +170,8 @@ impl Assembler {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     fn answer() -> ChatResponse {

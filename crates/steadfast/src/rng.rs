@@ -60,6 +60,31 @@ impl Rng {
         }
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
+
+    /// An index of `weights` drawn with chances proportional to its weight
+    /// (one of 0 or less, or not finite, is never drawn); `None` when none
+    /// can be.
+    pub fn weighted(&self, weights: &[f64]) -> Option<usize> {
+        let drawable = |weight: f64| weight > 0.0 && weight.is_finite();
+        let total: f64 = weights.iter().copied().filter(|&w| drawable(w)).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut remaining = self.next_f64() * total;
+        let mut last_positive = None;
+        for (index, &weight) in weights.iter().enumerate() {
+            if !drawable(weight) {
+                continue;
+            }
+            if remaining < weight {
+                return Some(index);
+            }
+            remaining -= weight;
+            last_positive = Some(index);
+        }
+        // Rounding left a sliver past the end: it belongs to the last.
+        last_positive
+    }
 }
 
 impl Default for Rng {
@@ -71,6 +96,20 @@ impl Default for Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weighted_draws_follow_the_weights_and_skip_the_weightless() {
+        let rng = Rng::with_seed(3);
+        let weights = [1.0, 0.0, 3.0, -1.0];
+        let mut drawn = [0u32; 4];
+        for _ in 0..4000 {
+            drawn[rng.weighted(&weights).unwrap()] += 1;
+        }
+        assert_eq!((drawn[1], drawn[3]), (0, 0));
+        assert!((2700..3300).contains(&drawn[2]), "{drawn:?}");
+        assert_eq!(rng.weighted(&[0.0, -2.0]), None);
+        assert_eq!(rng.weighted(&[]), None);
+    }
 
     #[test]
     fn same_seed_same_sequence() {

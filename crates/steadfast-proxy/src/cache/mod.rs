@@ -101,7 +101,7 @@ impl AnswerCache {
         fields: &Fields,
         headers: &HeaderMap,
     ) -> Option<CachePlan> {
-        if !chat || format == Format::Bedrock {
+        if !chat {
             return None;
         }
         let directives: Vec<String> = headers
@@ -128,8 +128,7 @@ impl AnswerCache {
     }
 
     fn fleet_key(&self, key: &CacheKey) -> String {
-        let hex: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
-        format!("{}:{hex}", self.route)
+        format!("{}:{}", self.route, hex::encode(key))
     }
 
     fn publish_usage(&self) {

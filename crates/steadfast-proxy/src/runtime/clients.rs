@@ -68,7 +68,7 @@ impl Client {
             limit,
             in_flight: settings
                 .max_concurrent_requests
-                .map(|n| Arc::new(Semaphore::new(n))),
+                .map(|n| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS)))),
         }
     }
 

@@ -18,7 +18,7 @@ pub use clients::{Client, ClientPass, ClientRefusal, Clients};
 pub use health::HealthProbes;
 pub use limit::Limiter;
 pub use route::{Route, RouteStrategy};
-pub use signals::{Degraded, DegradedCounts, RouteSignals, TargetSignals};
+pub use signals::{DegradedCounts, RouteSignals, TargetSignals};
 pub use target::{Target, TargetCounts};
 
 use steadfast_config::Config;

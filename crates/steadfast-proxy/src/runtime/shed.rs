@@ -62,7 +62,7 @@ impl Shedder {
             targets
                 .iter()
                 .map(|t| t.settings.max_concurrency.unwrap_or(1))
-                .sum()
+                .fold(0, usize::saturating_add)
         });
         Shedder {
             capacity,

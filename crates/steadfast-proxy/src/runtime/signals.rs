@@ -5,6 +5,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::outcome::Outcome;
+
 /// Outcome signals of one target.
 #[derive(Debug, Default)]
 pub struct TargetSignals {
@@ -64,6 +66,7 @@ pub struct RouteSignals {
     served: AtomicU64,
     unserved: AtomicU64,
     failovers: AtomicU64,
+    /// By [`DegradedCounts::to_array`]'s order.
     degraded: [AtomicU64; 4],
 }
 
@@ -81,21 +84,18 @@ pub struct DegradedCounts {
 }
 
 impl DegradedCounts {
-    /// The counts since `earlier`; all of them when a counter went back
-    /// (a route rebuilt by a reload counts from zero again).
-    pub fn since(self, earlier: DegradedCounts) -> DegradedCounts {
-        let went_back = self.cache_hits < earlier.cache_hits
-            || self.stale < earlier.stale
-            || self.static_answers < earlier.static_answers
-            || self.shed < earlier.shed;
-        if went_back {
-            return self;
-        }
+    /// The counts in the order of their fields.
+    pub fn to_array(self) -> [u64; 4] {
+        [self.cache_hits, self.stale, self.static_answers, self.shed]
+    }
+
+    /// Counts from [`DegradedCounts::to_array`]'s order.
+    pub fn from_array([cache_hits, stale, static_answers, shed]: [u64; 4]) -> DegradedCounts {
         DegradedCounts {
-            cache_hits: self.cache_hits - earlier.cache_hits,
-            stale: self.stale - earlier.stale,
-            static_answers: self.static_answers - earlier.static_answers,
-            shed: self.shed - earlier.shed,
+            cache_hits,
+            stale,
+            static_answers,
+            shed,
         }
     }
 
@@ -113,46 +113,35 @@ impl DegradedCounts {
     }
 }
 
-/// What [`RouteSignals::degraded`] counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Degraded {
-    /// A cache hit.
-    CacheHit,
-    /// A stale answer.
-    Stale,
-    /// The static last answer.
-    Static,
-    /// A shed request.
-    Shed,
-}
-
 impl RouteSignals {
-    /// Counts a request that ended: `served` when a target answered or the
-    /// request itself was at fault; `failed_over` when it was served after
-    /// another target failed or was skipped.
-    pub fn count(&self, served: bool, failed_over: bool) {
+    /// Counts a request that ended with `outcome` (`failed_over`: served
+    /// after another target failed or was skipped). Served are the requests
+    /// a target or the cache answered, and those at fault themselves; a
+    /// static answer or a shed request is unserved; a cancelled one is not
+    /// counted.
+    pub fn count(&self, outcome: Outcome, failed_over: bool) {
+        let (served, degraded) = match outcome {
+            Outcome::Served | Outcome::ClientError => (true, None),
+            Outcome::Failed | Outcome::Timeout => (false, None),
+            Outcome::Cancelled => return,
+            Outcome::CacheHit => (true, Some(0)),
+            Outcome::Stale => (true, Some(1)),
+            Outcome::Static => (false, Some(2)),
+            Outcome::Shed => (false, Some(3)),
+        };
         let counter = if served { &self.served } else { &self.unserved };
         counter.fetch_add(1, Ordering::Relaxed);
         if failed_over {
             self.failovers.fetch_add(1, Ordering::Relaxed);
         }
-    }
-
-    /// Counts a request answered without a model, or shed.
-    pub fn degraded(&self, how: Degraded) {
-        self.degraded[how as usize].fetch_add(1, Ordering::Relaxed);
+        if let Some(index) = degraded {
+            self.degraded[index].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Requests answered without a model, or shed, since the route was built.
     pub fn degraded_counts(&self) -> DegradedCounts {
-        let [cache_hits, stale, static_answers, shed] =
-            self.degraded.each_ref().map(|n| n.load(Ordering::Relaxed));
-        DegradedCounts {
-            cache_hits,
-            stale,
-            static_answers,
-            shed,
-        }
+        DegradedCounts::from_array(self.degraded.each_ref().map(|n| n.load(Ordering::Relaxed)))
     }
 
     /// Requests served after a failover, since the route was built.

@@ -184,7 +184,7 @@ pub async fn read_body(
     let too_large = || {
         AttemptError::new(
             Failure::new(FailureKind::Fatal),
-            format!("the answer of {provider} is larger than its max_answer_bytes ({limit})"),
+            format!("the answer of {provider} is larger than {limit} bytes"),
         )
     };
     let mut body = response.into_body();

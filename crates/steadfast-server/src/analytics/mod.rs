@@ -23,14 +23,6 @@ use crate::dashboard::Sample;
 /// The longest window a report covers: the history kept.
 pub const MAX_WINDOW: Duration = Duration::from_secs(MINUTES as u64 * MINUTE_MS / 1000);
 
-/// A route's counters at a sample: (requests, errors, failovers) and how
-/// many were answered without a model or shed.
-#[derive(Debug, Clone, Copy)]
-struct RouteCounters {
-    counts: [u64; 3],
-    degraded: DegradedCounts,
-}
-
 /// The history and the route counters seen at the last sample.
 #[derive(Debug)]
 pub struct Analytics {
@@ -40,8 +32,9 @@ pub struct Analytics {
 #[derive(Debug)]
 struct Inner {
     ledger: Ledger,
-    /// Each route's counters at the last sample.
-    routes: HashMap<Arc<str>, RouteCounters>,
+    /// Each route's counters at the last sample: requests, errors,
+    /// failovers and its [`DegradedCounts`] in array order.
+    routes: HashMap<Arc<str>, [u64; 7]>,
 }
 
 impl Analytics {
@@ -88,15 +81,19 @@ impl Analytics {
             .iter()
             .map(|(name, route)| {
                 let (served, unserved) = route.signals.counts();
-                let now = RouteCounters {
-                    counts: [served + unserved, unserved, route.signals.failovers()],
-                    degraded: route.signals.degraded_counts(),
-                };
-                let before = routes.get(name);
-                let [requests, errors, failovers] = delta(before.map(|b| &b.counts), now.counts);
-                let degraded = now
-                    .degraded
-                    .since(before.map(|b| b.degraded).unwrap_or_default());
+                let [cache_hits, stale, static_answers, shed] =
+                    route.signals.degraded_counts().to_array();
+                let now = [
+                    served + unserved,
+                    unserved,
+                    route.signals.failovers(),
+                    cache_hits,
+                    stale,
+                    static_answers,
+                    shed,
+                ];
+                let [requests, errors, failovers, degraded @ ..] = delta(routes.get(name), now);
+                let degraded = DegradedCounts::from_array(degraded);
                 seen.insert(Arc::clone(name), now);
                 let down = route
                     .targets

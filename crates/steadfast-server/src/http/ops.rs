@@ -95,9 +95,21 @@ enum Access {
     ForeignHost,
 }
 
+/// Whether `listener` is closed to the operations surface and the admin
+/// API: not loopback, and no `server.ops_token` to guard them.
+fn unprotected_public(app: &AppState, listener: Listener) -> bool {
+    app.runtime().config.server.ops_token.is_none()
+        && matches!(
+            listener,
+            Listener::Combined { loopback: false } | Listener::ModelApi
+        )
+}
+
 fn access(app: &AppState, listener: Listener, request: &Request) -> Access {
-    let runtime = app.runtime();
-    if let Some(token) = &runtime.config.server.ops_token {
+    if unprotected_public(app, listener) {
+        return Access::Closed;
+    }
+    if let Some(token) = &app.runtime().config.server.ops_token {
         return if carries(request.headers(), token.expose()) {
             Access::Allowed
         } else {
@@ -105,13 +117,12 @@ fn access(app: &AppState, listener: Listener, request: &Request) -> Access {
         };
     }
     match listener {
-        Listener::Combined { loopback: false } | Listener::ModelApi => Access::Closed,
         Listener::Combined { loopback: true } | Listener::Operations { loopback: true }
             if !for_this_machine(request) =>
         {
             Access::ForeignHost
         }
-        Listener::Combined { loopback: true } | Listener::Operations { .. } => Access::Allowed,
+        _ => Access::Allowed,
     }
 }
 
@@ -161,10 +172,8 @@ pub(super) async fn admin_guard(
     request: Request,
     next: Next,
 ) -> Response {
-    let closed = listener == (Listener::Combined { loopback: false })
-        && app.runtime().config.server.ops_token.is_none();
-    if closed {
-        return self::closed();
+    if unprotected_public(&app, listener) {
+        return closed();
     }
     next.run(request).await
 }

@@ -22,8 +22,7 @@ fn value(token: &str, issued: u64) -> String {
         .chain_update(b"\0")
         .chain_update(issued.to_be_bytes())
         .finalize();
-    let digest: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("{issued:x}.{digest}")
+    format!("{issued:x}.{}", hex::encode(digest))
 }
 
 fn now() -> u64 {

@@ -61,17 +61,8 @@ impl Decode for Decoder {
             out.push(StreamEvent::Text(text));
         }
         for call in &calls {
-            let index = self.calls;
+            out.extend(StreamEvent::whole_tool_call(self.calls, call));
             self.calls += 1;
-            out.push(StreamEvent::ToolCallStart {
-                index,
-                id: call.id.clone(),
-                name: call.name.clone(),
-            });
-            out.push(StreamEvent::ToolCallArguments {
-                index,
-                fragment: call.arguments.clone(),
-            });
         }
         if let Some(reason) = candidate["finishReason"].as_str() {
             let finish = if self.calls > 0 {

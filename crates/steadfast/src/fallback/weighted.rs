@@ -137,25 +137,10 @@ impl Weighted {
     /// A target drawn with chances proportional to `weights`; uniformly among
     /// the available ones when all weigh 0.
     fn weighted_random(&self, weights: &[f64], available: &[usize]) -> Option<usize> {
-        let total: f64 = weights.iter().sum();
-        if total <= 0.0 {
+        self.rng.weighted(weights).or_else(|| {
             let drawn = self.rng.below(available.len() as u64) as usize;
-            return available.get(drawn).copied();
-        }
-        let mut remaining = self.rng.next_f64() * total;
-        let mut last_positive = None;
-        for (index, &weight) in weights.iter().enumerate() {
-            if weight <= 0.0 {
-                continue;
-            }
-            if remaining < weight {
-                return Some(index);
-            }
-            remaining -= weight;
-            last_positive = Some(index);
-        }
-        // Rounding left a sliver past the end: it belongs to the last target.
-        last_positive
+            available.get(drawn).copied()
+        })
     }
 
     /// The heavier of two distinct available targets drawn uniformly.

@@ -218,24 +218,22 @@ async fn a_fleet_shares_its_answers_in_redis_and_a_redis_outage_turns_the_cache_
     let first: Value = first.json().await.unwrap();
     // The answer is written in the background: wait until it is in Redis.
     let mut redis = fleet.redis.connection().await;
-    let stored = crate::support::eventually(std::time::Duration::from_secs(5), || {
-        let mut redis = redis.clone();
-        async move {
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg("fleet-test:answers:chat:*")
-                .query_async(&mut redis)
-                .await
-                .unwrap();
-            keys.len() == 1
-        }
-    })
+    let keys: Vec<String> = crate::support::settled(
+        std::time::Duration::from_secs(5),
+        || {
+            let mut redis = redis.clone();
+            async move {
+                redis::cmd("KEYS")
+                    .arg("fleet-test:answers:chat:*")
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap()
+            }
+        },
+        |keys: &Vec<String>| keys.len() == 1,
+    )
     .await;
-    assert!(stored, "the answer never reached Redis");
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("fleet-test:answers:chat:*")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    assert_eq!(keys.len(), 1, "the answer never reached Redis: {keys:?}");
     let ttl: i64 = redis::cmd("PTTL")
         .arg(&keys[0])
         .query_async(&mut redis)
@@ -265,7 +263,7 @@ async fn a_fleet_shares_its_answers_in_redis_and_a_redis_outage_turns_the_cache_
 
 #[tokio::test]
 async fn writing_ten_times_the_bound_keeps_the_cache_within_it() {
-    use crate::hostile::{Binary, PORT, config};
+    use crate::hostile::{Binary, LOOPBACK, config};
     let mocks = crate::support::mocks(&["primary"]).await;
     mocks[0].control().set(steadfast_mock::Faults {
         reply: "w".repeat(30 * 1024),
@@ -273,14 +271,7 @@ async fn writing_ten_times_the_bound_keeps_the_cache_within_it() {
     });
     let bound = 1024 * 1024;
     let route = format!("cache: {{ mode: normal, max_bytes: {bound}, max_entry_bytes: 65536 }}");
-    let gateway = Binary::start(&config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        "",
-        "",
-        &route,
-    ))
-    .await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, "", "", &route)).await;
     let client = reqwest::Client::new();
     let before = gateway.rss_kib();
     // About 31 KiB kept per answer: 340 answers are ten times the bound.

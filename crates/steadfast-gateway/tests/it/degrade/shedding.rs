@@ -8,29 +8,49 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use steadfast_mock::Faults;
 
-use crate::support::{Harness, header, mocks};
+use crate::support::{ADMIN_TOKEN, Harness, config_with, header, mocks, settled};
 
 const LOW: &str = "sk-low-priority-0001";
 const HIGH: &str = "sk-high-priority-001";
 const CRITICAL: &str = "sk-critical-priority";
 
-/// Two providers answering in 300 ms, 4 requests each at most, a route
-/// shedding over them, and a low- and a high-priority client.
+/// Two providers answering in a second, 4 requests each at most, a route
+/// shedding over them, and a low-, a high- and a critical-priority client.
 async fn gateway(server: &str) -> Harness {
     let mocks = mocks(&["a", "b"]).await;
     for mock in &mocks {
         mock.control().set(Faults {
-            latency_ms: 300,
+            latency_ms: 1000,
             ..Faults::default()
         });
     }
-    let mut yaml = crate::support::config_yaml(&mocks, "max_concurrency: 4", "shedding: {}");
-    yaml = yaml.replacen("server:\n", &format!("server:\n{server}"), 1);
+    let server = format!("listen: \"127.0.0.1:0\"\nadmin_token: \"{ADMIN_TOKEN}\"\n{server}");
+    let mut yaml = config_with(&mocks, &server, "max_concurrency: 4", "shedding: {}");
     yaml.push_str(&format!(
         "clients:\n  batch: {{ key: \"{LOW}\", priority: low }}\n  app: {{ key: \"{HIGH}\", priority: high }}\n  \
          pager: {{ key: \"{CRITICAL}\", priority: critical }}\n"
     ));
     Harness::with_config(mocks, &yaml).await
+}
+
+/// Waits until the route has `count` requests in flight and has shed `shed`
+/// (every request sent so far has been admitted or refused).
+async fn settle(h: &Harness, count: u64, shed: u64) {
+    let status = settled(
+        Duration::from_secs(5),
+        || h.status(),
+        |status: &Value| {
+            let route = &status["routes"][0];
+            route["shedding"]["in_flight"] == count && route["degraded"]["shed"] == shed
+        },
+    )
+    .await;
+    let route = &status["routes"][0];
+    assert_eq!(
+        (&route["shedding"]["in_flight"], &route["degraded"]["shed"]),
+        (&json!(count), &json!(shed)),
+        "{status}"
+    );
 }
 
 async fn send(h: &Harness, key: &str, extra: &[(&str, &str)]) -> reqwest::Response {
@@ -56,14 +76,14 @@ async fn with_half_the_capacity_gone_low_priority_is_shed_and_high_priority_serv
             tokio::spawn(async move { send(&h, LOW, &[]).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    settle(&h, 2, 4).await;
     // With 2 of the 4 places taken, high may fill up to 3 (90%) and
     // critical all 4.
     let mut high = Vec::new();
-    for key in [HIGH, CRITICAL] {
-        let h = Arc::clone(&h);
-        high.push(tokio::spawn(async move { send(&h, key, &[]).await }));
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    for (key, in_flight) in [(HIGH, 3), (CRITICAL, 4)] {
+        let h2 = Arc::clone(&h);
+        high.push(tokio::spawn(async move { send(&h2, key, &[]).await }));
+        settle(&h, in_flight, 4).await;
     }
     let mut shed = 0;
     for answer in low {
@@ -91,16 +111,16 @@ async fn with_half_the_capacity_gone_low_priority_is_shed_and_high_priority_serv
 
 #[tokio::test]
 async fn the_priority_header_counts_only_where_allowed_and_never_above_the_client() {
-    let h = Arc::new(gateway("  priority_header: true\n").await);
+    let h = Arc::new(gateway("priority_header: true").await);
     h.admin_post("/admin/models/m1/trip").await;
-    // Low fills its share (2 of the 4 places left) for 300 ms.
+    // Low fills its share (2 of the 4 places left) for a second.
     let held: Vec<_> = (0..2)
         .map(|_| {
             let h = Arc::clone(&h);
             tokio::spawn(async move { send(&h, LOW, &[]).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    settle(&h, 2, 0).await;
     // A high-priority client that lowers itself is shed as low; a low one
     // cannot rise above its own priority.
     let lowered = send(&h, HIGH, &[("x-steadfast-priority", "low")]).await;

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 
-use super::{Binary, OPS_PORT, PORT, config};
+use super::{Binary, LOOPBACK, OPS_PORT, PUBLIC, config};
 use crate::support::{ADMIN_TOKEN, mocks};
 
 const OPS_TOKEN: &str = "ops-token-for-tests-7f3a9c";
@@ -38,7 +38,7 @@ fn no_redirects() -> reqwest::Client {
 #[tokio::test]
 async fn a_public_listener_without_protection_serves_the_model_api_and_health_only() {
     let mocks = mocks(&["primary"]).await;
-    let gateway = Binary::start(&config(&mocks, &format!("0.0.0.0:{PORT}"), "", "", "")).await;
+    let gateway = Binary::start(&config(&mocks, PUBLIC, "", "", "")).await;
     let client = reqwest::Client::new();
     for path in OPS_PATHS.iter().chain(&["/api/events"]) {
         let response = client.get(gateway.at(path)).send().await.unwrap();
@@ -68,7 +68,7 @@ async fn a_public_listener_without_protection_serves_the_model_api_and_health_on
 async fn the_ops_token_guards_the_surface_and_the_dashboard_keeps_a_browser_session() {
     let mocks = mocks(&["primary"]).await;
     let server = format!("ops_token: \"{OPS_TOKEN}\"");
-    let gateway = Binary::start(&config(&mocks, &format!("0.0.0.0:{PORT}"), &server, "", "")).await;
+    let gateway = Binary::start(&config(&mocks, PUBLIC, &server, "", "")).await;
     let client = no_redirects();
     for path in OPS_PATHS {
         let refused = client.get(gateway.at(path)).send().await.unwrap();
@@ -169,14 +169,7 @@ async fn the_ops_token_guards_the_surface_and_the_dashboard_keeps_a_browser_sess
 async fn an_operations_listener_takes_the_surface_and_the_admin_api_off_the_main_port() {
     let mocks = mocks(&["primary"]).await;
     let server = format!("ops_listen: \"127.0.0.1:{OPS_PORT}\"\nadmin_token: \"{ADMIN_TOKEN}\"");
-    let gateway = Binary::start(&config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        &server,
-        "",
-        "",
-    ))
-    .await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, &server, "", "")).await;
     let ops = gateway.ops_url.clone().unwrap();
     let client = reqwest::Client::new();
     for path in OPS_PATHS {
@@ -217,8 +210,8 @@ async fn an_operations_listener_takes_the_surface_and_the_admin_api_off_the_main
         .await
         .unwrap();
     assert_eq!(not_here.status(), StatusCode::NOT_FOUND);
-    for base in [&gateway.url, &ops] {
-        let health = client.get(format!("{base}/health")).send().await.unwrap();
+    for health in [gateway.at("/health"), format!("{ops}/health")] {
+        let health = client.get(health).send().await.unwrap();
         assert_eq!(health.status(), StatusCode::OK);
     }
 }
@@ -227,7 +220,7 @@ async fn an_operations_listener_takes_the_surface_and_the_admin_api_off_the_main
 async fn a_closed_public_listener_closes_the_admin_api_and_a_slow_sign_in_too() {
     let mocks = mocks(&["primary"]).await;
     let server = format!("admin_token: \"{ADMIN_TOKEN}\"");
-    let gateway = Binary::start(&config(&mocks, &format!("0.0.0.0:{PORT}"), &server, "", "")).await;
+    let gateway = Binary::start(&config(&mocks, PUBLIC, &server, "", "")).await;
     let client = reqwest::Client::new();
     let admin = client
         .post(gateway.at("/admin/reload"))
@@ -240,18 +233,9 @@ async fn a_closed_public_listener_closes_the_admin_api_and_a_slow_sign_in_too() 
     assert_eq!(body["error"]["code"], "ops_surface_closed");
 
     let tokened = format!("ops_token: \"{OPS_TOKEN}\"\nclient_timeout: 1s");
-    let gateway = Binary::start(&config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        &tokened,
-        "",
-        "",
-    ))
-    .await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, &tokened, "", "")).await;
     // A sign-in form that never finishes arriving is cut at client_timeout.
-    let mut socket = tokio::net::TcpStream::connect(gateway.url.trim_start_matches("http://"))
-        .await
-        .unwrap();
+    let mut socket = gateway.connect().await;
     socket
         .write_all(b"POST /dashboard/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 1000\r\n\r\ntoken=")
         .await
@@ -268,7 +252,7 @@ async fn a_closed_public_listener_closes_the_admin_api_and_a_slow_sign_in_too() 
 #[tokio::test]
 async fn a_loopback_surface_without_a_token_answers_only_requests_for_localhost() {
     let mocks = mocks(&["primary"]).await;
-    let gateway = Binary::start(&config(&mocks, &format!("127.0.0.1:{PORT}"), "", "", "")).await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, "", "", "")).await;
     let client = reqwest::Client::new();
     for host in [
         "localhost",
@@ -311,7 +295,7 @@ async fn a_loopback_surface_without_a_token_answers_only_requests_for_localhost(
 #[tokio::test]
 async fn the_model_list_follows_the_client_key_rule() {
     let mocks = mocks(&["primary"]).await;
-    let mut yaml = config(&mocks, &format!("127.0.0.1:{PORT}"), "", "", "");
+    let mut yaml = config(&mocks, LOOPBACK, "", "", "");
     yaml.push_str("clients:\n  team-a: { key: \"sk-team-a-0123456789\" }\n");
     let gateway = Binary::start(&yaml).await;
     let client = reqwest::Client::new();
@@ -339,14 +323,7 @@ async fn the_model_list_follows_the_client_key_rule() {
 async fn refused_admin_calls_write_no_audit_entry_and_a_bounded_log() {
     let mocks = mocks(&["primary"]).await;
     let server = format!("admin_token: \"{ADMIN_TOKEN}\"");
-    let gateway = Binary::start(&config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        &server,
-        "",
-        "",
-    ))
-    .await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, &server, "", "")).await;
     let client = reqwest::Client::new();
     let started = tokio::time::Instant::now();
     for i in 0..300 {
@@ -393,18 +370,10 @@ async fn refused_admin_calls_write_no_audit_entry_and_a_bounded_log() {
         (1..=seconds + 1).contains(&lines),
         "{lines} refusal lines in {seconds} s"
     );
-    let metrics = client
-        .get(gateway.at("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("steadfast_auth_refusals_total{surface=\"admin\"} 300"),
-        "{metrics}"
-    );
+    let refusals = gateway
+        .metric("steadfast_auth_refusals_total{surface=\"admin\"} ")
+        .await;
+    assert_eq!(refusals, 300.0);
 }
 
 #[tokio::test]
@@ -416,14 +385,7 @@ async fn the_audit_file_is_rotated_within_its_bound() {
         "admin_token: \"{ADMIN_TOKEN}\"\naudit_log: \"{}\"\naudit_log_max_bytes: 4096\naudit_log_files: 2",
         file.display()
     );
-    let gateway = Binary::start(&config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        &server,
-        "",
-        "",
-    ))
-    .await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, &server, "", "")).await;
     let client = reqwest::Client::new();
     for i in 0..120 {
         let action = if i % 2 == 0 { "trip" } else { "reset" };

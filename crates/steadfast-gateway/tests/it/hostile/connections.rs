@@ -7,46 +7,28 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{Binary, PORT, config};
+use super::{Binary, LOOPBACK, config};
 use crate::support::mocks;
-
-async fn connect(gateway: &Binary) -> TcpStream {
-    TcpStream::connect(gateway.url.trim_start_matches("http://"))
-        .await
-        .unwrap()
-}
 
 /// Reads until the peer closes; everything read, or `None` if it stays open
 /// past `within`.
 async fn read_to_close(socket: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
     let mut read = Vec::new();
-    tokio::time::timeout(within, socket.read_to_end(&mut read))
-        .await
-        .ok()
-        .map(|result| {
-            // A reset after the answer is a close too.
-            let _ = result;
-            read
-        })
+    // A reset after the answer is a close too: only the time counts.
+    let closed = tokio::time::timeout(within, socket.read_to_end(&mut read)).await;
+    closed.is_ok().then_some(read)
 }
 
 #[tokio::test]
 async fn connections_past_the_cap_get_a_503_and_the_rest_keep_serving() {
     let mocks = mocks(&["primary"]).await;
-    let gateway = Binary::start(&config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        "max_connections: 20",
-        "",
-        "",
-    ))
-    .await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, "max_connections: 20", "", "")).await;
     // Which connections the cap refuses depends on the order the serving
     // threads accept them in: five of 25 are refused, give or take the start
     // probe's connection if the gateway has not seen it close yet.
     let mut sockets = Vec::new();
     for _ in 0..25 {
-        sockets.push(connect(&gateway).await);
+        sockets.push(gateway.connect().await);
     }
     let mut held = Vec::new();
     let mut refusals = Vec::new();
@@ -87,16 +69,9 @@ async fn connections_past_the_cap_get_a_503_and_the_rest_keep_serving() {
 #[tokio::test]
 async fn idle_connections_are_closed_over_http1_and_http2() {
     let mocks = mocks(&["primary"]).await;
-    let gateway = Binary::start(&config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        "client_timeout: 1s",
-        "",
-        "",
-    ))
-    .await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, "client_timeout: 1s", "", "")).await;
     // HTTP/1.1: one request on a keep-alive connection, then silence.
-    let mut http1 = connect(&gateway).await;
+    let mut http1 = gateway.connect().await;
     http1
         .write_all(b"GET /health HTTP/1.1\r\nhost: gateway\r\n\r\n")
         .await
@@ -113,7 +88,7 @@ async fn idle_connections_are_closed_over_http1_and_http2() {
     );
 
     // HTTP/2 with prior knowledge: the preface and settings, then silence.
-    let mut http2 = connect(&gateway).await;
+    let mut http2 = gateway.connect().await;
     http2
         .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
         .await
@@ -129,7 +104,7 @@ async fn idle_connections_are_closed_over_http1_and_http2() {
 
     // A slow head over HTTP/2: a HEADERS frame whose block never ends
     // (no END_HEADERS, no CONTINUATION) is cut at the same limit.
-    let mut slow = connect(&gateway).await;
+    let mut slow = gateway.connect().await;
     slow.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
         .await
         .unwrap();

@@ -7,15 +7,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::{Binary, PORT, config};
+use super::{Binary, LOOPBACK, config};
 use crate::support::mocks;
 
 const SUBSCRIBERS: usize = 3000;
 
 async fn subscribe(gateway: &Binary) -> TcpStream {
-    let mut socket = TcpStream::connect(gateway.url.trim_start_matches("http://"))
-        .await
-        .unwrap();
+    let mut socket = gateway.connect().await;
     socket
         .write_all(
             b"GET /api/events HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\n\r\n",
@@ -60,14 +58,7 @@ async fn health_latencies(gateway: &Binary, count: usize) -> Vec<Duration> {
 async fn three_thousand_subscribers_share_one_status_a_second_and_health_stays_fast() {
     let mocks = mocks(&["primary"]).await;
     let server = format!("max_event_subscribers: {SUBSCRIBERS}");
-    let gateway = Binary::start(&config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        &server,
-        "",
-        "",
-    ))
-    .await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, &server, "", "")).await;
     let quiet = health_latencies(&gateway, 50).await;
 
     let mut subscribers = Vec::with_capacity(SUBSCRIBERS);
@@ -106,7 +97,7 @@ async fn three_thousand_subscribers_share_one_status_a_second_and_health_stays_f
 #[tokio::test]
 async fn subscribers_past_the_default_cap_are_refused() {
     let mocks = mocks(&["primary"]).await;
-    let gateway = Binary::start(&config(&mocks, &format!("127.0.0.1:{PORT}"), "", "", "")).await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, "", "", "")).await;
     let mut open = Vec::new();
     for _ in 0..256 {
         open.push(subscribe(&gateway).await);

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::{Map, Value};
 
-use super::{Binary, PORT, config};
+use super::{Binary, LOOPBACK, config};
 
 const ENDPOINTS: [&str; 5] = [
     "/v1/chat/completions",
@@ -129,13 +129,7 @@ fn any_body_to_any_model_endpoint_gets_a_clear_answer() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (_mocks, gateway) = runtime.block_on(async {
         let mocks = crate::support::mocks(&["fuzzed"]).await;
-        let yaml = config(
-            &mocks,
-            &format!("127.0.0.1:{PORT}"),
-            "max_body_bytes: 65536",
-            "",
-            "",
-        );
+        let yaml = config(&mocks, LOOPBACK, "max_body_bytes: 65536", "", "");
         (mocks, Binary::start(&yaml).await)
     });
     let client = runtime.block_on(async {

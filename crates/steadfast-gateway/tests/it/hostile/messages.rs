@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use steadfast_mock::{Faults, Mode};
 
-use super::{Binary, PORT, config};
+use super::{Binary, LOOPBACK, config};
 use crate::support::{SECRET_KEY, mocks};
 
 const HOSTILE: &str = "Invalid value for 'temperature' (org-AbCd1234, proj_XyZ9876): \
@@ -45,7 +45,7 @@ async fn a_hostile_provider_message_reaches_the_client_cleaned() {
         error_body: Some(body.clone()),
         ..Faults::default()
     });
-    let gateway = Binary::start(&config(&mocks, &format!("127.0.0.1:{PORT}"), "", "", "")).await;
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, "", "", "")).await;
     let client = reqwest::Client::new();
 
     // Plain, OpenAI's shape: the provider's words, cleaned.

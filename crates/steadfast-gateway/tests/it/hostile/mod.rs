@@ -13,23 +13,18 @@ mod messages;
 mod providers;
 mod streams;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use steadfast_mock::MockServer;
 use tempfile::TempDir;
+use tokio::net::TcpStream;
 
-use crate::support::{eventually, free_port};
+use crate::support::{ServeProcess, config_with, free_port};
 
 /// `steadfast serve` as a child process over a config written by the
-/// test, its log kept in a file (a pipe nobody reads would stall it).
+/// test (see [`ServeProcess`]).
 pub struct Binary {
-    child: tokio::process::Child,
-    /// The main listener's base URL (always reached over loopback).
-    pub url: String,
+    process: ServeProcess,
     /// The operations listener's base URL, when the config has one.
     pub ops_url: Option<String>,
-    log: PathBuf,
     _dir: TempDir,
 }
 
@@ -37,6 +32,10 @@ pub struct Binary {
 pub const PORT: &str = "{PORT}";
 /// See [`PORT`].
 pub const OPS_PORT: &str = "{OPS_PORT}";
+/// A main listener on loopback.
+pub const LOOPBACK: &str = "127.0.0.1:{PORT}";
+/// A main listener on every address: a public one.
+pub const PUBLIC: &str = "0.0.0.0:{PORT}";
 
 impl Binary {
     /// Starts the binary on `yaml`, with [`PORT`] and [`OPS_PORT`] replaced
@@ -49,45 +48,32 @@ impl Binary {
             .replace(OPS_PORT, &ops_port.to_string());
         let config = dir.path().join("steadfast.yaml");
         std::fs::write(&config, &yaml).unwrap();
-        let log = dir.path().join("steadfast.log");
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_steadfast"))
-            .args(["serve", "--config"])
-            .arg(&config)
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        let up = eventually(Duration::from_secs(10), || async {
-            client.get(format!("{url}/health")).send().await.is_ok()
-        })
-        .await;
-        let binary = Binary {
-            child,
-            url,
+        let process = ServeProcess::start(&[], &config, port, &[]).await;
+        Binary {
+            process,
             ops_url: yaml
                 .contains("ops_listen")
                 .then(|| format!("http://127.0.0.1:{ops_port}")),
-            log,
             _dir: dir,
-        };
-        assert!(up, "the gateway did not start: {}", binary.logs());
-        binary
+        }
     }
 
-    /// `path` on the main listener.
+    /// `path` on the main listener (always reached over loopback).
     pub fn at(&self, path: &str) -> String {
-        format!("{}{path}", self.url)
+        format!("{}{path}", self.process.url)
+    }
+
+    /// A raw connection to the main listener.
+    pub async fn connect(&self) -> TcpStream {
+        TcpStream::connect(self.process.url.trim_start_matches("http://"))
+            .await
+            .unwrap()
     }
 
     /// The process's resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let pid = self.child.id().unwrap();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.process.pid())).unwrap();
         status
             .lines()
             .find_map(|line| line.strip_prefix("VmRSS:"))
@@ -111,14 +97,13 @@ impl Binary {
 
     /// What the process has logged so far.
     pub fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.logs()
     }
 }
 
-/// A config over `mocks` (provider `p{i}`, model `m{i}`, route `chat` over
-/// them all), listening on `listen`, with `server`, `model` and `route`
-/// settings added (YAML lines, indented by the function). Further top-level
-/// sections (`clients:`) can be appended to it.
+/// A config over `mocks` (see [`config_with`]) listening on `listen` (such
+/// as [`LOOPBACK`]), with `server`, `model` and `route` settings added (YAML
+/// lines, indented by the function).
 pub fn config(
     mocks: &[MockServer],
     listen: &str,
@@ -126,34 +111,10 @@ pub fn config(
     model: &str,
     route: &str,
 ) -> String {
-    let mut yaml = format!("server:\n  listen: \"{listen}\"\n");
-    for line in server.lines().filter(|l| !l.trim().is_empty()) {
-        yaml.push_str(&format!("  {line}\n"));
-    }
-    yaml.push_str("providers:\n");
-    for (i, mock) in mocks.iter().enumerate() {
-        yaml.push_str(&format!(
-            "  p{i}: {{ kind: openai, base_url: \"{}\", api_key: \"{}\" }}\n",
-            mock.base_url(),
-            crate::support::SECRET_KEY
-        ));
-    }
-    yaml.push_str("models:\n");
-    for i in 0..mocks.len() {
-        yaml.push_str(&format!(
-            "  m{i}:\n    provider: p{i}\n    model: upstream-{i}\n"
-        ));
-        for line in model.lines().filter(|l| !l.trim().is_empty()) {
-            yaml.push_str(&format!("    {line}\n"));
-        }
-    }
-    let targets: Vec<String> = (0..mocks.len()).map(|i| format!("m{i}")).collect();
-    yaml.push_str(&format!(
-        "routes:\n  chat:\n    targets: [{}]\n",
-        targets.join(", ")
-    ));
-    for line in route.lines().filter(|l| !l.trim().is_empty()) {
-        yaml.push_str(&format!("    {line}\n"));
-    }
-    yaml
+    config_with(
+        mocks,
+        &format!("listen: \"{listen}\"\n{server}"),
+        model,
+        route,
+    )
 }

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use steadfast_mock::{Faults, Mode};
 
-use super::{Binary, PORT, config};
+use super::{Binary, LOOPBACK, config};
 use crate::support::{header, mocks};
 
 /// Breakers that never open, so every request meets the flood, and time
@@ -23,7 +23,7 @@ async fn a_provider_sending_bytes_without_end_fails_over_within_bounded_memory()
         mode: Mode::Flood,
         ..Faults::default()
     });
-    let yaml = config(&mocks, &format!("127.0.0.1:{PORT}"), "", NEVER_OPEN, "");
+    let yaml = config(&mocks, LOOPBACK, "", NEVER_OPEN, "");
     let gateway = Binary::start(&yaml).await;
     let client = reqwest::Client::new();
     let mut before = None;

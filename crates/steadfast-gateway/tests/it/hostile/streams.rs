@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use steadfast_mock::{Faults, Mode};
+use steadfast_mock::{Faults, MockServer, Mode};
 use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
 
-use super::{Binary, PORT, config};
+use super::{Binary, LOOPBACK, config};
 use crate::support::{eventually, header, mocks};
 
 fn stream_request() -> Value {
@@ -19,11 +20,7 @@ fn stream_request() -> Value {
 /// Providers `endless` (streams without end, 16 KiB a chunk) and `spare`
 /// behind route `chat`, one request at a time per model, and a gateway that
 /// gives a stalled client one second.
-async fn endless_gateway(
-    server: &str,
-    route: &str,
-    clients: &str,
-) -> (Vec<steadfast_mock::MockServer>, Binary) {
+async fn endless_gateway(server: &str, route: &str, clients: &str) -> (Vec<MockServer>, Binary) {
     let mocks = mocks(&["endless", "spare"]).await;
     mocks[0].control().set(Faults {
         mode: Mode::EndlessStream,
@@ -31,13 +28,7 @@ async fn endless_gateway(
         ..Faults::default()
     });
     let server = format!("write_timeout: 1s\n{server}");
-    let mut yaml = config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        &server,
-        "max_concurrency: 1",
-        route,
-    );
+    let mut yaml = config(&mocks, LOOPBACK, &server, "max_concurrency: 1", route);
     yaml.push_str(clients);
     let gateway = Binary::start(&yaml).await;
     (mocks, gateway)
@@ -58,9 +49,7 @@ async fn served_by(gateway: &Binary, target: &str) -> bool {
 async fn a_client_that_never_reads_its_stream_releases_the_upstream_and_the_slot() {
     let (mocks, gateway) = endless_gateway("", "", "").await;
     // HTTP/1.1 by hand: the request is sent, and not one byte is read back.
-    let mut socket = tokio::net::TcpStream::connect(gateway.url.trim_start_matches("http://"))
-        .await
-        .unwrap();
+    let mut socket = gateway.connect().await;
     let body = stream_request().to_string();
     let head = format!(
         "POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -125,29 +114,34 @@ async fn a_client_that_never_reads_its_http2_stream_releases_the_slot() {
     );
 }
 
-#[tokio::test]
-async fn an_upstream_that_never_ends_is_cut_at_the_stream_deadline() {
+/// A provider streaming without end, a chunk every `chunk_interval_ms`,
+/// behind a route whose streams end at `deadline`; the stream requested,
+/// and when.
+async fn deadline_stream(
+    chunk_interval_ms: u64,
+    deadline: &str,
+) -> (Vec<MockServer>, Binary, Instant, reqwest::Response) {
     let mocks = mocks(&["endless"]).await;
     mocks[0].control().set(Faults {
         mode: Mode::EndlessStream,
-        chunk_interval_ms: 50,
+        chunk_interval_ms,
         ..Faults::default()
     });
-    let yaml = config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        "",
-        "",
-        "stream_deadline: 1500ms",
-    );
-    let gateway = Binary::start(&yaml).await;
-    let started = tokio::time::Instant::now();
+    let route = format!("stream_deadline: {deadline}");
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, "", "", &route)).await;
+    let started = Instant::now();
     let answer = reqwest::Client::new()
         .post(gateway.at("/v1/chat/completions"))
         .json(&stream_request())
         .send()
         .await
         .unwrap();
+    (mocks, gateway, started, answer)
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_ends_is_cut_at_the_stream_deadline() {
+    let (mocks, _gateway, started, answer) = deadline_stream(50, "1500ms").await;
     assert_eq!(answer.status(), StatusCode::OK);
     let text = tokio::time::timeout(Duration::from_secs(10), answer.text())
         .await
@@ -180,27 +174,7 @@ async fn an_upstream_that_never_ends_is_cut_at_the_stream_deadline() {
 
 #[tokio::test]
 async fn an_upstream_that_never_pauses_is_cut_at_the_stream_deadline_too() {
-    let mocks = mocks(&["endless"]).await;
-    mocks[0].control().set(Faults {
-        mode: Mode::EndlessStream,
-        chunk_interval_ms: 0,
-        ..Faults::default()
-    });
-    let yaml = config(
-        &mocks,
-        &format!("127.0.0.1:{PORT}"),
-        "",
-        "",
-        "stream_deadline: 1s",
-    );
-    let gateway = Binary::start(&yaml).await;
-    let started = tokio::time::Instant::now();
-    let mut answer = reqwest::Client::new()
-        .post(gateway.at("/v1/chat/completions"))
-        .json(&stream_request())
-        .send()
-        .await
-        .unwrap();
+    let (_mocks, _gateway, started, mut answer) = deadline_stream(0, "1s").await;
     let mut last = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(chunk) = answer.chunk().await.unwrap() {

@@ -47,12 +47,27 @@ pub async fn mocks(names: &[&str]) -> Vec<MockServer> {
 }
 
 /// A config over `mocks`: provider `p{i}` and model `m{i}` per mock, the first
-/// with [`SECRET_KEY`], and route `chat` over every model in order. `extra`
-/// (YAML) is appended under each model, e.g. `"timeout: 500ms"`.
+/// with [`SECRET_KEY`], and route `chat` over every model in order, listening
+/// on a free port with the tests' admin token. `model_extra` (YAML) is
+/// appended under each model, e.g. `"timeout: 500ms"`, `route_extra` under
+/// the route.
 pub fn config_yaml(mocks: &[MockServer], model_extra: &str, route_extra: &str) -> String {
-    let mut yaml = format!(
-        "server:\n  listen: \"127.0.0.1:0\"\n  admin_token: \"{ADMIN_TOKEN}\"\n  max_body_bytes: 65536\nproviders:\n"
-    );
+    let server =
+        format!("listen: \"127.0.0.1:0\"\nadmin_token: \"{ADMIN_TOKEN}\"\nmax_body_bytes: 65536");
+    config_with(mocks, &server, model_extra, route_extra)
+}
+
+/// The config of [`config_yaml`] with `server` (YAML lines) as its server
+/// section. Further top-level sections (`clients:`) can be appended to it.
+pub fn config_with(
+    mocks: &[MockServer],
+    server: &str,
+    model_extra: &str,
+    route_extra: &str,
+) -> String {
+    let mut yaml = "server:\n".to_owned();
+    push_indented(&mut yaml, server, "  ");
+    yaml.push_str("providers:\n");
     for (i, mock) in mocks.iter().enumerate() {
         let key = if i == 0 {
             format!(", api_key: \"{SECRET_KEY}\"")
@@ -69,19 +84,22 @@ pub fn config_yaml(mocks: &[MockServer], model_extra: &str, route_extra: &str) -
         yaml.push_str(&format!(
             "  m{i}:\n    provider: p{i}\n    model: upstream-{i}\n"
         ));
-        for line in model_extra.lines().filter(|l| !l.trim().is_empty()) {
-            yaml.push_str(&format!("    {line}\n"));
-        }
+        push_indented(&mut yaml, model_extra, "    ");
     }
     let targets: Vec<String> = (0..mocks.len()).map(|i| format!("m{i}")).collect();
     yaml.push_str(&format!(
         "routes:\n  chat:\n    targets: [{}]\n",
         targets.join(", ")
     ));
-    for line in route_extra.lines().filter(|l| !l.trim().is_empty()) {
-        yaml.push_str(&format!("    {line}\n"));
-    }
+    push_indented(&mut yaml, route_extra, "    ");
     yaml
+}
+
+/// Appends the non-empty lines of `lines`, each after `indent`.
+fn push_indented(yaml: &mut String, lines: &str, indent: &str) {
+    for line in lines.lines().filter(|l| !l.trim().is_empty()) {
+        yaml.push_str(&format!("{indent}{line}\n"));
+    }
 }
 
 impl Harness {
@@ -310,12 +328,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// `steadfast serve` as a child process: stdout discarded, stderr kept,
-/// killed if dropped.
+/// `steadfast serve` as a child process: stdout discarded, its log (stderr)
+/// kept in a file (a pipe nobody reads would stall it), killed if dropped.
 pub struct ServeProcess {
-    pub child: tokio::process::Child,
+    child: tokio::process::Child,
     /// Its base URL.
     pub url: String,
+    log: tempfile::NamedTempFile,
 }
 
 impl ServeProcess {
@@ -328,6 +347,7 @@ impl ServeProcess {
         port: u16,
         env: &[(&str, &str)],
     ) -> ServeProcess {
+        let log = tempfile::NamedTempFile::new().unwrap();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_steadfast"))
             .args(global)
             .args(["serve", "--config"])
@@ -337,34 +357,42 @@ impl ServeProcess {
             .env_remove("OTEL_SERVICE_NAME")
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
+            .stderr(log.reopen().unwrap())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
         let url = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::new();
-        assert!(
-            eventually(Duration::from_secs(10), || async {
-                client.get(format!("{url}/health")).send().await.is_ok()
-            })
-            .await,
-            "the gateway did not start"
-        );
-        ServeProcess { child, url }
+        let up = eventually(Duration::from_secs(10), || async {
+            client.get(format!("{url}/health")).send().await.is_ok()
+        })
+        .await;
+        let process = ServeProcess { child, url, log };
+        assert!(up, "the gateway did not start: {}", process.logs());
+        process
+    }
+
+    /// What the process has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
     }
 
     /// Sends `signal` (e.g. `-HUP`) to the process.
     pub fn signal(&self, signal: &str) {
-        let pid = self.child.id().unwrap().to_string();
         let sent = std::process::Command::new("kill")
-            .args([signal, &pid])
+            .args([signal, &self.pid().to_string()])
             .status()
             .unwrap();
         assert!(sent.success());
     }
 
     /// Sends SIGTERM, asserts a clean exit within 10 s and returns what the
-    /// process wrote to stderr.
+    /// process logged.
     pub async fn terminate(mut self) -> String {
         self.signal("-TERM");
         let exit = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
@@ -372,11 +400,7 @@ impl ServeProcess {
             .unwrap()
             .unwrap();
         assert!(exit.success(), "{exit}");
-        let mut logs = String::new();
-        tokio::io::AsyncReadExt::read_to_string(self.child.stderr.as_mut().unwrap(), &mut logs)
-            .await
-            .unwrap();
-        logs
+        self.logs()
     }
 }
 

@@ -63,12 +63,7 @@ pub(super) fn signature(key: &[u8], body: &[u8]) -> String {
     };
     mac.update(body);
     let digest = mac.finalize().into_bytes();
-    let mut out = String::with_capacity(7 + digest.len() * 2);
-    out.push_str("sha256=");
-    for byte in digest {
-        out.push_str(&format!("{byte:02x}"));
-    }
-    out
+    format!("sha256={}", hex::encode(digest))
 }
 
 #[cfg(test)]
