@@ -2,6 +2,7 @@
 //! unknown keys and gives every optional key a default.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -302,6 +303,26 @@ pub struct ModelConfig {
     /// a larger one is a failure of the model.
     #[serde(default = "defaults::max_answer_bytes")]
     pub max_answer_bytes: u64,
+    /// How this model carries on a stream another model broke off (routes
+    /// with `stream_resume`); none: as its API does (prefill for Anthropic's
+    /// Messages API and Claude on Bedrock, instruction otherwise).
+    #[serde(default)]
+    pub continuation: Option<Continuation>,
+}
+
+/// How a model is asked to carry on a broken stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Continuation {
+    /// The text so far as the start of the model's own turn (a trailing
+    /// assistant message), which the model continues: Anthropic's Messages
+    /// API, Claude on Bedrock, llama.cpp's server.
+    Prefill,
+    /// The text so far as an assistant message, then a user message asking
+    /// to carry on from it: any chat API takes it.
+    Instruction,
+    /// Never asked to continue a stream.
+    Off,
 }
 
 /// Circuit-breaker settings of a model.
@@ -316,8 +337,9 @@ pub struct BreakerConfig {
     pub window: ConfigDuration,
     /// How long the breaker stays open before letting probes through.
     pub open_for: ConfigDuration,
-    /// Longest open time when it grows on repeated trips.
-    pub max_open_for: ConfigDuration,
+    /// Longest open time when it grows on repeated trips; none: 30 s, or
+    /// `open_for` if that is longer.
+    pub max_open_for: Option<ConfigDuration>,
     /// Growth of the open time on each trip without a recovery in between.
     pub open_for_multiplier: f64,
     /// Probe calls let through when half-open.
@@ -328,7 +350,24 @@ pub struct BreakerConfig {
     pub slow_call_duration: Option<ConfigDuration>,
     /// Slow-call rate (0 to 1] that opens the breaker.
     pub slow_call_rate: f64,
+    /// When the open time is over, call the model with a one-token request
+    /// (as many times as `half_open_calls`) and let the answers close or
+    /// reopen the breaker, rather than wait for live traffic to try it.
+    pub recovery_probe: bool,
 }
+
+impl BreakerConfig {
+    /// The cap of the grown open time in force: `max_open_for`, else 30 s
+    /// (or `open_for` if that is longer) — low, so a recovered model is back
+    /// within about that long of its recovery.
+    pub fn open_time_cap(&self) -> Duration {
+        self.max_open_for
+            .map_or(DEFAULT_MAX_OPEN_FOR.max(self.open_for.0), |cap| cap.0)
+    }
+}
+
+/// The default cap of a breaker's grown open time.
+const DEFAULT_MAX_OPEN_FOR: Duration = Duration::from_secs(30);
 
 impl Default for BreakerConfig {
     fn default() -> BreakerConfig {
@@ -336,13 +375,14 @@ impl Default for BreakerConfig {
             failure_rate: 0.5,
             min_calls: 10,
             window: ConfigDuration::secs(60),
-            open_for: ConfigDuration::secs(30),
-            max_open_for: ConfigDuration::secs(300),
+            open_for: ConfigDuration::secs(15),
+            max_open_for: None,
             open_for_multiplier: 2.0,
             half_open_calls: 2,
             consecutive_failures: 5,
             slow_call_duration: None,
             slow_call_rate: 1.0,
+            recovery_probe: true,
         }
     }
 }
@@ -596,6 +636,9 @@ pub struct RetryConfig {
     pub jitter: JitterConfig,
     /// Retries allowed as a share of first attempts (0.2 = 20% extra load).
     pub budget: f64,
+    /// Retry a target before moving on when its failure says to try again
+    /// soon; none: move on at once.
+    pub same_target: Option<SameTargetConfig>,
 }
 
 impl Default for RetryConfig {
@@ -606,6 +649,27 @@ impl Default for RetryConfig {
             max_backoff: ConfigDuration::secs(5),
             jitter: JitterConfig::Full,
             budget: 0.2,
+            same_target: None,
+        }
+    }
+}
+
+/// Same-target retries: a target whose failure says "try again soon" — a
+/// `Retry-After` of at most `max_wait`, or a first 5xx or reset without one —
+/// is tried once more (after that wait, or the route's backoff) before the
+/// next target, within the retry budget and the route's time budget.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SameTargetConfig {
+    /// The longest `Retry-After` waited for on the same target; a longer
+    /// one moves on at once.
+    pub max_wait: ConfigDuration,
+}
+
+impl Default for SameTargetConfig {
+    fn default() -> SameTargetConfig {
+        SameTargetConfig {
+            max_wait: ConfigDuration::secs(5),
         }
     }
 }

@@ -403,7 +403,10 @@ fn breaker_problems(breaker: &BreakerConfig, path: &str, report: &mut impl FnMut
     if breaker.open_for.0.is_zero() {
         report(format!("{path}.open_for"), "must be greater than 0".into());
     }
-    if breaker.max_open_for < breaker.open_for {
+    if breaker
+        .max_open_for
+        .is_some_and(|max| max < breaker.open_for)
+    {
         report(
             format!("{path}.max_open_for"),
             "must not be less than open_for".into(),

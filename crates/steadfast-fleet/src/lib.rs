@@ -145,4 +145,9 @@ impl Fleet for RedisFleet {
     fn answers(&self) -> Arc<dyn FleetAnswers> {
         Arc::new(SharedAnswers(Arc::clone(&self.0)))
     }
+
+    fn lease(&self, name: &str, ttl: Duration) -> BoxFuture<'static, bool> {
+        let (link, name) = (Arc::clone(&self.0), name.to_owned());
+        Box::pin(async move { probes::lease(&link, &name, ttl).await })
+    }
 }

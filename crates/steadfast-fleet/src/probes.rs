@@ -82,6 +82,30 @@ pub(crate) async fn probe(
     }
 }
 
+/// Takes the lease when free, extends it when it is already this instance's.
+const LEASE: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Whether this instance holds the lease `name` for `ttl`; `true` when
+/// Redis cannot be asked (the instance does the job itself).
+pub(crate) async fn lease(link: &Link, name: &str, ttl: Duration) -> bool {
+    let key = link.key(&["lease", &format!("{{{name}}}")]);
+    let mut connection = link.connection();
+    let script = redis::Script::new(LEASE);
+    let mut invocation = script.prepare_invoke();
+    invocation.key(&key).arg(link.instance()).arg(millis(ttl));
+    let held = link
+        .run("lease", invocation.invoke_async::<u64>(&mut connection))
+        .await;
+    held.is_none_or(|held| held == 1)
+}
+
 /// The lease lasts a little less than the interval, so the holder's next
 /// probe finds it expired and the fleet probes once per interval.
 fn lease_ttl(interval: Duration) -> Duration {

@@ -13,6 +13,7 @@ use tracing::Instrument as _;
 use crate::admission::Admission;
 use crate::error::AttemptError;
 use crate::inbound::Call;
+use crate::outcome::Skip;
 use crate::relay::OpenStream;
 use crate::runtime::Target;
 use crate::telemetry::trace;
@@ -118,8 +119,8 @@ pub(crate) async fn open_stream(
     let opened = tokio::time::timeout(first_token_timeout, async {
         let response = opening.await?;
         let mut translator = call.translation.stream();
-        if call.continuation {
-            translator.continuing();
+        if let Some(splice) = call.continuation {
+            translator.hold(splice);
         }
         if let Some(limit) = call.capture {
             translator.capture(limit);
@@ -144,6 +145,12 @@ pub(crate) async fn open_stream(
     .await;
     let error = match (opened, stream) {
         (Ok(Ok(())), Some(open)) => return Ok(open.with_admission(admission)),
+        (Ok(Err(error)), Some(open)) if open.refused().is_some() => {
+            // A continuation that cannot be joined says nothing of the
+            // target's health: its admission goes unrecorded.
+            drop(admission);
+            return Err(AttemptError::passed_over(Skip::NotContinued, error.message));
+        }
         (Ok(Err(error)), _) => error,
         (Ok(Ok(())), None) | (Err(_), _) => AttemptError::new(
             Failure::timeout(),

@@ -2,11 +2,13 @@
 //! route's strategy runs over its targets; if it finds no answer, targets whose
 //! failure may pass (transient, timeout, rate-limited, overloaded) get another
 //! pass, within the retry budget and after a backoff that honours their
-//! `Retry-After`. Every target gets at most `max_attempts` attempts; the
-//! route's time budget bounds the whole.
+//! `Retry-After`. With `retry.same_target`, a target whose failure says "try
+//! again soon" is retried at once, before the strategy moves on
+//! ([`same_target`](crate::same_target)). Every target gets at most
+//! `max_attempts` attempts; the route's time budget bounds the whole.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use crate::admission::Admission;
 use crate::error::AttemptError;
 use crate::outcome::{Attempt, AttemptResult, Outcome, Skip};
 use crate::runtime::{Route, RouteStrategy, Target};
+use crate::same_target;
 
 /// A request that targets answered.
 #[derive(Debug)]
@@ -105,12 +108,14 @@ impl fallback::Target for Candidate<'_> {
 }
 
 /// What the attempts of one request share: skips found inside a call, the
-/// targets called in the current pass, and the context window known to be
-/// too small.
+/// targets called in the current pass, the context window known to be too
+/// small, the attempts each target was sent and those retried on the spot.
 struct Shared {
     skips: Mutex<Vec<(Arc<str>, Skip)>>,
     called: Mutex<Vec<(usize, Instant)>>,
     too_small_window: AtomicU64,
+    sent: Vec<AtomicU32>,
+    retried: Mutex<Vec<Attempt>>,
 }
 
 /// Runs `attempt` on the route's targets until the strategy has its answer(s).
@@ -138,6 +143,8 @@ where
         skips: Mutex::new(Vec::new()),
         called: Mutex::new(Vec::new()),
         too_small_window: AtomicU64::new(0),
+        sent: route.targets.iter().map(|_| AtomicU32::new(0)).collect(),
+        retried: Mutex::new(Vec::new()),
     };
     let mut attempts = Vec::new();
     let mut last_failure: Vec<Option<Failure>> = vec![None; route.targets.len()];
@@ -149,6 +156,7 @@ where
         let eligible: Vec<usize> = (0..route.targets.len())
             .filter(|&i| !exclude.contains(&route.targets[i].name))
             .filter(|&i| pass == 0 || last_failure[i].is_some_and(|f| f.kind.is_retryable()))
+            .filter(|&i| shared.sent[i].load(Ordering::Relaxed) < route.max_attempts())
             .collect();
         if eligible.is_empty() {
             break;
@@ -229,7 +237,42 @@ where
                 if let Ok(mut called) = shared.called.lock() {
                     called.push((route_index, Instant::now()));
                 }
-                let result = attempt(admission).await;
+                shared.sent[route_index].fetch_add(1, Ordering::Relaxed);
+                let started = Instant::now();
+                let mut result = attempt(admission).await;
+                if let Err(error) = &result {
+                    let retry = (shared.sent[route_index].load(Ordering::Relaxed)
+                        < route.max_attempts())
+                    .then(|| same_target::wait(route, error, deadline))
+                    .flatten();
+                    if let Some(wait) = retry {
+                        let failed = Attempt {
+                            target: Arc::clone(&target.name),
+                            result: AttemptResult::Failed {
+                                kind: error.failure.kind,
+                            },
+                            elapsed: started.elapsed(),
+                        };
+                        route.metrics.attempt(route_index, failed.result);
+                        if let Ok(mut retried) = shared.retried.lock() {
+                            retried.push(failed);
+                        }
+                        events.emit(Event::RetryScheduled {
+                            name: Arc::clone(&route.name),
+                            attempt: 1,
+                            delay: wait,
+                            failure: error.failure,
+                        });
+                        tokio::time::sleep(wait).await;
+                        match Admission::admit(&target, estimated_units, last_resort).await {
+                            Ok(admission) => {
+                                shared.sent[route_index].fetch_add(1, Ordering::Relaxed);
+                                result = attempt(admission).await;
+                            }
+                            Err(reason) => return skip(reason),
+                        }
+                    }
+                }
                 if let Err(error) = &result {
                     if let Some(reason) = error.skip() {
                         tracing::debug!(target_model = %target.name, "{}", error.message);
@@ -291,6 +334,9 @@ where
             }
             Err(None) => {
                 // The time budget cut the calls still running: they timed out.
+                if let Ok(mut retried) = shared.retried.lock() {
+                    attempts.append(&mut retried);
+                }
                 let called = shared.called.lock().map(|c| c.clone()).unwrap_or_default();
                 for (index, started) in called {
                     let result = AttemptResult::Failed {
@@ -374,7 +420,8 @@ where
     })
 }
 
-/// The library's attempt records, with skips found inside a call shown as skips.
+/// The library's attempt records, with skips found inside a call shown as
+/// skips, after the attempts retried on the spot.
 fn convert(
     route: &Route,
     events: &Events,
@@ -387,8 +434,14 @@ fn convert(
         .lock()
         .map(|mut s| std::mem::take(&mut *s))
         .unwrap_or_default();
-    ran.iter()
-        .map(|attempt| {
+    let retried = shared
+        .retried
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default();
+    retried
+        .into_iter()
+        .chain(ran.iter().map(|attempt| {
             let result = match attempt.outcome {
                 AttemptOutcome::Served => AttemptResult::Served,
                 AttemptOutcome::Cancelled => AttemptResult::Cancelled,
@@ -416,7 +469,7 @@ fn convert(
                 result,
                 elapsed: attempt.elapsed,
             }
-        })
+        }))
         .collect()
 }
 

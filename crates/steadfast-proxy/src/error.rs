@@ -14,6 +14,9 @@ pub struct AttemptError {
     pub message: String,
     /// The upstream's HTTP status, if it answered.
     pub status: Option<u16>,
+    /// The upstream's own code for a refusal of the request itself
+    /// (`content_filter`, `content_policy_violation`, …), kept for the client.
+    pub code: Option<String>,
     skipped: Option<Skip>,
 }
 
@@ -30,6 +33,7 @@ impl AttemptError {
             failure,
             message: message.into(),
             status: None,
+            code: None,
             skipped: None,
         }
     }
@@ -40,6 +44,11 @@ impl AttemptError {
             status: Some(status),
             ..AttemptError::new(failure, message)
         }
+    }
+
+    /// With the upstream's own `code` for its refusal.
+    pub fn with_code(self, code: Option<String>) -> AttemptError {
+        AttemptError { code, ..self }
     }
 
     /// A target passed over by a local check, without a network call.

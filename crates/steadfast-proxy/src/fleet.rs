@@ -1,6 +1,7 @@
 //! The seam to a fleet of gateways that share state: a rate limit held for
 //! the whole fleet, health probes run once per fleet rather than once per
-//! gateway, and the store of cached answers. The proxy asks through these traits and works alone without an
+//! gateway, the store of cached answers, and leases for jobs one gateway
+//! does for all (recovery probes). The proxy asks through these traits and works alone without an
 //! implementation (`state: memory`); `steadfast-fleet` implements them on
 //! Redis. Every method is allowed to fail over to local state: the hot path
 //! never waits on the fleet longer than its implementation's own timeout.
@@ -44,6 +45,11 @@ pub trait Fleet: Send + Sync + fmt::Debug {
 
     /// The fleet's store of cached answers.
     fn answers(&self) -> Arc<dyn FleetAnswers>;
+
+    /// Whether this gateway holds the lease `name` for the next `ttl` (taken
+    /// when free, extended when already its own), so one gateway of the
+    /// fleet does a job; `true` when the fleet cannot be asked.
+    fn lease(&self, name: &str, ttl: Duration) -> BoxFuture<'static, bool>;
 }
 
 /// Answers cached for the whole fleet, each value bounded by the caller.

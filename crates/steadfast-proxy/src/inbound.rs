@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use steadfast_wire::fields::Fields;
 use steadfast_wire::format::{self, Format};
+use steadfast_wire::splice::Splice;
 use steadfast_wire::translate::Translation;
 use steadfast_wire::{ChatRequest, WireError};
 
@@ -39,8 +40,9 @@ pub struct Call {
     pub body: Bytes,
     /// The formats of the exchange.
     pub translation: Translation,
-    /// Whether it continues a broken stream (see the proxy's stream relay).
-    pub continuation: bool,
+    /// When it continues a broken stream: the check its text must pass to
+    /// be joined to what the client has (see the proxy's stream relay).
+    pub continuation: Option<Splice>,
     /// Put a streamed answer together for the route's cache, up to this many bytes.
     pub capture: Option<usize>,
 }
@@ -110,7 +112,7 @@ impl Inbound {
                 path,
                 body: Bytes::from(body),
                 translation,
-                continuation: false,
+                continuation: None,
                 capture: None,
             });
         }
@@ -140,7 +142,7 @@ impl Inbound {
             path: format::chat_path(target_format, self.stream),
             body: Bytes::from(body),
             translation,
-            continuation: false,
+            continuation: None,
             capture: None,
         })
     }

@@ -28,11 +28,16 @@ pub enum Skip {
     /// It speaks another format, which cannot carry this request (a JSON
     /// response format to Anthropic, an embedding to Gemini, …).
     Untranslatable,
+    /// It cannot continue a broken stream: it does not take continuations
+    /// (`continuation: off`), refused the continuation request, or answered
+    /// with text that starts over or departs from what the client has (not
+    /// joined, so not a failure of the model).
+    NotContinued,
 }
 
 impl Skip {
     /// Every reason, in declaration order.
-    pub const ALL: [Skip; 8] = [
+    pub const ALL: [Skip; 9] = [
         Skip::BreakerOpen,
         Skip::CoolingDown,
         Skip::RateLimited,
@@ -41,6 +46,7 @@ impl Skip {
         Skip::Unavailable,
         Skip::ContextTooSmall,
         Skip::Untranslatable,
+        Skip::NotContinued,
     ];
 
     /// The failure a skip stands for, for strategies that only know failures.
@@ -48,7 +54,7 @@ impl Skip {
         match self {
             Skip::RateLimited | Skip::CoolingDown => Failure::new(FailureKind::RateLimited),
             Skip::ContextTooSmall => Failure::new(FailureKind::ContextLength),
-            Skip::Untranslatable => Failure::new(FailureKind::Fatal),
+            Skip::Untranslatable | Skip::NotContinued => Failure::new(FailureKind::Fatal),
             _ => Failure::new(FailureKind::Overloaded),
         }
     }
@@ -64,6 +70,7 @@ impl Skip {
             Skip::Unavailable => "unavailable",
             Skip::ContextTooSmall => "context_too_small",
             Skip::Untranslatable => "untranslatable",
+            Skip::NotContinued => "not_continued",
         }
     }
 }

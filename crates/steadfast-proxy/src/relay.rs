@@ -1,12 +1,15 @@
 //! Relaying a streamed answer to the client: the events received while
 //! waiting for the first piece of the answer, then each event as it arrives,
-//! translated as the exchange needs. A stream that breaks, stalls longer than
-//! the target's timeout, reports an error or ends before the answer is whole
-//! ends with an error event in the client's format (never as a clean finish)
-//! and counts against the target — unless a [`Resume`] (a route's
-//! `stream_resume: true`) gets a continuation from another target: the
-//! relay tracks the text sent so far, asks the next target to carry on from
-//! it and splices the continuation into the same client stream.
+//! translated as the exchange needs. A stream is whole when its upstream
+//! ended it, or ended its body cleanly after its finish reason (and usage,
+//! where the upstream reports one) without its last event. A stream that
+//! breaks, stalls longer than the target's timeout, reports an error or ends
+//! before the answer is whole ends with an error event in the client's
+//! format (never as a clean finish) and counts against the target — unless a
+//! [`Resume`] (a route's `stream_resume: true`) gets a continuation from
+//! another target: the relay tracks the text sent so far, asks the next
+//! target to carry on from it and, once the continuation is known to join
+//! that text (`steadfast_wire::splice`), adopts it into the same client stream.
 //!
 //! The relay carries the request's [`RequestRecord`] and finishes it when the
 //! client's stream ends: served when the answer was whole, failed when it
@@ -48,10 +51,13 @@ pub(crate) type Resume =
 
 /// What an attempt to continue a broken stream came to.
 pub(crate) struct Resumed {
-    /// The continuation, if a target gave one.
+    /// The continuation, accepted by its splice, if a target gave one.
     pub stream: Option<OpenStream>,
     /// The attempts made for it.
     pub attempts: Vec<Attempt>,
+    /// The prompt's tokens, estimated (for the usage of the earlier parts
+    /// where their upstream did not report it).
+    pub prompt_tokens: u64,
 }
 
 /// A streamed answer whose first piece has arrived: the client can be
@@ -126,6 +132,7 @@ impl OpenStream {
             }
             match self.upstream.next().await {
                 Some(Ok(chunk)) => self.splitter.push(&chunk),
+                None if self.end_of_upstream() => return Ok(()),
                 Some(Err(_)) | None => {
                     return Err(StreamError {
                         failure: Failure::transient(),
@@ -134,6 +141,23 @@ impl OpenStream {
                 }
             }
         }
+    }
+
+    /// The upstream's body ended cleanly: whether its answer is whole all the
+    /// same (see the module's doc), and if so the stream is done.
+    fn end_of_upstream(&mut self) -> bool {
+        let mut out = Vec::new();
+        if !self.translator.end_of_upstream(&mut out) {
+            return false;
+        }
+        self.pending.extend(out);
+        self.finished();
+        true
+    }
+
+    /// Why a held continuation was not joined, if it was not.
+    pub(crate) fn refused(&self) -> Option<&'static str> {
+        self.translator.refused()
     }
 
     /// Keeps the whole answer in the route's cache when it has ended (the
@@ -152,10 +176,12 @@ impl OpenStream {
     pub(crate) fn with_admission(mut self, admission: Admission) -> OpenStream {
         self.idle = admission.target().timeout();
         self.name = Arc::clone(&admission.target().name);
+        self.admission = Some(admission);
+        self.report_malformed();
         if self.done {
-            admission.succeed(self.translator.usage());
-        } else {
-            self.admission = Some(admission);
+            if let Some(admission) = self.admission.take() {
+                admission.succeed(self.translator.usage());
+            }
         }
         self
     }
@@ -165,12 +191,15 @@ impl OpenStream {
     fn drain(&mut self) -> Result<Progress, StreamError> {
         let mut furthest = Progress::Framing;
         let mut out = Vec::new();
-        while !self.done {
+        let result = loop {
+            if self.done {
+                break Ok(furthest);
+            }
             let event = match self.splitter.next_event() {
                 Ok(Some(event)) => event,
-                Ok(None) => break,
+                Ok(None) => break Ok(furthest),
                 Err(message) => {
-                    return Err(StreamError {
+                    break Err(StreamError {
                         failure: Failure::transient(),
                         message,
                     });
@@ -178,21 +207,45 @@ impl OpenStream {
             };
             let progress = self.translator.feed(event, &mut out);
             self.pending.extend(out.drain(..));
-            let progress = progress?;
-            furthest = furthest.max(progress);
-            if progress == Progress::Done {
-                self.done = true;
-                if let Some(admission) = self.admission.take() {
-                    admission.succeed(self.translator.usage());
+            match progress {
+                Ok(Progress::Done) => {
+                    furthest = Progress::Done;
+                    self.finished();
                 }
-                if let Some(plan) = self.keep.take() {
-                    if let Some(answer) = self.translator.captured() {
-                        plan.keep(answer);
-                    }
-                }
+                Ok(progress) => furthest = furthest.max(progress),
+                Err(error) => break Err(error),
+            }
+        };
+        self.report_malformed();
+        result
+    }
+
+    /// The upstream's answer is whole: the target succeeded, and the answer
+    /// is kept where the route keeps answers.
+    fn finished(&mut self) {
+        self.done = true;
+        if let Some(admission) = self.admission.take() {
+            admission.succeed(self.translator.usage());
+        }
+        if let Some(plan) = self.keep.take() {
+            if let Some(answer) = self.translator.captured() {
+                plan.keep(answer);
             }
         }
-        Ok(furthest)
+    }
+
+    /// Counts the events dropped because they did not parse, once the
+    /// target is known.
+    fn report_malformed(&mut self) {
+        let Some(admission) = &self.admission else {
+            return;
+        };
+        let dropped = self.translator.take_malformed();
+        if dropped > 0 {
+            let target = admission.target();
+            target.metrics.malformed_events(dropped);
+            tracing::debug!(target_model = %target.name, dropped, "stream events that do not parse were dropped");
+        }
     }
 
     /// The client's events, as they come; `resume` continues the stream on
@@ -248,6 +301,7 @@ impl OpenStream {
                             self.splitter.push(&chunk);
                             continue;
                         }
+                        Ok(None) if self.end_of_upstream() => continue,
                         Ok(None) => (
                             Failure::transient(),
                             "the upstream stream ended before the answer was complete".to_owned(),
@@ -284,31 +338,46 @@ impl OpenStream {
         let Some(resume) = self.resume.clone() else {
             return false;
         };
-        if !self.translator.resumable() {
+        if !self.translator.resumable() || self.translator.text().trim().is_empty() {
             tracing::warn!(
                 target_model = %self.name,
-                "a stream longer than the text kept for a resumption broke: not resumed"
+                "a stream that cannot be continued broke (no text, tool calls, or longer than the text kept): not resumed"
             );
             return false;
         }
         let text = self.translator.text().to_owned();
-        let resumed = resume(text.clone(), self.tried.clone()).await;
+        let resumed = resume(text, self.tried.clone()).await;
         if let Some(record) = &mut self.record {
             record.add_attempts(resumed.attempts);
         }
-        let Some(mut next) = resumed.stream else {
+        let Some(next) = resumed.stream else {
             return false;
         };
-        tracing::warn!(target_model = %next.name, relayed_chars = text.len(), "stream resumed on another target");
-        next.translator.carry_text(text);
-        next.translator.relaying(true);
-        next.resume = self.resume.take();
-        next.tried = std::mem::take(&mut self.tried);
-        next.tried.push(Arc::clone(&next.name));
-        next.record = self.record.take();
-        next.deadline = self.deadline;
-        *self = next;
+        tracing::warn!(target_model = %next.name, relayed_chars = self.translator.text().len(), "stream resumed on another target");
+        self.adopt(next, resumed.prompt_tokens);
         true
+    }
+
+    /// Carries on the client's stream with `next`, a continuation whose
+    /// splice accepted it: its upstream and target from now on, what it held
+    /// written for the client.
+    fn adopt(&mut self, mut next: OpenStream, prompt_tokens: u64) {
+        let carried = self.translator.spent(prompt_tokens);
+        let mut out = Vec::new();
+        let progress = self
+            .translator
+            .adopt(&mut next.translator, carried, &mut out);
+        self.pending.extend(out);
+        // The broken upstream goes with `next`, and is closed with it.
+        std::mem::swap(&mut self.upstream, &mut next.upstream);
+        std::mem::swap(&mut self.splitter, &mut next.splitter);
+        self.admission = next.admission.take();
+        self.idle = next.idle;
+        self.name = Arc::clone(&next.name);
+        self.tried.push(Arc::clone(&next.name));
+        if next.done || progress == Progress::Done {
+            self.finished();
+        }
     }
 
     /// Finishes the request's record as what the stream came to: served when

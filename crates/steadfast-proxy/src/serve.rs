@@ -180,9 +180,12 @@ impl Proxy {
         let mut values = served.values.into_iter();
         let answer = match (values.next(), values.len()) {
             (Some((_, Got::Stream(open))), 0) => {
-                // A continuation is a chat request with `messages`: other
-                // streams (legacy completions, the Responses API) end where they break.
-                let resumable = inbound.is_chat() && inbound.format != Format::Responses;
+                // A continuation is a chat request with `messages` and one
+                // answer: other streams (legacy completions, the Responses
+                // API, several choices) end where they break.
+                let resumable = inbound.is_chat()
+                    && inbound.format != Format::Responses
+                    && inbound.fields().get::<u64>("n").is_none_or(|n| n <= 1);
                 let resume = (route.settings.stream_resume && resumable).then(|| {
                     Resumer {
                         upstream,

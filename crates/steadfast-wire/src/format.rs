@@ -72,6 +72,19 @@ pub fn cannot_take(format: Format, request: &ChatRequest) -> Option<String> {
     }
 }
 
+/// Whether the format's API continues a trailing assistant message — the
+/// model's own turn, begun for it — natively for `model` ("prefill"):
+/// Anthropic's Messages API does (on Vertex AI too), and Bedrock's Converse
+/// for Claude models. OpenAI's chat API and Gemini answer such a request
+/// with a turn of their own.
+pub fn prefills(format: Format, model: &str) -> bool {
+    match format {
+        Format::Anthropic | Format::AnthropicVertex => true,
+        Format::Bedrock => bedrock::prefills(model),
+        Format::Openai | Format::Gemini | Format::Responses => false,
+    }
+}
+
 /// A request passed on to a target whose answers the client reads as they
 /// come ([`Format::answer_format`]): the client's fields as sent, with the
 /// model where the target's format wants it.

@@ -13,6 +13,7 @@
 //! | [`fields`] | a client request's top-level fields, kept as sent |
 //! | [`counts`], [`tokens`] | token counts of `usage` objects, read leniently |
 //! | [`sse`], [`framing`] | server-sent events split from a byte stream; a format's stream framing (SSE or AWS event-stream) |
+//! | [`splice`] | a continuation of a broken stream checked against the text already sent |
 //! | [`sanitise`] | upstream text made safe to show |
 //! | [`clock`] | wall-clock timestamps |
 //!
@@ -32,6 +33,7 @@ pub mod openai;
 pub mod replay;
 pub mod responses;
 pub mod sanitise;
+pub mod splice;
 pub mod sse;
 mod stream;
 pub mod tokens;
@@ -42,7 +44,7 @@ pub use model::{
     ChatRequest, ChatResponse, FinishReason, Image, Message, Part, ResponseFormat, Role,
     StreamEvent, Tool, ToolCall, ToolChoice, Usage,
 };
-pub use stream::{Decode, Encode, StreamError};
+pub use stream::{Decode, DecodeError, Encode, Resumption, StreamError};
 
 /// A body that does not fit the format it claims to be in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

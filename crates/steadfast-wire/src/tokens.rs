@@ -34,6 +34,12 @@ impl Tokens {
     }
 }
 
+/// Tokens in `bytes` bytes of text, roughly: about four bytes a token, as
+/// rate limits estimate prompts before the upstream says.
+pub fn estimate(bytes: usize) -> u64 {
+    (bytes as u64).div_ceil(4)
+}
+
 impl From<Usage> for Tokens {
     fn from(usage: Usage) -> Tokens {
         Tokens {

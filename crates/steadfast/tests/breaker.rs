@@ -866,3 +866,23 @@ async fn would_admit_follows_the_open_time_without_taking_a_permit() {
     breaker.force_open();
     assert!(!breaker.would_admit());
 }
+
+#[tokio::test(start_paused = true)]
+async fn open_remaining_counts_down_to_zero_without_taking_a_permit() {
+    let breaker = builder().build();
+    assert_eq!(breaker.open_remaining(), None, "closed");
+    breaker.trip();
+    assert_eq!(breaker.open_remaining(), Some(10 * SEC));
+    advance(4 * SEC).await;
+    assert_eq!(breaker.open_remaining(), Some(6 * SEC));
+    advance(7 * SEC).await;
+    assert_eq!(
+        breaker.open_remaining(),
+        Some(Duration::ZERO),
+        "over, not yet half-open"
+    );
+    assert_eq!(breaker.state(), State::Open, "reading it changes nothing");
+    assert_eq!(breaker.stats().rejected, 0);
+    succeed(&breaker);
+    assert_eq!(breaker.open_remaining(), None, "half-open, then closed");
+}

@@ -159,19 +159,14 @@ async fn a_broken_stream_resumes_on_a_provider_of_another_kind() {
         text.starts_with("azure here. bedrock here."),
         "one spliced answer: {text}"
     );
-    // The continuation reached Bedrock in its own format, the partial answer
-    // as the assistant's turn.
+    // The continuation reached Bedrock in its own format: a Claude model
+    // there continues the partial answer as the start of its own turn
+    // (prefill), its trailing blank trimmed as Anthropic requires.
     let continuation = h.mocks[2].control().last_request().unwrap();
     let messages = continuation["messages"].as_array().unwrap();
-    assert_eq!(
-        messages[messages.len() - 2]["role"],
-        "assistant",
-        "{continuation}"
-    );
-    assert_eq!(
-        messages[messages.len() - 2]["content"][0]["text"],
-        "azure here. "
-    );
+    let last = &messages[messages.len() - 1];
+    assert_eq!(last["role"], "assistant", "{continuation}");
+    assert_eq!(last["content"][0]["text"], "azure here.");
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 //! `health_check.interval`, feeding the health state the router reads.
 //! Live traffic is judged by each target's circuit breaker (the passive side).
 //! With a fleet, one gateway probes a model per interval and the others read
-//! its result (see [`Fleet::probe`]).
+//! its result (see [`Fleet::probe`]). The [`Recovery`] probes of open
+//! breakers are owned here too.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use steadfast::events::Events;
 use steadfast::health::{HealthChecker, HealthState, OutlierConfig, ProbeConfig};
 use steadfast_config::ModelConfig;
 
+use super::{Recovery, Target};
 use crate::fleet::Fleet;
 use crate::upstream::{self, Probe, Provider, Upstream};
 
@@ -20,6 +22,7 @@ use crate::upstream::{self, Probe, Provider, Upstream};
 #[derive(Debug)]
 pub struct HealthProbes {
     checker: HealthChecker,
+    recovery: Recovery,
     upstream: Upstream,
     events: Events,
     fleet: Option<Arc<dyn Fleet>>,
@@ -31,6 +34,7 @@ impl HealthProbes {
     pub fn new(upstream: Upstream, events: Events, fleet: Option<Arc<dyn Fleet>>) -> HealthProbes {
         HealthProbes {
             checker: HealthChecker::new(events.clone()).with_outlier(OutlierConfig::disabled()),
+            recovery: Recovery::start(upstream.clone(), fleet.clone()),
             upstream,
             events,
             fleet,
@@ -81,9 +85,15 @@ impl HealthProbes {
         })
     }
 
+    /// Probes a (new) target's breaker at the end of its open times.
+    pub fn recover(&self, target: &Arc<Target>) {
+        self.recovery.watch(target);
+    }
+
     /// Stops probing a target that left the config.
     pub fn forget(&self, name: &str) {
         self.checker.deregister(name);
+        self.recovery.forget(name);
     }
 
     /// Probes a target now (after a manual reset); `None` if it is not probed.

@@ -4,6 +4,7 @@
 mod clients;
 mod health;
 mod limit;
+mod recovery;
 mod route;
 pub mod shed;
 mod signals;
@@ -17,6 +18,7 @@ use steadfast::events::Events;
 pub use clients::{Client, ClientPass, ClientRefusal, Clients};
 pub use health::HealthProbes;
 pub use limit::Limiter;
+pub use recovery::Recovery;
 pub use route::{Route, RouteStrategy};
 pub use signals::{DegradedCounts, RouteSignals, TargetSignals};
 pub use target::{Target, TargetCounts};
@@ -72,14 +74,16 @@ impl Runtime {
                 Some(old) => Arc::clone(old),
                 None => {
                     let health = probes.watch(name, settings, provider);
-                    Arc::new(Target::new(
+                    let target = Arc::new(Target::new(
                         name,
                         settings,
                         Arc::clone(provider),
                         health,
                         events,
                         fleet,
-                    ))
+                    ));
+                    probes.recover(&target);
+                    target
                 }
             };
             targets.insert(Arc::clone(&target.name), target);

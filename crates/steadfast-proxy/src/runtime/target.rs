@@ -12,7 +12,8 @@ use steadfast::events::Events;
 use steadfast::health::HealthState;
 use steadfast::latency::LatencyTracker;
 use steadfast::rate_limit::Quota;
-use steadfast_config::{BreakerConfig, ModelConfig};
+use steadfast_config::{BreakerConfig, Continuation, ModelConfig};
+use steadfast_wire::format;
 use tokio::time::Instant;
 
 use super::limit::Limiter;
@@ -50,6 +51,8 @@ pub struct Target {
     /// Nanoseconds after `born` before which its own rate limit refuses.
     limited_until: AtomicU64,
     misconfigured: AtomicBool,
+    /// It refused a continuation given as the start of its own turn.
+    refuses_prefill: AtomicBool,
     counters: Counters,
 }
 
@@ -122,6 +125,7 @@ impl Target {
             cool_down_until: AtomicU64::new(0),
             limited_until: AtomicU64::new(0),
             misconfigured: AtomicBool::new(false),
+            refuses_prefill: AtomicBool::new(false),
             counters: Counters::default(),
         }
     }
@@ -139,6 +143,37 @@ impl Target {
     /// Longest wait for the first streamed chunk.
     pub fn first_token_timeout(&self) -> Duration {
         self.settings.first_token_timeout.0
+    }
+
+    /// How the target is asked to carry on a broken stream: as configured,
+    /// else as its API does ([`format::prefills`]); never by prefill once it
+    /// refused one.
+    pub fn continuation(&self) -> Continuation {
+        let configured = self.settings.continuation.unwrap_or_else(|| {
+            if format::prefills(self.provider.format, self.upstream_model()) {
+                Continuation::Prefill
+            } else {
+                Continuation::Instruction
+            }
+        });
+        match configured {
+            Continuation::Prefill if self.refuses_prefill.load(Ordering::Relaxed) => {
+                Continuation::Instruction
+            }
+            other => other,
+        }
+    }
+
+    /// Notes that the target refused a continuation by prefill: it is asked
+    /// by instruction from now on.
+    pub fn note_refuses_prefill(&self) {
+        if !self.refuses_prefill.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target_model = %self.name,
+                "the model refused to continue a stream by prefill: it is asked by instruction from now on (set models.{}.continuation: instruction to say so)",
+                self.name
+            );
+        }
     }
 
     /// Honours a `Retry-After`: the target is not called again before it passes.
@@ -237,7 +272,7 @@ fn breaker_config(settings: &BreakerConfig) -> PolicyBreakerConfig {
         window: SlidingWindow::time(settings.window.0),
         open_for: settings.open_for.0,
         open_for_multiplier: settings.open_for_multiplier,
-        max_open_for: Some(settings.max_open_for.0),
+        max_open_for: Some(settings.open_time_cap()),
         half_open_calls: settings.half_open_calls,
         consecutive_failures: (settings.consecutive_failures > 0)
             .then_some(settings.consecutive_failures),

@@ -43,6 +43,10 @@ pub const CACHE_BYTES: &str = "steadfast_cache_bytes";
 pub const CACHE_ENTRIES: &str = "steadfast_cache_entries";
 /// Requests a route refused to keep capacity for higher priorities.
 pub const SHED: &str = "steadfast_shed_total";
+/// Stream events from a target that did not parse, dropped unrelayed.
+pub const MALFORMED_EVENTS: &str = "steadfast_malformed_events_total";
+/// Recovery probes of targets whose breaker's open time was over, by result.
+pub const RECOVERY_PROBES: &str = "steadfast_recovery_probes_total";
 
 /// The help texts of the proxy's metrics and of the library's.
 pub fn describe() {
@@ -66,6 +70,14 @@ pub fn describe() {
     describe_counter!(
         SHED,
         "Requests a route refused, by priority, to keep its shrunken capacity for higher priorities."
+    );
+    describe_counter!(
+        MALFORMED_EVENTS,
+        "Events of a target's streams that did not parse (not JSON), dropped without reaching the client."
+    );
+    describe_counter!(
+        RECOVERY_PROBES,
+        "One-token calls to a target whose breaker's open time was over, by result: success (counts toward closing it), failure (reopens it), ignored (the answer said nothing of the model's health)."
     );
     describe_histogram!(
         REQUEST_DURATION,

@@ -4,15 +4,18 @@ use metrics::{Counter, Gauge, counter, gauge};
 use steadfast::health::Status;
 use steadfast_wire::tokens::Tokens;
 
-use super::{HEALTH_STATUS, TARGET_AVAILABLE, TOKENS};
+use super::{HEALTH_STATUS, MALFORMED_EVENTS, RECOVERY_PROBES, TARGET_AVAILABLE, TOKENS};
 
-/// A target's series: tokens used, availability and health.
+/// A target's series: tokens used, availability and health, malformed
+/// stream events and recovery probes.
 #[derive(Debug)]
 pub struct TargetMetrics {
+    name: String,
     tokens_in: Counter,
     tokens_out: Counter,
     available: Gauge,
     health: Gauge,
+    malformed: Counter,
 }
 
 impl TargetMetrics {
@@ -23,7 +26,9 @@ impl TargetMetrics {
             tokens_in: counter!(TOKENS, "target" => target.clone(), "direction" => "in"),
             tokens_out: counter!(TOKENS, "target" => target.clone(), "direction" => "out"),
             available: gauge!(TARGET_AVAILABLE, "target" => target.clone()),
-            health: gauge!(HEALTH_STATUS, "target" => target),
+            health: gauge!(HEALTH_STATUS, "target" => target.clone()),
+            malformed: counter!(MALFORMED_EVENTS, "target" => target.clone()),
+            name: target,
         }
     }
 
@@ -31,6 +36,16 @@ impl TargetMetrics {
     pub fn tokens(&self, usage: &Tokens) {
         self.tokens_in.increment(usage.input);
         self.tokens_out.increment(usage.output);
+    }
+
+    /// Counts stream events that did not parse and were dropped.
+    pub fn malformed_events(&self, count: u32) {
+        self.malformed.increment(u64::from(count));
+    }
+
+    /// Counts one recovery probe by its result (`success`, `failure`, `ignored`).
+    pub fn recovery_probe(&self, result: &'static str) {
+        counter!(RECOVERY_PROBES, "target" => self.name.clone(), "result" => result).increment(1);
     }
 
     /// Sets the state gauges (done at each scrape, so they are never stale).

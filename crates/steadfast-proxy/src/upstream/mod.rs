@@ -272,6 +272,10 @@ pub fn judge_error(
         FailureKind::Timeout => "timed out",
         _ => "failed",
     };
+    let code = match failure.kind {
+        FailureKind::InvalidRequest | FailureKind::ContextLength => upstream_code(body),
+        _ => None,
+    };
     AttemptError::answered(
         failure,
         status.as_u16(),
@@ -281,6 +285,20 @@ pub fn judge_error(
             status.as_u16()
         ),
     )
+    .with_code(code)
+}
+
+/// The error code of an error body (OpenAI's and Azure's `error.code`), if
+/// it is a plain identifier (`content_filter`, `content_policy_violation`):
+/// the client's own SDK may act on it.
+fn upstream_code(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let code = value["error"]["code"].as_str()?;
+    let plain = (1..=64).contains(&code.len())
+        && code.bytes().all(|byte| {
+            byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'.' || byte == b'-'
+        });
+    plain.then(|| code.to_owned())
 }
 
 /// The message of an error body, in any provider's shape.

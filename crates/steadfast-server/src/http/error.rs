@@ -2,6 +2,8 @@
 //! `{"error": {"message", "type", "code"}}`, or in Anthropic's,
 //! `{"type": "error", "error": {"type", "message"}}`, on `/v1/messages`.
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,8 +20,8 @@ pub struct ApiError {
     pub message: String,
     /// OpenAI's error `type`.
     pub kind: &'static str,
-    /// OpenAI's error `code`.
-    pub code: &'static str,
+    /// OpenAI's error `code` (the gateway's own, or a provider's refusal code).
+    pub code: Cow<'static, str>,
     /// Seconds for a `Retry-After` header, if the client should wait.
     pub retry_after: Option<u64>,
     /// The request body was left unread: the connection cannot carry another
@@ -31,14 +33,14 @@ impl ApiError {
     fn new(
         status: StatusCode,
         kind: &'static str,
-        code: &'static str,
+        code: impl Into<Cow<'static, str>>,
         message: impl Into<String>,
     ) -> ApiError {
         ApiError {
             status,
             message: message.into(),
             kind,
-            code,
+            code: code.into(),
             retry_after: None,
             body_unread: false,
         }
@@ -140,7 +142,7 @@ impl ApiError {
     pub fn with_status(
         status: StatusCode,
         kind: &'static str,
-        code: &'static str,
+        code: impl Into<Cow<'static, str>>,
         message: impl Into<String>,
     ) -> ApiError {
         ApiError::new(status, kind, code, message)

@@ -4,6 +4,7 @@
 //! the reply or the reason there is none mapped to one status, body and the
 //! gateway's headers.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ pub(super) fn estimate_tokens(fields: &Fields, body_len: usize) -> u64 {
         .iter()
         .find_map(|key| fields.get::<u64>(key))
         .unwrap_or(DEFAULT_ANSWER_TOKENS);
-    (body_len as u64).div_ceil(4) + answer
+    steadfast_wire::tokens::estimate(body_len) + answer
 }
 
 /// A client's request as parsed for routing.
@@ -153,7 +154,10 @@ fn unserved(route: &str, failed: Failed, format: Format) -> Response {
                 .filter(StatusCode::is_client_error)
                 .unwrap_or(StatusCode::BAD_REQUEST),
             "invalid_request_error",
-            "invalid_request",
+            error
+                .code
+                .clone()
+                .map_or(Cow::Borrowed("invalid_request"), Cow::Owned),
             error.message.clone(),
         ),
         Unserved::TimedOut { after } => ApiError::timed_out(format!(

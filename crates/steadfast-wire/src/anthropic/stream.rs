@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::error::{error_body, stream_error};
 use super::response::{parse_stop_reason, stop_reason, usage_of};
-use crate::{Decode, Encode, FinishReason, StreamError, StreamEvent, Usage};
+use crate::{Decode, DecodeError, Encode, FinishReason, Resumption, StreamEvent, Usage};
 
 /// Reads Messages API events.
 #[derive(Debug, Default)]
@@ -17,13 +17,15 @@ pub struct Decoder {
     input_tokens: u64,
     /// Content block index → tool call index.
     tools: HashMap<u64, usize>,
+    /// Content blocks opened so far (one past the highest index seen).
+    blocks: usize,
+    /// The text block still open, if any.
+    open_text: Option<usize>,
 }
 
 impl Decode for Decoder {
-    fn decode(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), StreamError> {
-        let Ok(event) = serde_json::from_str::<Value>(data) else {
-            return Ok(());
-        };
+    fn decode(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), DecodeError> {
+        let event = crate::stream::json_object(data)?;
         let block = event["index"].as_u64().unwrap_or_default();
         match event["type"].as_str().unwrap_or_default() {
             "message_start" => {
@@ -33,11 +35,24 @@ impl Decode for Decoder {
                     id: message["id"].as_str().unwrap_or_default().to_owned(),
                     model: message["model"].as_str().unwrap_or_default().to_owned(),
                 });
+                // The prompt's tokens are known from the start: a stream that
+                // breaks before its end still tells what it cost.
+                if self.input_tokens > 0 {
+                    out.push(StreamEvent::Usage(Usage {
+                        input: self.input_tokens,
+                        output: 0,
+                    }));
+                }
             }
             "content_block_start" => {
                 let start = &event["content_block"];
+                let index = usize::try_from(block).unwrap_or(usize::MAX);
+                self.blocks = self.blocks.max(index.saturating_add(1));
                 match start["type"].as_str() {
-                    Some("text") => push_text(out, &start["text"]),
+                    Some("text") => {
+                        self.open_text = Some(index);
+                        push_text(out, &start["text"]);
+                    }
                     Some("tool_use") => {
                         let index = self.tools.len();
                         self.tools.insert(block, index);
@@ -77,11 +92,18 @@ impl Decode for Decoder {
                     output: usage["output_tokens"].as_u64().unwrap_or_default(),
                 }));
             }
+            "content_block_stop" if self.open_text == usize::try_from(block).ok() => {
+                self.open_text = None;
+            }
             "message_stop" => out.push(StreamEvent::End),
-            "error" => return Err(stream_error(&event, data)),
+            "error" => return Err(stream_error(&event, data).into()),
             _ => {}
         }
         Ok(())
+    }
+
+    fn blocks(&self) -> (usize, Option<usize>) {
+        (self.blocks, self.open_text)
     }
 }
 
@@ -196,5 +218,14 @@ impl Encode for Encoder {
 
     fn error(&mut self, message: &str) -> Bytes {
         event("error", &error_body("api_error", message))
+    }
+
+    fn terminator(&self) -> Option<Bytes> {
+        Some(event("message_stop", &json!({"type": "message_stop"})))
+    }
+
+    fn resume(&mut self, at: &Resumption) {
+        self.blocks = self.blocks.max(at.blocks);
+        self.open = at.open_text.map(|index| (index, true));
     }
 }

@@ -14,6 +14,14 @@ pub use request::{parse_request, write_request};
 pub use response::{parse_response, write_response};
 pub use stream::{Decoder, Encoder};
 
+/// Whether `model` continues a trailing assistant message natively through
+/// Converse: Anthropic's Claude models do (their ids, and inference
+/// profiles of them, name `anthropic.claude`); for other families the
+/// reference documents no such thing.
+pub fn prefills(model: &str) -> bool {
+    model.contains("anthropic.claude")
+}
+
 /// The path of a chat call, after `model/{modelId}`.
 pub fn chat_path(stream: bool) -> &'static str {
     if stream {

@@ -12,7 +12,7 @@ use steadfast::{Failure, Outcome};
 
 use super::frame::{event_frame, exception_frame};
 use super::response::{parse_stop_reason, stop_reason, usage_of};
-use crate::{Decode, Encode, FinishReason, StreamError, StreamEvent};
+use crate::{Decode, DecodeError, Encode, FinishReason, StreamError, StreamEvent};
 
 /// The HTTP status each ConverseStream exception stands for.
 const EXCEPTIONS: [(&str, u16); 6] = [
@@ -33,9 +33,9 @@ pub struct Decoder {
 }
 
 impl Decode for Decoder {
-    fn decode(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), StreamError> {
-        let Ok(Value::Object(event)) = serde_json::from_str::<Value>(data) else {
-            return Ok(());
+    fn decode(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), DecodeError> {
+        let Value::Object(event) = crate::stream::json_object(data)? else {
+            return Err(DecodeError::Malformed);
         };
         let Some((kind, payload)) = event.iter().next() else {
             return Ok(());
@@ -48,7 +48,8 @@ impl Decode for Decoder {
             return Err(StreamError {
                 failure,
                 message: crate::sanitise::sanitise(payload["message"].as_str().unwrap_or(kind)),
-            });
+            }
+            .into());
         }
         if !self.started {
             self.started = true;
@@ -237,6 +238,7 @@ mod tests {
         let kind = |data: &str| {
             Decoder::default()
                 .decode(data, &mut Vec::new())
+                .map_err(crate::stream::reported)
                 .unwrap_err()
                 .failure
                 .kind

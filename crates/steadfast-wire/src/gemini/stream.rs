@@ -9,7 +9,7 @@ use steadfast::classify::http::classify_status;
 use steadfast::{Failure, Outcome};
 
 use super::response::{content_of, finish_name, parse_finish, usage_of, write_parts, write_usage};
-use crate::{Decode, Encode, FinishReason, StreamError, StreamEvent, ToolCall, Usage};
+use crate::{Decode, DecodeError, Encode, FinishReason, StreamError, StreamEvent, ToolCall, Usage};
 
 /// Reads Gemini stream events.
 #[derive(Debug, Default)]
@@ -19,10 +19,8 @@ pub struct Decoder {
 }
 
 impl Decode for Decoder {
-    fn decode(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), StreamError> {
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
-            return Ok(());
-        };
+    fn decode(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), DecodeError> {
+        let chunk = crate::stream::json_object(data)?;
         if let Some(error) = chunk.get("error") {
             let status = error["code"]
                 .as_u64()
@@ -36,7 +34,8 @@ impl Decode for Decoder {
                 message: crate::sanitise::sanitise(
                     error["message"].as_str().unwrap_or("unknown error"),
                 ),
-            });
+            }
+            .into());
         }
         if !self.started {
             self.started = true;
@@ -176,7 +175,7 @@ mod tests {
         assert_eq!(events.last(), Some(&StreamEvent::End));
         let error = Decoder::default()
             .decode(r#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#, &mut Vec::new())
-            .unwrap_err();
+            .map_err(crate::stream::reported).unwrap_err();
         assert_eq!(error.failure.kind, steadfast::FailureKind::Overloaded);
     }
 }

@@ -7,7 +7,7 @@ use steadfast::classify::http::classify_status;
 use steadfast::{Failure, Outcome};
 
 use super::response::{finish_name, parse_finish, usage_of, write_usage};
-use crate::{Decode, Encode, StreamError, StreamEvent, Usage};
+use crate::{Decode, DecodeError, Encode, Resumption, StreamError, StreamEvent, Usage};
 
 /// Reads OpenAI chunks.
 #[derive(Debug, Default)]
@@ -16,16 +16,14 @@ pub struct Decoder {
 }
 
 impl Decode for Decoder {
-    fn decode(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), StreamError> {
+    fn decode(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), DecodeError> {
         if data.trim() == "[DONE]" {
             out.push(StreamEvent::End);
             return Ok(());
         }
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
-            return Ok(());
-        };
+        let chunk = crate::stream::json_object(data)?;
         if let Some(error) = chunk.get("error") {
-            return Err(stream_error(&chunk, error, data));
+            return Err(stream_error(&chunk, error, data).into());
         }
         if !self.started {
             self.started = true;
@@ -180,6 +178,15 @@ impl Encode for Encoder {
     fn error(&mut self, message: &str) -> Bytes {
         error_event(message)
     }
+
+    fn terminator(&self) -> Option<Bytes> {
+        Some(Bytes::from_static(b"data: [DONE]\n\n"))
+    }
+
+    fn resume(&mut self, at: &Resumption) {
+        self.id.clone_from(&at.id);
+        self.model.clone_from(&at.model);
+    }
 }
 
 /// The OpenAI-shaped event that ends a broken stream.
@@ -197,6 +204,7 @@ mod tests {
     fn failure(data: &str) -> (FailureKind, String) {
         let error = Decoder::default()
             .decode(data, &mut Vec::new())
+            .map_err(crate::stream::reported)
             .unwrap_err();
         (error.failure.kind, error.message)
     }

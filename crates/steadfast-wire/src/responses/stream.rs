@@ -10,7 +10,7 @@ use steadfast::classify::http::classify_status;
 use steadfast::{Failure, Outcome};
 
 use super::response::{call_item, message_item, response_object};
-use crate::{Decode, Encode, FinishReason, StreamError, StreamEvent, ToolCall, Usage};
+use crate::{Decode, DecodeError, Encode, FinishReason, StreamError, StreamEvent, ToolCall, Usage};
 
 /// Reads Responses API events.
 #[derive(Debug, Default)]
@@ -20,10 +20,8 @@ pub struct Decoder {
 }
 
 impl Decode for Decoder {
-    fn decode(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), StreamError> {
-        let Ok(event) = serde_json::from_str::<Value>(data) else {
-            return Ok(());
-        };
+    fn decode(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), DecodeError> {
+        let event = crate::stream::json_object(data)?;
         match event["type"].as_str().unwrap_or_default() {
             "response.created" => out.push(StreamEvent::Start {
                 id: event["response"]["id"]
@@ -90,7 +88,8 @@ impl Decode for Decoder {
                     message: crate::sanitise::sanitise(
                         error["message"].as_str().unwrap_or("unknown error"),
                     ),
-                });
+                }
+                .into());
             }
             _ => {}
         }
@@ -364,7 +363,7 @@ mod tests {
         assert!(last.starts_with("event: response.incomplete\n"), "{last}");
         let error = Decoder::default()
             .decode(r#"{"type":"error","code":"rate_limit_exceeded","message":"slow down","param":null,"sequence_number":3}"#, &mut Vec::new())
-            .unwrap_err();
+            .map_err(crate::stream::reported).unwrap_err();
         assert_eq!(error.failure.kind, steadfast::FailureKind::RateLimited);
     }
 }

@@ -446,7 +446,7 @@ impl Machine {
         }
     }
 
-    fn open_remaining(&self, state: State) -> Option<Duration> {
+    pub(crate) fn open_remaining(&self, state: State) -> Option<Duration> {
         (state == State::Open).then(|| {
             let until = self.open_until.load(Acquire);
             Duration::from_nanos(until.saturating_sub(self.clock.now()))

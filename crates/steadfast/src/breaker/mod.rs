@@ -194,6 +194,14 @@ impl Breaker {
         self.machine.would_admit()
     }
 
+    /// How long the breaker stays open yet — zero once its open time is over
+    /// (it becomes half-open at the next permit asked for) — or `None` when
+    /// it is not open. Takes no permit; callers that probe a target at the
+    /// end of its open time (rather than wait for live traffic) read it.
+    pub fn open_remaining(&self) -> Option<Duration> {
+        self.machine.open_remaining(self.machine.state())
+    }
+
     /// The breaker's name.
     pub fn name(&self) -> &Arc<str> {
         &self.machine.name

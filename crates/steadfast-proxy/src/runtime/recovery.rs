@@ -1,0 +1,216 @@
+//! Recovery probes: a model whose breaker's open time is over is called at
+//! once with a one-token request in its own format (a real generation, which
+//! a model list answered by a healthy front door cannot stand in for), and
+//! the answer feeds the breaker as a half-open call would: successes close
+//! it (`half_open_calls` of them, probed back to back), a failure reopens it
+//! for a longer time (`open_for_multiplier`, capped by `max_open_for`).
+//! Recovery then waits neither for a client's request to take the risk nor
+//! for luck in its timing; a dead model costs one tiny call per open period.
+//!
+//! A model whose active health probes fail is not probed: it is back when
+//! they pass. One task looks at every watched target once a [`TICK`]; with a fleet, one
+//! gateway probes a model ([`Fleet::lease`]) and the others adopt the
+//! breaker's transitions as they adopt any. Turned off per model by
+//! `circuit_breaker.recovery_probe: false`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use steadfast::Failure;
+use steadfast::breaker::{OwnedPermit, State};
+use steadfast_wire::format;
+use steadfast_wire::model::{ChatRequest, Message, Part, Role};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::Target;
+use crate::fleet::Fleet;
+use crate::upstream::{self, Upstream, judge_error};
+
+/// How often the breakers of watched targets are looked at.
+const TICK: Duration = Duration::from_secs(1);
+
+/// The most of a probe's answer read (to reuse its connection).
+const MAX_DRAINED_BYTES: usize = 64 * 1024;
+
+/// The recovery probes of every target of the runtime.
+#[derive(Debug)]
+pub struct Recovery {
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    upstream: Upstream,
+    fleet: Option<Arc<dyn Fleet>>,
+    targets: Mutex<HashMap<Arc<str>, Weak<Target>>>,
+    /// Targets with a probe in flight.
+    probing: Mutex<HashSet<Arc<str>>>,
+}
+
+impl Recovery {
+    /// Starts looking at the targets it will be given (needs a tokio runtime).
+    pub fn start(upstream: Upstream, fleet: Option<Arc<dyn Fleet>>) -> Recovery {
+        let shared = Arc::new(Shared {
+            upstream,
+            fleet,
+            targets: Mutex::new(HashMap::new()),
+            probing: Mutex::new(HashSet::new()),
+        });
+        let task = tokio::spawn(look_on(Arc::downgrade(&shared)));
+        Recovery { shared, task }
+    }
+
+    /// Probes `target` at the end of its breaker's open times from now on
+    /// (until it is dropped or [`forget`](Self::forget)ten).
+    pub fn watch(&self, target: &Arc<Target>) {
+        if let Ok(mut targets) = self.shared.targets.lock() {
+            targets.insert(Arc::clone(&target.name), Arc::downgrade(target));
+        }
+    }
+
+    /// Stops probing the target `name`.
+    pub fn forget(&self, name: &str) {
+        if let Ok(mut targets) = self.shared.targets.lock() {
+            targets.remove(name);
+        }
+    }
+}
+
+impl Drop for Recovery {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Looks at every watched target each [`TICK`] while the [`Recovery`] lives;
+/// the probes it started end with it.
+async fn look_on(shared: Weak<Shared>) {
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut probes = JoinSet::new();
+    loop {
+        tick.tick().await;
+        while probes.try_join_next().is_some() {}
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        for target in shared.due() {
+            let Ok(permit) = target.breaker.try_acquire_owned() else {
+                continue;
+            };
+            if let Ok(mut probing) = shared.probing.lock() {
+                probing.insert(Arc::clone(&target.name));
+            }
+            let shared = Arc::clone(&shared);
+            probes.spawn(async move {
+                shared.probe(&target, permit).await;
+                if let Ok(mut probing) = shared.probing.lock() {
+                    probing.remove(&target.name);
+                }
+            });
+        }
+    }
+}
+
+impl Shared {
+    /// Watched targets whose breaker would let a probe through now: open
+    /// with its open time over, or half-open; none probed already.
+    fn due(&self) -> Vec<Arc<Target>> {
+        let probing = self.probing.lock().map(|p| p.clone()).unwrap_or_default();
+        let Ok(mut targets) = self.targets.lock() else {
+            return Vec::new();
+        };
+        targets.retain(|_, target| target.strong_count() > 0);
+        targets
+            .values()
+            .filter_map(Weak::upgrade)
+            .filter(|target| {
+                // An unhealthy model is back when its health probes say so:
+                // probing it meanwhile would only grow its open time.
+                target.settings.circuit_breaker.recovery_probe
+                    && target.health.is_available()
+                    && !probing.contains(&target.name)
+                    && match target.breaker.state() {
+                        State::HalfOpen => true,
+                        State::Open => target.breaker.open_remaining() == Some(Duration::ZERO),
+                        State::Closed | State::ForcedOpen | State::Disabled => false,
+                    }
+            })
+            .collect()
+    }
+
+    /// One probe of `target` under its breaker's `permit`, unless another
+    /// gateway of the fleet holds the model's lease (then the permit goes
+    /// back unrecorded).
+    async fn probe(&self, target: &Target, permit: OwnedPermit) {
+        if let Some(fleet) = &self.fleet {
+            let ttl = target.settings.circuit_breaker.open_for.0.max(TICK);
+            if !fleet.lease(&format!("recovery:{}", target.name), ttl).await {
+                return;
+            }
+        }
+        let verdict = tokio::time::timeout(target.timeout(), self.call(target))
+            .await
+            .unwrap_or_else(|_| Err(Failure::timeout()));
+        let result = match verdict {
+            Ok(()) => {
+                permit.record_success();
+                "success"
+            }
+            Err(failure) if failure.kind.counts_against_target() => {
+                permit.record_failure(failure);
+                "failure"
+            }
+            // The tiny request itself was refused (a model that wants
+            // `max_completion_tokens`, say): nothing said of its health.
+            Err(_) => {
+                permit.record_ignored();
+                "ignored"
+            }
+        };
+        target.metrics.recovery_probe(result);
+        tracing::info!(target_model = %target.name, result, state = %target.breaker.state(), "recovery probe");
+    }
+
+    /// Sends the one-token request and judges its answer.
+    async fn call(&self, target: &Target) -> Result<(), Failure> {
+        let format = target.provider.format;
+        let body = format::write_request(format, &one_token(), target.upstream_model());
+        let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+        let response = self
+            .upstream
+            .post(
+                &target.provider,
+                target.upstream_model(),
+                format::chat_path(format, false),
+                body,
+                "recovery-probe",
+            )
+            .await
+            .map_err(|error| error.failure)?;
+        let status = response.status();
+        if status.is_success() {
+            upstream::drain(response, MAX_DRAINED_BYTES).await;
+            return Ok(());
+        }
+        let headers = response.headers().clone();
+        let body = upstream::read_error_body(&target.provider.name, response)
+            .await
+            .map_err(|error| error.failure)?;
+        let error = judge_error(&target.provider, status, &headers, &body);
+        tracing::debug!(target_model = %target.name, "recovery probe refused: {}", error.message);
+        Err(error.failure)
+    }
+}
+
+/// The cheapest generation: one token in answer to one word.
+fn one_token() -> ChatRequest {
+    ChatRequest {
+        messages: vec![Message::new(Role::User, vec![Part::Text("ping".into())])],
+        max_tokens: Some(1),
+        ..ChatRequest::default()
+    }
+}

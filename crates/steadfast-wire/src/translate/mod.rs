@@ -1,0 +1,203 @@
+//! Answers on their way back: passed through untouched when the client and
+//! the target speak the same format, else read in the target's format and
+//! written in the client's, whole or event by event ([`StreamTranslator`]).
+
+mod hold;
+mod skim;
+mod stream;
+
+pub use stream::{MAX_MALFORMED_EVENTS, MAX_TRACKED_TEXT, StreamTranslator};
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::WireError;
+use crate::counts::Counts;
+use crate::format::{self, Format};
+use crate::tokens::Tokens;
+
+/// The formats of one attempt: the client's and the target's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Translation {
+    /// What the client speaks.
+    pub client: Format,
+    /// What the target speaks.
+    pub target: Format,
+    /// Whether an OpenAI client asked for usage in its stream.
+    pub include_usage: bool,
+}
+
+impl Translation {
+    /// Whether the answer passes through untouched: the target answers in
+    /// the client's format.
+    pub fn is_passthrough(self) -> bool {
+        self.client == self.target.answer_format()
+    }
+
+    /// A whole answer for the client and the tokens it used.
+    pub fn answer(self, body: Bytes) -> Result<(Bytes, Option<u64>), WireError> {
+        let answered = self.read(body)?;
+        Ok((answered.body, answered.usage.map(|usage| usage.total)))
+    }
+
+    /// A whole answer for the client, with the tokens it used and the model
+    /// the upstream says answered.
+    pub fn read(self, body: Bytes) -> Result<Answered, WireError> {
+        let not_json = |_| WireError::new("the answer is not JSON");
+        if self.is_passthrough() {
+            let skim: Skim = serde_json::from_slice(&body).map_err(not_json)?;
+            let usage = skim.usage.as_ref().and_then(|counts| match self.target {
+                Format::Openai | Format::Responses => Tokens::of(counts),
+                Format::Anthropic | Format::AnthropicVertex => counts.anthropic().map(Tokens::from),
+                // Gemini and Bedrock count in keys of their own, which the
+                // skim does not read (neither is a client format).
+                Format::Gemini | Format::Bedrock => None,
+            });
+            let model = match skim.model {
+                Some(Value::String(model)) => model,
+                _ => String::new(),
+            };
+            return Ok(Answered { body, usage, model });
+        }
+        let value: Value = serde_json::from_slice(&body).map_err(not_json)?;
+        let model = value["model"].as_str().unwrap_or_default().to_owned();
+        let response = format::parse_response(self.target, &value)?;
+        let written = format::write_response(self.client, &response);
+        let bytes =
+            serde_json::to_vec(&written).map_err(|error| WireError::new(error.to_string()))?;
+        Ok(Answered {
+            body: Bytes::from(bytes),
+            usage: Some(Tokens::from(response.usage)),
+            model,
+        })
+    }
+
+    /// The translator of a streamed answer.
+    pub fn stream(self) -> StreamTranslator {
+        let passthrough = self.is_passthrough();
+        // An OpenAI stream tells its usage only when asked: a client's own
+        // request passed on asks if the client did; a translated one always.
+        let usage_expected = self.target != Format::Openai || !passthrough || self.include_usage;
+        StreamTranslator::new(
+            format::decoder(self.target),
+            format::encoder(self.client, self.include_usage),
+            passthrough,
+            passthrough && self.target == Format::Openai,
+            usage_expected,
+        )
+    }
+}
+
+/// What the gateway reads of an answer it passes through; every other field
+/// is skipped by the parser without being built.
+#[derive(serde::Deserialize)]
+struct Skim {
+    model: Option<Value>,
+    usage: Option<Counts>,
+}
+
+/// A whole answer, read.
+#[derive(Debug)]
+pub struct Answered {
+    /// The answer in the client's format.
+    pub body: Bytes,
+    /// The tokens it used, if reported.
+    pub usage: Option<Tokens>,
+    /// The model the upstream says answered (empty if it does not say).
+    pub model: String,
+}
+
+/// How far a streamed answer has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Progress {
+    /// Only framing so far (a start event, pings).
+    Framing,
+    /// Some of the answer itself: the client can be committed to it.
+    Content,
+    /// The whole answer.
+    Done,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passthrough(format: Format) -> Translation {
+        Translation {
+            client: format,
+            target: format,
+            include_usage: false,
+        }
+    }
+
+    #[test]
+    fn a_passed_through_answer_is_kept_byte_for_byte_with_its_usage_and_model_read() {
+        let body = Bytes::from_static(
+            br#"{"id":"x","model":"gpt-4o-2024-08-06","choices":[{"message":{"content":"hi \u00e9"}}],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8},"x":[1,{"y":null}]}"#,
+        );
+        let answered = passthrough(Format::Openai).read(body.clone()).unwrap();
+        assert_eq!(answered.body, body);
+        assert_eq!(answered.model, "gpt-4o-2024-08-06");
+        assert_eq!(
+            answered.usage,
+            Some(Tokens {
+                input: 3,
+                output: 5,
+                total: 8
+            })
+        );
+    }
+
+    #[test]
+    fn an_anthropic_answer_counts_cached_input_tokens() {
+        let body = Bytes::from_static(
+            br#"{"model":"claude","usage":{"input_tokens":2,"cache_read_input_tokens":10,"output_tokens":7}}"#,
+        );
+        let answered = passthrough(Format::Anthropic).read(body).unwrap();
+        assert_eq!(answered.usage.map(|u| (u.input, u.output)), Some((12, 7)));
+    }
+
+    #[test]
+    fn missing_or_odd_fields_read_as_unknown_and_bad_json_fails() {
+        let answered = passthrough(Format::Openai)
+            .read(Bytes::from_static(br#"{"model":7,"usage":null}"#))
+            .unwrap();
+        assert_eq!((answered.model.as_str(), answered.usage), ("", None));
+        let error = passthrough(Format::Openai)
+            .read(Bytes::from_static(b"{\"model\":"))
+            .unwrap_err();
+        assert_eq!(error.0, "the answer is not JSON");
+    }
+
+    #[test]
+    fn the_text_kept_for_a_resumption_is_bounded() {
+        let translation = Translation {
+            client: Format::Openai,
+            target: Format::Anthropic,
+            include_usage: false,
+        };
+        let mut translator = translation.stream();
+        translator.relaying(true);
+        let piece = "x".repeat(64 * 1024);
+        let delta = serde_json::json!({
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": piece},
+        });
+        let event = Bytes::from(format!("event: content_block_delta\ndata: {delta}\n\n"));
+        let mut out = Vec::new();
+        for _ in 0..(MAX_TRACKED_TEXT / piece.len()) {
+            translator.feed(event.clone(), &mut out).unwrap();
+        }
+        assert!(translator.resumable());
+        assert_eq!(translator.text().len(), MAX_TRACKED_TEXT);
+        translator.feed(event, &mut out).unwrap();
+        assert!(!translator.resumable(), "past the bound, no resumption");
+        assert!(translator.text().is_empty(), "the text is let go");
+        assert_eq!(
+            out.len(),
+            MAX_TRACKED_TEXT / piece.len() + 1,
+            "every event relayed"
+        );
+    }
+}
