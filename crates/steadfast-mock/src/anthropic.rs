@@ -15,7 +15,10 @@ use steadfast_wire::Format;
 
 use super::MockState;
 use super::control::Mode;
-use super::respond::{Verdict, authorization, bad_request, echo, judge, sse_response, tokens};
+use super::respond::{
+    Verdict, authorization, bad_request, echo, judge, refused_prefill, shape_stream, sse_response,
+    tokens,
+};
 
 const KIND: Format = Format::Anthropic;
 
@@ -91,6 +94,10 @@ pub(super) async fn messages(
     let control = &state.control;
     let guard = control.begin(&body, authorization(&headers));
     let faults = control.faults();
+    if let Some(refused) = refused_prefill(Format::Anthropic, &faults, &body) {
+        guard.fail();
+        return refused;
+    }
     match judge(control, &faults, ProviderKind::Anthropic).await {
         Verdict::Answer => {}
         Verdict::Fail(response) => {
@@ -104,12 +111,18 @@ pub(super) async fn messages(
     } else {
         faults.answer_model.clone()
     };
-    let answer = Answer::to(&state.name, &body);
+    let mut answer = Answer::to(&state.name, &body);
+    if !faults.reply.is_empty() {
+        answer.text.clone_from(&faults.reply);
+    }
     let input_tokens = tokens(&body["messages"].to_string());
     let output_tokens = tokens(&answer.text) + u64::from(answer.tool.is_some());
     if body["stream"].as_bool() == Some(true) {
         let cut_after = (faults.mode == Mode::CutStream).then_some(faults.cut_after);
-        let events = stream_events(&model, &answer, input_tokens, output_tokens);
+        let events = shape_stream(
+            stream_events(&model, &answer, input_tokens, output_tokens),
+            &faults,
+        );
         let interval = Duration::from_millis(faults.chunk_interval_ms);
         return sse_response(events, cut_after, interval, guard);
     }

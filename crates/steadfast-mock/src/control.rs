@@ -43,6 +43,13 @@ pub enum Mode {
     /// event (`data: xxx…` in 64 KiB pieces, as fast as it is read), to plain
     /// and streamed requests alike.
     Flood,
+    /// OpenAI and Anthropic chat streams: the whole answer, finish reason
+    /// and usage, then the end of the body without the stream's own last
+    /// event (`data: [DONE]`, `message_stop`), as some servers do.
+    NoEnd,
+    /// OpenAI and Anthropic chat streams: an event whose data is not JSON
+    /// after `cut_after` events, then the rest of a complete stream.
+    Malformed,
 }
 
 /// The provider's settings; every field can be changed at run time.
@@ -72,6 +79,12 @@ pub struct Faults {
     pub error_body: Option<serde_json::Value>,
     /// Vertex AI: the lifetime, in seconds, of the access tokens issued.
     pub token_lifetime_s: u64,
+    /// OpenAI and Anthropic chat: answer 400 to a request whose last
+    /// message is the assistant's (a prefill), as newer Claude models do.
+    pub refuse_prefill: bool,
+    /// The mode applies to this many model requests from when it is set,
+    /// then the provider answers normally; 0: to every request.
+    pub times: u32,
 }
 
 impl Default for Faults {
@@ -88,6 +101,8 @@ impl Default for Faults {
             reply: String::new(),
             error_body: None,
             token_lifetime_s: 3600,
+            refuse_prefill: false,
+            times: 0,
         }
     }
 }
@@ -115,6 +130,8 @@ pub struct Control {
     faults: watch::Sender<Faults>,
     rng: Rng,
     requests: AtomicU64,
+    /// `requests` when the faults were last set (for `times`).
+    requests_at_set: AtomicU64,
     completed: AtomicU64,
     cancelled: AtomicU64,
     failed: AtomicU64,
@@ -133,6 +150,7 @@ impl Control {
             faults: watch::channel(faults).0,
             rng: Rng::with_seed(seed),
             requests: AtomicU64::new(0),
+            requests_at_set: AtomicU64::new(0),
             completed: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -145,13 +163,26 @@ impl Control {
         }
     }
 
-    /// The current settings.
+    /// The current settings; once a mode set for `times` requests has had
+    /// them, the normal ones.
     pub fn faults(&self) -> Faults {
-        self.faults.borrow().clone()
+        let faults = self.faults.borrow().clone();
+        let seen =
+            self.requests.load(Ordering::Relaxed) - self.requests_at_set.load(Ordering::Relaxed);
+        if faults.times > 0 && seen > u64::from(faults.times) {
+            return Faults {
+                mode: Mode::Ok,
+                times: 0,
+                ..faults
+            };
+        }
+        faults
     }
 
     /// Replaces the settings.
     pub fn set(&self, faults: Faults) {
+        self.requests_at_set
+            .store(self.requests.load(Ordering::Relaxed), Ordering::Relaxed);
         self.faults.send_replace(faults);
     }
 

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use steadfast_wire::Format;
 
 use super::MockState;
-use super::control::{Mode, RequestGuard};
+use super::control::{Faults, Mode, RequestGuard};
 use super::respond::{
-    Verdict, authorization, bad_request, event_stream, judge, sse_response, stream_error_event,
-    tokens,
+    Verdict, authorization, bad_request, event_stream, judge, refused_prefill, shape_stream,
+    sse_response, stream_error_event, tokens,
 };
 
 /// The deterministic answer text for a request.
@@ -51,6 +51,10 @@ pub(super) async fn chat(
     let guard = control.begin(&body, authorization(&headers));
     control.note_headers(&headers);
     let faults = control.faults();
+    if let Some(refused) = refused_prefill(Format::Openai, &faults, &body) {
+        guard.fail();
+        return refused;
+    }
     match judge(control, &faults, state.kind).await {
         Verdict::Answer => {}
         Verdict::Fail(response) => {
@@ -90,6 +94,7 @@ pub(super) async fn chat(
             error_after,
             interval,
             guard,
+            faults,
         });
     }
     guard.complete();
@@ -123,6 +128,7 @@ struct StreamPlan {
     error_after: Option<(usize, Bytes)>,
     interval: Duration,
     guard: RequestGuard,
+    faults: Faults,
 }
 
 fn chunk(model: &str, delta: Value, finish: Option<&str>) -> Bytes {
@@ -162,6 +168,7 @@ fn stream_chat(plan: StreamPlan) -> Response {
         events.truncate(after);
         events.push(error);
     }
+    let events = shape_stream(events, &plan.faults);
     sse_response(events, plan.cut_after, plan.interval, plan.guard)
 }
 
@@ -203,6 +210,10 @@ pub(super) async fn completions(
     let guard = control.begin(&body, authorization(&headers));
     control.note_headers(&headers);
     let faults = control.faults();
+    if let Some(refused) = refused_prefill(Format::Openai, &faults, &body) {
+        guard.fail();
+        return refused;
+    }
     match judge(control, &faults, state.kind).await {
         Verdict::Answer => {}
         Verdict::Fail(response) => {
@@ -259,6 +270,10 @@ pub(super) async fn embeddings(
     let guard = control.begin(&body, authorization(&headers));
     control.note_headers(&headers);
     let faults = control.faults();
+    if let Some(refused) = refused_prefill(Format::Openai, &faults, &body) {
+        guard.fail();
+        return refused;
+    }
     match judge(control, &faults, state.kind).await {
         Verdict::Answer => {}
         Verdict::Fail(response) => {

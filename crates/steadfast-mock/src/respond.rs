@@ -35,6 +35,8 @@ pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind
         | Mode::StreamError
         | Mode::SafetyBlock
         | Mode::EndlessStream
+        | Mode::NoEnd
+        | Mode::Malformed
         | Mode::Refuse => {
             if !control.random_failure(faults.fail_rate) {
                 return Verdict::Answer;
@@ -203,6 +205,40 @@ pub(super) fn bad_request(kind: Format, message: &str) -> Response {
         Format::Gemini => steadfast_wire::gemini::error_body(400, "INVALID_ARGUMENT", message),
     };
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// The 400 of a model that takes no prefill, when asked one (`refuse_prefill`).
+pub(super) fn refused_prefill(kind: Format, faults: &Faults, body: &Value) -> Option<Response> {
+    let prefill = body["messages"]
+        .as_array()
+        .and_then(|messages| messages.last())
+        .is_some_and(|last| last["role"] == "assistant");
+    (faults.refuse_prefill && prefill).then(|| {
+        bad_request(
+            kind,
+            "This model does not support assistant message prefill. The conversation must end with a user message.",
+        )
+    })
+}
+
+/// A complete stream's events shaped by the `no_end` and `malformed` modes:
+/// its last event left out, or an event that is not JSON put in after
+/// `cut_after` events.
+pub(super) fn shape_stream(mut events: Vec<Bytes>, faults: &Faults) -> Vec<Bytes> {
+    match faults.mode {
+        Mode::NoEnd => {
+            events.pop();
+        }
+        Mode::Malformed => {
+            let at = (faults.cut_after as usize).min(events.len());
+            events.insert(
+                at,
+                Bytes::from_static(b"data: {\"choices\": [{\"delta\": {\"content\": \n\n"),
+            );
+        }
+        _ => {}
+    }
+    events
 }
 
 /// The deterministic answer to a request whose last message says `last`.

@@ -64,8 +64,11 @@ impl<'de> Deserialize<'de> for Finishing {
     }
 }
 
-/// Skims one chunk's data.
+/// Skims one chunk's data (`[DONE]`, the end, is notable).
 pub(super) fn skim(data: &str) -> Skimmed {
+    if data.trim() == "[DONE]" {
+        return Skimmed::Notable;
+    }
     match serde_json::from_str::<Chunk>(data) {
         Err(_) => Skimmed::Malformed,
         Ok(chunk) if chunk.choices.0 || chunk.usage.is_some() || chunk.error.is_some() => {
@@ -96,5 +99,6 @@ mod tests {
         );
         assert_eq!(skim("[1,2]"), Skimmed::Malformed);
         assert_eq!(skim(r#"{"choices":null}"#), Skimmed::Plain);
+        assert_eq!(skim("[DONE]"), Skimmed::Notable);
     }
 }

@@ -479,7 +479,16 @@ mod tests {
         assert_eq!(out, vec![text("Hello"), text(" world")], "never relayed");
         assert_eq!(stream.take_malformed(), 1);
         assert_eq!(stream.take_malformed(), 0);
-        for _ in 1..MAX_MALFORMED_EVENTS {
+        let done = Bytes::from_static(b"data: [DONE]\n\n");
+        assert_eq!(
+            stream.feed(done.clone(), &mut out),
+            Ok(Progress::Done),
+            "skimmed, the end is seen"
+        );
+        assert_eq!(out.last(), Some(&done));
+        let mut stream = openai(Format::Openai, false);
+        stream.relaying(false);
+        for _ in 0..MAX_MALFORMED_EVENTS {
             stream.feed(broken.clone(), &mut out).unwrap();
         }
         let error = stream.feed(broken, &mut out).unwrap_err();
