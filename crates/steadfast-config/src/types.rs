@@ -337,7 +337,7 @@ pub struct BreakerConfig {
     pub window: ConfigDuration,
     /// How long the breaker stays open before letting probes through.
     pub open_for: ConfigDuration,
-    /// Longest open time when it grows on repeated trips; none: 30 s, or
+    /// Longest open time when it grows on repeated trips; none: 15 s, or
     /// `open_for` if that is longer.
     pub max_open_for: Option<ConfigDuration>,
     /// Growth of the open time on each trip without a recovery in between.
@@ -357,7 +357,7 @@ pub struct BreakerConfig {
 }
 
 impl BreakerConfig {
-    /// The cap of the grown open time in force: `max_open_for`, else 30 s
+    /// The cap of the grown open time in force: `max_open_for`, else 15 s
     /// (or `open_for` if that is longer) — low, so a recovered model is back
     /// within about that long of its recovery.
     pub fn open_time_cap(&self) -> Duration {
@@ -367,7 +367,7 @@ impl BreakerConfig {
 }
 
 /// The default cap of a breaker's grown open time.
-const DEFAULT_MAX_OPEN_FOR: Duration = Duration::from_secs(30);
+const DEFAULT_MAX_OPEN_FOR: Duration = Duration::from_secs(15);
 
 impl Default for BreakerConfig {
     fn default() -> BreakerConfig {
@@ -375,7 +375,7 @@ impl Default for BreakerConfig {
             failure_rate: 0.5,
             min_calls: 10,
             window: ConfigDuration::secs(60),
-            open_for: ConfigDuration::secs(15),
+            open_for: ConfigDuration::secs(5),
             max_open_for: None,
             open_for_multiplier: 2.0,
             half_open_calls: 2,

@@ -21,6 +21,7 @@ mod chaos;
 mod cli;
 mod clients;
 mod completions;
+mod conformance;
 mod correctness;
 mod dashboard;
 mod degrade;

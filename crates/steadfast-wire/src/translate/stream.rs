@@ -236,8 +236,10 @@ impl StreamTranslator {
                 self.start
                     .get_or_insert_with(|| (id.clone(), model.clone()));
             }
-            if let StreamEvent::Usage(usage) = item {
-                self.usage = Some(Tokens::from(*usage));
+            match item {
+                StreamEvent::Usage(usage) => self.usage = Some(Tokens::from(*usage)),
+                StreamEvent::Finish(_) => self.finished = true,
+                _ => {}
             }
             match hold.take(item) {
                 Ok(Held::Pending) => {}
@@ -261,8 +263,12 @@ impl StreamTranslator {
     /// end of the stream is appended to `out`.
     pub fn end_of_upstream(&mut self, out: &mut Vec<Bytes>) -> bool {
         let whole = self.finished && (self.usage.is_some() || !self.usage_expected);
-        if !whole || self.hold.is_some() {
+        if !whole {
             return false;
+        }
+        if self.hold.is_some() {
+            // A held continuation ends here: its splice is judged now.
+            return self.hold_all(&[StreamEvent::End]) == Ok(Progress::Done);
         }
         if !self.passthrough {
             self.emit(&StreamEvent::End, out);
@@ -669,6 +675,33 @@ mod tests {
             error.message.starts_with("cannot continue the answer"),
             "{}",
             error.message
+        );
+    }
+
+    #[test]
+    fn a_held_continuation_whole_without_its_last_event_is_judged_at_its_end() {
+        let mut next = openai(Format::Openai, true);
+        next.hold(Splice::new("The gateway ", false));
+        for piece in [text("keeps"), text(" answering."), finish(), usage(3)] {
+            assert_eq!(
+                next.feed(piece, &mut Vec::new()),
+                Ok(Progress::Framing),
+                "short: judged at its end"
+            );
+        }
+        assert!(next.end_of_upstream(&mut Vec::new()));
+        let mut stream = openai(Format::Openai, true);
+        stream.relaying(true);
+        let mut out = Vec::new();
+        stream.feed(text("The gateway "), &mut out).unwrap();
+        assert_eq!(
+            stream.adopt(&mut next, Usage::default(), &mut out),
+            Progress::Done
+        );
+        assert!(
+            relayed(&out).contains("\"keeps answering.\""),
+            "{}",
+            relayed(&out)
         );
     }
 }
