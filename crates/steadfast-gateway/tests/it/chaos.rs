@@ -7,12 +7,9 @@ use std::process::Command;
 
 use steadfast_chaos::{self as chaos, ChaosOptions, View};
 
-use crate::support::Harness;
+use crate::support::{Harness, TIMED_RUNS};
 
 const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
-
-/// Runs are timed: one at a time, so that none suffers from another's load.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
@@ -40,7 +37,7 @@ fn options(out: &Path, gateway_url: Option<String>) -> ChaosOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_shipped_scenario_meets_its_targets_in_short_form() {
-    let _alone = ONE_AT_A_TIME.lock().await;
+    let _alone = TIMED_RUNS.lock().await;
     let files = shipped();
     assert!(files.len() >= 7, "{files:?}");
     let dir = tempfile::tempdir().unwrap();
@@ -72,7 +69,7 @@ async fn every_shipped_scenario_meets_its_targets_in_short_form() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_gateway_is_driven_through_its_providers_control_urls() {
-    let _alone = ONE_AT_A_TIME.lock().await;
+    let _alone = TIMED_RUNS.lock().await;
     let h = Harness::start(
         &["primary", "secondary"],
         "circuit_breaker: { consecutive_failures: 2, open_for: 1s }",
@@ -120,7 +117,7 @@ async fn a_remote_gateway_is_driven_through_its_providers_control_urls() {
 
 #[test]
 fn chaos_exits_non_zero_naming_the_missed_target() {
-    let _alone = ONE_AT_A_TIME.blocking_lock();
+    let _alone = TIMED_RUNS.blocking_lock();
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("strict.yaml");
     let config = scenarios_dir().join("gateway/sequential.yaml");
@@ -152,7 +149,7 @@ fn chaos_exits_non_zero_naming_the_missed_target() {
 
 #[test]
 fn demo_runs_the_outage_and_prints_the_report() {
-    let _alone = ONE_AT_A_TIME.blocking_lock();
+    let _alone = TIMED_RUNS.blocking_lock();
     let output = Command::new(BIN)
         .args(["demo", "--duration", "6s", "--listen", "127.0.0.1:0"])
         .output()

@@ -6,10 +6,11 @@
 //! (BENCHMARKS.md). Timings are the harness's to judge, by the catalogue's
 //! bounds; this test asks only for the verdicts.
 
-use crate::support::python;
+use crate::support::{TIMED_RUNS, python};
 
 /// Runs the harness with `args` and asserts that it met its requirements.
 async fn harness(args: &[&str]) {
+    let _alone = TIMED_RUNS.lock().await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = tempfile::tempdir().unwrap();
     let output = tokio::process::Command::new(python())

@@ -1,6 +1,8 @@
 //! Recovery probes: a model whose breaker's open time is over is called at
-//! once with a one-token request in its own format (a real generation, which
-//! a model list answered by a healthy front door cannot stand in for), and
+//! once with a streamed one-token request in its own format (a real
+//! generation, which a model list answered by a healthy front door cannot
+//! stand in for; streamed, as most traffic is, so a model whose streams
+//! break is not taken back), and
 //! the answer feeds the breaker as a half-open call would: successes close
 //! it (`half_open_calls` of them, probed back to back), a failure reopens it
 //! for a longer time (`open_for_multiplier`, capped by `max_open_for`).
@@ -18,10 +20,14 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::BodyExt as _;
 use steadfast::Failure;
 use steadfast::breaker::{OwnedPermit, State};
+use steadfast_wire::Format;
 use steadfast_wire::format;
+use steadfast_wire::framing::Framing;
 use steadfast_wire::model::{ChatRequest, Message, Part, Role};
+use steadfast_wire::translate::{Progress, Translation};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::Target;
@@ -31,8 +37,8 @@ use crate::upstream::{self, Upstream, judge_error};
 /// How often the breakers of watched targets are looked at.
 const TICK: Duration = Duration::from_secs(1);
 
-/// The most of a probe's answer read (to reuse its connection).
-const MAX_DRAINED_BYTES: usize = 64 * 1024;
+/// The most of a probe's answer read: a one-token answer is far smaller.
+const MAX_PROBE_BYTES: usize = 64 * 1024;
 
 /// The recovery probes of every target of the runtime.
 #[derive(Debug)]
@@ -175,7 +181,9 @@ impl Shared {
         tracing::info!(target_model = %target.name, result, state = %target.breaker.state(), "recovery probe");
     }
 
-    /// Sends the one-token request and judges its answer.
+    /// Sends the one-token request, streamed (the shape most traffic takes,
+    /// and the one that shows a stream that breaks), and judges its answer:
+    /// a success only when the stream ends whole.
     async fn call(&self, target: &Target) -> Result<(), Failure> {
         let format = target.provider.format;
         let body = format::write_request(format, &one_token(), target.upstream_model());
@@ -185,7 +193,7 @@ impl Shared {
             .post(
                 &target.provider,
                 target.upstream_model(),
-                format::chat_path(format, false),
+                format::chat_path(format, true),
                 body,
                 "recovery-probe",
             )
@@ -193,8 +201,7 @@ impl Shared {
             .map_err(|error| error.failure)?;
         let status = response.status();
         if status.is_success() {
-            upstream::drain(response, MAX_DRAINED_BYTES).await;
-            return Ok(());
+            return read_whole(format, response).await;
         }
         let headers = response.headers().clone();
         let body = upstream::read_error_body(&target.provider.name, response)
@@ -206,11 +213,51 @@ impl Shared {
     }
 }
 
+/// Reads a streamed answer in `format` to its end: whole (its finish reason
+/// and end arrived), or the failure it broke with.
+async fn read_whole(format: Format, response: upstream::Response) -> Result<(), Failure> {
+    let mut framing = Framing::of(format);
+    let mut stream = Translation {
+        client: format.answer_format(),
+        target: format,
+        include_usage: true,
+    }
+    .stream();
+    let mut body = response.into_body();
+    let mut read = 0;
+    let mut discarded = Vec::new();
+    loop {
+        while let Some(event) = framing.next_event().map_err(|_| Failure::transient())? {
+            discarded.clear();
+            match stream.feed(event, &mut discarded) {
+                Ok(Progress::Done) => return Ok(()),
+                Ok(_) => {}
+                Err(error) => return Err(error.failure),
+            }
+        }
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(chunk) = frame.into_data() {
+                    read += chunk.len();
+                    if read > MAX_PROBE_BYTES {
+                        return Err(Failure::transient());
+                    }
+                    framing.push(&chunk);
+                }
+            }
+            None if stream.end_of_upstream(&mut discarded) => return Ok(()),
+            Some(Err(_)) | None => return Err(Failure::transient()),
+        }
+    }
+}
+
 /// The cheapest generation: one token in answer to one word.
 fn one_token() -> ChatRequest {
     ChatRequest {
         messages: vec![Message::new(Role::User, vec![Part::Text("ping".into())])],
         max_tokens: Some(1),
+        stream: true,
+        stream_usage: true,
         ..ChatRequest::default()
     }
 }

@@ -104,7 +104,8 @@ impl StreamTranslator {
 
     /// Feeds one upstream event, appending the client's events to `out`. An
     /// upstream error event is never relayed: it becomes an `Err`, and so
-    /// does a stream past [`MAX_MALFORMED_EVENTS`] events that do not parse.
+    /// does a stream past [`MAX_MALFORMED_EVENTS`] events that do not parse,
+    /// and one that ends without having given a finish reason.
     pub fn feed(&mut self, event: Bytes, out: &mut Vec<Bytes>) -> Result<Progress, StreamError> {
         let Some(data) = event_data(&event) else {
             if self.passthrough {
@@ -142,13 +143,22 @@ impl StreamTranslator {
                 } else {
                     Progress::Framing
                 };
+                let mut ended_without_answer = false;
                 for item in &events {
+                    if *item == StreamEvent::End && !self.finished {
+                        ended_without_answer = true;
+                        break;
+                    }
                     progress = progress.max(self.emit(item, out));
                 }
-                if self.passthrough {
-                    out.push(event);
+                if ended_without_answer {
+                    Err(no_finish())
+                } else {
+                    if self.passthrough {
+                        out.push(event);
+                    }
+                    Ok(progress)
                 }
-                Ok(progress)
             }
         };
         self.events = events;
@@ -239,6 +249,7 @@ impl StreamTranslator {
             match item {
                 StreamEvent::Usage(usage) => self.usage = Some(Tokens::from(*usage)),
                 StreamEvent::Finish(_) => self.finished = true,
+                StreamEvent::End if !self.finished => return Err(no_finish()),
                 _ => {}
             }
             match hold.take(item) {
@@ -411,6 +422,16 @@ impl StreamTranslator {
     }
 }
 
+/// A stream that ended without saying how its answer ended (no finish
+/// reason: a malformed or foreign stream) has no answer to serve: it fails
+/// like a cut one.
+fn no_finish() -> StreamError {
+    StreamError {
+        failure: Failure::transient(),
+        message: "ended its stream without a finish reason".into(),
+    }
+}
+
 /// Adds `more` to the `kept` text of a resumption while it stays within
 /// [`MAX_TRACKED_TEXT`]; past it, lets the text go and marks it `dropped`.
 fn keep_text(kept: &mut String, dropped: &mut bool, more: &str) {
@@ -485,6 +506,7 @@ mod tests {
         assert_eq!(out, vec![text("Hello"), text(" world")], "never relayed");
         assert_eq!(stream.take_malformed(), 1);
         assert_eq!(stream.take_malformed(), 0);
+        stream.feed(finish(), &mut out).unwrap();
         let done = Bytes::from_static(b"data: [DONE]\n\n");
         assert_eq!(
             stream.feed(done.clone(), &mut out),
@@ -701,6 +723,29 @@ mod tests {
         assert!(
             relayed(&out).contains("\"keeps answering.\""),
             "{}",
+            relayed(&out)
+        );
+    }
+
+    #[test]
+    fn a_stream_that_ends_without_a_finish_reason_is_no_answer() {
+        let mut stream = openai(Format::Anthropic, false);
+        stream.relaying(false);
+        let mut out = Vec::new();
+        stream
+            .feed(Bytes::from_static(b"data: not json\n\n"), &mut out)
+            .unwrap();
+        let error = stream
+            .feed(Bytes::from_static(b"data: [DONE]\n\n"), &mut out)
+            .unwrap_err();
+        assert!(
+            error.message.contains("without a finish reason"),
+            "{}",
+            error.message
+        );
+        assert!(
+            !relayed(&out).contains("message_stop"),
+            "no end of a message that never began: {}",
             relayed(&out)
         );
     }

@@ -319,6 +319,10 @@ pub fn python() -> std::path::PathBuf {
     python
 }
 
+/// Held by runs whose verdicts depend on time (chaos scenarios, the failover
+/// harness): one at a time, so that none suffers from another's load.
+pub static TIMED_RUNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A free loopback port (bound, then released for the caller).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
