@@ -70,6 +70,28 @@ def _describe_error(res: CallResult, exc: BaseException) -> None:
     res.error = f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
+async def _recorded(res: CallResult, client, call) -> None:
+    """Runs `call(t0)` with the SDK `client` into `res`: a success unless it
+    raises (the SDKs raise a family of APIError subclasses, and JSON errors),
+    its time kept either way, the client closed."""
+    t0 = time.monotonic()
+    try:
+        await call(t0)
+        res.ok = True
+    except Exception as exc:
+        _describe_error(res, exc)
+    finally:
+        res.elapsed_s = round(time.monotonic() - t0, 3)
+        await _close_quietly(client)
+
+
+def _text_arrived(res: CallResult, text: str, t0: float) -> None:
+    if res.ttft_s is None:
+        res.ttft_s = round(time.monotonic() - t0, 3)
+    res._parts.append(text)
+    res.content = "".join(res._parts)
+
+
 class OpenAIIngress:
     name = "openai"
 
@@ -81,9 +103,9 @@ class OpenAIIngress:
                                   timeout=limit_s + SDK_TIMEOUT_SLACK_S)
 
     async def stream(self, route: str, messages: list[dict], limit_s: float, res: CallResult) -> None:
-        t0 = time.monotonic()
         client = self._client(limit_s)
-        try:
+
+        async def call(t0: float) -> None:
             stream = await client.chat.completions.create(
                 model=route, messages=messages, stream=True, stream_options={"include_usage": True})
             async for chunk in stream:
@@ -94,34 +116,23 @@ class OpenAIIngress:
                 for choice in chunk.choices or []:
                     text = choice.delta.content if choice.delta else None
                     if text:
-                        if res.ttft_s is None:
-                            res.ttft_s = round(time.monotonic() - t0, 3)
-                        res._parts.append(text)
-                        res.content = "".join(res._parts)
+                        _text_arrived(res, text, t0)
                     if choice.finish_reason:
                         res.finish_reason = choice.finish_reason
-            res.ok = True
-        except Exception as exc:  # the SDK raises a family of APIError subclasses, and JSON errors
-            _describe_error(res, exc)
-        finally:
-            res.elapsed_s = round(time.monotonic() - t0, 3)
-            await _close_quietly(client)
+
+        await _recorded(res, client, call)
 
     async def plain(self, route: str, messages: list[dict], limit_s: float, res: CallResult) -> None:
-        t0 = time.monotonic()
         client = self._client(limit_s)
-        try:
+
+        async def call(_t0: float) -> None:
             r = await client.chat.completions.create(model=route, messages=messages)
             res.content = (r.choices[0].message.content or "") if r.choices else ""
             res.reported_model = r.model
             res.usage = r.usage.model_dump(exclude_none=True) if r.usage else None
             res.finish_reason = r.choices[0].finish_reason if r.choices else None
-            res.ok = True
-        except Exception as exc:
-            _describe_error(res, exc)
-        finally:
-            res.elapsed_s = round(time.monotonic() - t0, 3)
-            await _close_quietly(client)
+
+        await _recorded(res, client, call)
 
 
 class AnthropicIngress:
@@ -136,45 +147,34 @@ class AnthropicIngress:
                                         timeout=limit_s + SDK_TIMEOUT_SLACK_S)
 
     async def stream(self, route: str, messages: list[dict], limit_s: float, res: CallResult) -> None:
-        t0 = time.monotonic()
         client = self._client(limit_s)
-        try:
+
+        async def call(t0: float) -> None:
             async with client.messages.stream(model=route, max_tokens=self.max_tokens, messages=messages) as s:
                 async for event in s:
                     res.events += 1
                     if event.type == "message_start":
                         res.reported_model = event.message.model
                     elif event.type == "content_block_delta" and getattr(event.delta, "type", None) == "text_delta":
-                        if res.ttft_s is None:
-                            res.ttft_s = round(time.monotonic() - t0, 3)
-                        res._parts.append(event.delta.text)
-                        res.content = "".join(res._parts)
+                        _text_arrived(res, event.delta.text, t0)
                 final = await s.get_final_message()
             res.reported_model = final.model or res.reported_model
             res.usage = final.usage.model_dump(exclude_none=True) if final.usage else None
             res.finish_reason = final.stop_reason
-            res.ok = True
-        except Exception as exc:
-            _describe_error(res, exc)
-        finally:
-            res.elapsed_s = round(time.monotonic() - t0, 3)
-            await _close_quietly(client)
+
+        await _recorded(res, client, call)
 
     async def plain(self, route: str, messages: list[dict], limit_s: float, res: CallResult) -> None:
-        t0 = time.monotonic()
         client = self._client(limit_s)
-        try:
+
+        async def call(_t0: float) -> None:
             m = await client.messages.create(model=route, max_tokens=self.max_tokens, messages=messages)
             res.content = "".join(b.text for b in m.content if getattr(b, "type", None) == "text")
             res.reported_model = m.model
             res.usage = m.usage.model_dump(exclude_none=True) if m.usage else None
             res.finish_reason = m.stop_reason
-            res.ok = True
-        except Exception as exc:
-            _describe_error(res, exc)
-        finally:
-            res.elapsed_s = round(time.monotonic() - t0, 3)
-            await _close_quietly(client)
+
+        await _recorded(res, client, call)
 
 
 INGRESSES = {"openai": OpenAIIngress, "anthropic": AnthropicIngress}

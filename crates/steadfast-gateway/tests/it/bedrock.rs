@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use steadfast_config::ProviderKind;
 use steadfast_mock::{Faults, MockOptions, MockServer, Mode};
 
-use crate::support::{Harness, header, python};
+use crate::support::{Harness, header, run_script};
 
 const SECRET: &str = "wJalrXUtnFEMI-DO-NOT-LEAK-K7MDENGbPxRfiCY";
 const SESSION: &str = "session-DO-NOT-LEAK-IQoJb3JpZ2luX2Vj";
@@ -156,23 +156,6 @@ async fn throttling_a_too_long_input_and_a_stream_exception_fail_over() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_anthropic_sdk_is_answered_by_bedrock() {
     let h = bedrock_then_openai().await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/it/python/anthropic_bedrock.py"
-    );
-    let output = tokio::process::Command::new(python())
-        .arg(script)
-        .arg(h.url(""))
-        .arg("chat")
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "stdout: {stdout}\nstderr: {stderr}"
-    );
-    assert!(stdout.contains("all checks passed"));
+    run_script("anthropic_bedrock.py", &[&h.url(""), "chat"]).await;
     assert_eq!(h.mocks[1].control().counts().requests, 0);
 }

@@ -6,27 +6,25 @@
 //! (BENCHMARKS.md). Timings are the harness's to judge, by the catalogue's
 //! bounds; this test asks only for the verdicts.
 
-use crate::support::{TIMED_RUNS, python};
+use crate::support::{TIMED_RUNS, run_python};
 
 /// Runs the harness with `args` and asserts that it met its requirements.
 async fn harness(args: &[&str]) {
     let _alone = TIMED_RUNS.lock().await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(python())
-        .arg(root.join("scripts/failover/run.py"))
-        .args([
-            "--binary",
-            env!("CARGO_BIN_EXE_steadfast"),
-            "--timing",
-            "fast",
-        ])
-        .arg("--out")
-        .arg(out.path())
-        .args(args)
-        .output()
-        .await
-        .unwrap();
+    let binary = [
+        "--binary",
+        env!("CARGO_BIN_EXE_steadfast"),
+        "--timing",
+        "fast",
+    ];
+    let out_dir = ["--out", out.path().to_str().unwrap()];
+    let output = run_python(
+        &root.join("scripts/failover/run.py"),
+        binary.iter().chain(&out_dir).chain(args),
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let scorecard = std::fs::read_to_string(out.path().join("SCORECARD.md")).unwrap_or_default();

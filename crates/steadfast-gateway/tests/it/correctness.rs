@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use steadfast_mock::{Faults, Mode};
 
 use crate::support::observe::{scrape, value};
-use crate::support::{Harness, events, eventually, header, messages};
+use crate::support::{Harness, event_types, events, eventually, header, messages};
 
 /// The answer the primary starts and its continuations repeat or depart from.
 const ANSWER: &str = "The gateway keeps answering when the provider behind it stalls, fails or rate-limits the caller.";
@@ -94,10 +94,7 @@ async fn an_anthropic_stream_ended_without_message_stop_is_whole() {
     let response = messages(&h, "claude-first", json!({"stream": true})).await;
     assert_eq!(header(&response, "x-steadfast-target"), "m0");
     let body = response.text().await.unwrap();
-    let kinds: Vec<String> = events(&body)
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_owned())
-        .collect();
+    let kinds = event_types(&body);
     assert_eq!(
         kinds.iter().filter(|k| *k == "message_delta").count(),
         1,

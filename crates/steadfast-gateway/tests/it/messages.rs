@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use steadfast_mock::{Faults, Mode};
 
 use crate::support::{
-    SECRET_KEY, anthropic_and_openai as start, events, fail, header, messages, python,
+    SECRET_KEY, anthropic_and_openai as start, event_types, events, fail, header, messages,
+    run_script,
 };
 
 fn message_text(body: &str) -> String {
@@ -57,10 +58,7 @@ async fn anthropic_clients_get_messages_from_any_target() {
     assert_eq!(header(&response, "content-type"), "text/event-stream");
     let body = response.text().await.unwrap();
     assert_eq!(message_text(&body), "gpt here. You said: hello there");
-    let kinds: Vec<String> = events(&body)
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_owned())
-        .collect();
+    let kinds = event_types(&body);
     assert_eq!(kinds.first().map(String::as_str), Some("message_start"));
     assert_eq!(kinds[kinds.len() - 2..], ["message_delta", "message_stop"]);
 
@@ -107,10 +105,7 @@ async fn with_stream_resume_an_anthropic_stream_cut_midway_goes_on_from_another_
     assert_eq!(response.status(), 200);
     assert_eq!(header(&response, "x-steadfast-target"), "m0");
     let body = response.text().await.unwrap();
-    let kinds: Vec<String> = events(&body)
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_owned())
-        .collect();
+    let kinds = event_types(&body);
     assert!(!kinds.iter().any(|k| k == "error"), "{body}");
     assert_eq!(
         kinds.iter().filter(|k| *k == "message_start").count(),
@@ -136,21 +131,5 @@ async fn anthropic_python_sdk_plain_and_streamed_through_failover() {
     let h = start().await;
     // The Anthropic target is overloaded: every SDK call is answered by the OpenAI one.
     fail(&h.mocks[0], Mode::Error, 529);
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/it/python/anthropic_sdk.py"
-    );
-    let output = tokio::process::Command::new(python())
-        .arg(script)
-        .arg(h.url(""))
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "stdout: {stdout}\nstderr: {stderr}"
-    );
-    assert!(stdout.contains("all checks passed"));
+    run_script("anthropic_sdk.py", &[&h.url("")]).await;
 }

@@ -3,28 +3,7 @@
 
 use steadfast_mock::{Faults, Mode};
 
-use crate::support::{Harness, python};
-
-/// Runs `tests/it/python/{script}` with `args` in the project's virtualenv
-/// and asserts that it passed every check.
-async fn run_script(script: &str, args: &[&str]) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/it/python")
-        .join(script);
-    let output = tokio::process::Command::new(python())
-        .arg(path)
-        .args(args)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "stdout: {stdout}\nstderr: {stderr}"
-    );
-    assert!(stdout.contains("all checks passed"), "{stdout}");
-}
+use crate::support::{Harness, run_script};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_python_sdk_plain_and_streamed_through_failover() {

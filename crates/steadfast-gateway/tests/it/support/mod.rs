@@ -299,6 +299,44 @@ pub async fn messages(h: &Harness, route: &str, extra: Value) -> reqwest::Respon
     h.post_json("/v1/messages", body).await
 }
 
+/// The `type` of each event of a streamed body (the Messages API's).
+pub fn event_types(body: &str) -> Vec<String> {
+    events(body)
+        .iter()
+        .map(|event| event["type"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Runs the Python `script` with `args` in the project's virtualenv.
+pub async fn run_python<I, S>(script: &std::path::Path, args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    tokio::process::Command::new(python())
+        .arg(script)
+        .args(args)
+        .output()
+        .await
+        .unwrap()
+}
+
+/// Runs `tests/it/python/{script}` with `args` in the project's virtualenv
+/// and asserts that it passed every check.
+pub async fn run_script(script: &str, args: &[&str]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/python")
+        .join(script);
+    let output = run_python(&path, args).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+}
+
 /// The data of each event of a streamed body, `[DONE]` left out.
 pub fn events(body: &str) -> Vec<Value> {
     body.lines()
