@@ -137,6 +137,42 @@ pub fn json_schema() -> serde_json::Value {
 }
 
 impl Config {
+    /// Every secret the config holds — providers' credentials, client keys,
+    /// the gateway's tokens, Redis' URL, alert channels' credentials — for
+    /// masking wherever outside text could echo one.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        let providers = self.providers.values().flat_map(|p| {
+            [
+                &p.api_key,
+                &p.bearer_token,
+                &p.access_key_id,
+                &p.secret_access_key,
+                &p.session_token,
+            ]
+        });
+        let server = [&self.server.admin_token, &self.server.ops_token];
+        let channels = self
+            .alerts
+            .channels
+            .values()
+            .flat_map(|channel| match channel {
+                ChannelConfig::Slack(slack) => [Some(&slack.webhook_url), None],
+                ChannelConfig::Webhook(webhook) => [webhook.secret.as_ref(), None],
+                ChannelConfig::Email(email) => [email.username.as_ref(), email.password.as_ref()],
+            });
+        let state = match &self.state {
+            StateConfig::Redis { url, .. } => Some(url),
+            StateConfig::Memory => None,
+        };
+        providers
+            .chain(server)
+            .filter_map(Option::as_ref)
+            .chain(self.clients.values().map(|client| &client.key))
+            .chain(channels.flatten())
+            .chain(state)
+            .collect()
+    }
+
     /// A one-paragraph summary for `steadfast check`.
     pub fn summary(&self) -> String {
         let mut out = format!(

@@ -133,7 +133,7 @@ pub(crate) async fn open_stream(
         open.first_content().await.map_err(|problem| {
             AttemptError::new(
                 problem.failure,
-                format!("{} {}", provider.name, problem.message),
+                format!("{} {}", provider.name, provider.clean(&problem.message)),
             )
         })?;
         match wrong_model(&target, open.model().unwrap_or_default()) {

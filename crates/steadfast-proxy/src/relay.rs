@@ -319,6 +319,7 @@ impl OpenStream {
                 }
             };
             let admission = self.admission.take()?;
+            let problem = admission.target().provider.clean(&problem);
             admission.fail(failure);
             if let Some(record) = &mut self.record {
                 record.broke(&self.name, failure.kind);

@@ -8,8 +8,24 @@
 /// The longest upstream message kept, in characters.
 const MAX_CHARS: usize = 300;
 
+/// The most of an upstream's message held before it is cleaned, in bytes:
+/// far more than is ever shown, so that whatever is masked by exact value
+/// (a configured key) is masked whole before the text is cut.
+pub const MAX_RAW_BYTES: usize = 4096;
+
 /// What a masked part becomes.
 const MASK: &str = "***";
+
+/// An upstream's message as it came, at most [`MAX_RAW_BYTES`] (cut on a
+/// character boundary), to be cleaned where the configured secrets are
+/// known, then [`sanitise`]d.
+pub fn bounded(message: &str) -> String {
+    let mut end = message.len().min(MAX_RAW_BYTES);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message[..end].to_owned()
+}
 
 /// Shortens an upstream message and masks anything secret or identifying.
 pub fn sanitise(message: &str) -> String {
@@ -24,6 +40,8 @@ pub fn sanitise(message: &str) -> String {
             word.replacen(core, MASK, 1)
         } else if let Some(value) = key_value_secret(core) {
             word.replacen(value, MASK, 1)
+        } else if let Some(masked) = mask_parts(word) {
+            masked
         } else {
             word.to_owned()
         };
@@ -35,6 +53,32 @@ pub fn sanitise(message: &str) -> String {
         out = out.chars().take(MAX_CHARS).collect::<String>() + "…";
     }
     out
+}
+
+/// A word judged part by part, where structured text joins a name to a
+/// value, a scheme to a host or a host to a path (`=`, `:`, `/`, brackets,
+/// `,` and `;`): `host=gpu-7.internal`, `client_ip:10.9.8.7`,
+/// `tenant=org-…`, `//intranet.example.com/trace`. `None` when no part needs
+/// masking.
+fn mask_parts(word: &str) -> Option<String> {
+    const SEPARATORS: [char; 7] = ['=', ':', '/', '(', ')', ',', ';'];
+    let mut out = String::with_capacity(word.len());
+    let mut masked = false;
+    for piece in word.split_inclusive(SEPARATORS) {
+        let (part, separator) = match piece.char_indices().last() {
+            Some((at, c)) if SEPARATORS.contains(&c) => piece.split_at(at),
+            _ => (piece, ""),
+        };
+        let core = core(part);
+        if !core.is_empty() && (looks_secret(core) || looks_identifying(core)) {
+            out.push_str(&part.replacen(core, MASK, 1));
+            masked = true;
+        } else {
+            out.push_str(part);
+        }
+        out.push_str(separator);
+    }
+    masked.then_some(out)
 }
 
 /// A word without the punctuation around it.
@@ -263,6 +307,36 @@ mod tests {
             "{clean}"
         );
         assert!(clean.contains("key=***"), "{clean}");
+    }
+
+    #[test]
+    fn structured_forms_are_judged_part_by_part() {
+        let hostile = "failed: host=gpu-7.internal client_ip:10.9.8.7 tenant=org-Abc12345 \
+            jwt=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln see //intranet.example.com/trace \
+            (peer=10.0.0.12,region=us-east-1) at 12:30:45 in messages.0.content";
+        let clean = sanitise(hostile);
+        for leak in [
+            "gpu-7",
+            "10.9.8.7",
+            "org-Abc12345",
+            "eyJ",
+            "intranet",
+            "10.0.0.12",
+        ] {
+            assert!(!clean.contains(leak), "{leak} in {clean}");
+        }
+        for kept in [
+            "host=***",
+            "client_ip:***",
+            "tenant=***",
+            "jwt=***",
+            "//***/trace",
+            "region=us-east-1)",
+            "12:30:45",
+            "messages.0.content",
+        ] {
+            assert!(clean.contains(kept), "{kept} lost from {clean}");
+        }
     }
 
     #[test]

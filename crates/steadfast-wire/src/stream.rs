@@ -12,7 +12,10 @@ use super::StreamEvent;
 pub struct StreamError {
     /// What kind of failure it reports.
     pub failure: Failure,
-    /// The upstream's message, sanitised.
+    /// The upstream's message as it came (at most
+    /// [`MAX_RAW_BYTES`](crate::sanitise::MAX_RAW_BYTES)): clean it — the
+    /// configured secrets masked, then [`sanitise`](crate::sanitise::sanitise)d
+    /// — before it is shown or logged.
     pub message: String,
 }
 

@@ -26,7 +26,7 @@ pub use target::{Target, TargetCounts};
 use steadfast_config::Config;
 
 use crate::fleet::Fleet;
-use crate::upstream::Provider;
+use crate::upstream::{Provider, Redaction};
 
 /// Everything a request needs, swapped as a whole on reload.
 #[derive(Debug)]
@@ -52,12 +52,11 @@ impl Runtime {
         probes: &HealthProbes,
         fleet: Option<&dyn Fleet>,
     ) -> Result<Runtime, String> {
+        let redaction = Redaction::of(&config);
         let mut providers = HashMap::new();
         for (name, settings) in &config.providers {
-            providers.insert(
-                name.as_str(),
-                Arc::new(Provider::from_config(name, settings)?),
-            );
+            let provider = Provider::from_config(name, settings)?.with_redaction(redaction.clone());
+            providers.insert(name.as_str(), Arc::new(provider));
         }
         let mut targets = BTreeMap::new();
         for (name, settings) in &config.models {

@@ -19,10 +19,9 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use steadfast::classify::http::{classify_response, connection_failure};
 use steadfast::{Failure, FailureKind, Outcome};
-use steadfast_wire::sanitise::sanitise;
 use thread_local::ThreadLocal;
 
-pub use provider::{Probe, Provider};
+pub use provider::{Probe, Provider, Redaction};
 
 use crate::error::AttemptError;
 use crate::telemetry::trace;
@@ -259,7 +258,7 @@ pub fn judge_error(
     let detail = match failure.kind {
         // The client's own mistake: tell it what the provider said, cleaned.
         FailureKind::InvalidRequest | FailureKind::ContextLength => upstream_message(body)
-            .map(|message| format!(": {}", provider.redact(&sanitise(&message))))
+            .map(|message| format!(": {}", provider.clean(&message)))
             .unwrap_or_default(),
         _ => String::new(),
     };
@@ -311,7 +310,7 @@ fn upstream_message(body: &[u8]) -> Option<String> {
         .as_str()
         .or_else(|| error.as_str())
         .or_else(|| value["message"].as_str())
-        .map(str::to_owned)
+        .map(steadfast_wire::sanitise::bounded)
 }
 
 #[cfg(test)]

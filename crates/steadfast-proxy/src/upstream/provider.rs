@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
-use steadfast_config::{ProviderConfig, ProviderKind, Secret};
+use steadfast_config::{Config, ProviderConfig, ProviderKind, Secret};
 use steadfast_wire::Format;
+use steadfast_wire::sanitise::sanitise;
 
 /// One configured provider, ready to be called.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub struct Provider {
     urls: Vec<(&'static str, Uri)>,
     /// The credentials, to redact from text that came back.
     secrets: Vec<Secret>,
+    /// Every secret of the config, redacted too.
+    redaction: Redaction,
     /// The configured headers and the credentials, sent with every call.
     headers: HeaderMap,
     /// Signs every call (Bedrock).
@@ -205,6 +208,7 @@ impl Provider {
                 .chain(&config.session_token)
                 .cloned()
                 .collect(),
+            redaction: Redaction::default(),
             headers,
             signer: signer(config),
             google: match (config.kind, &config.credentials_file) {
@@ -276,16 +280,62 @@ impl Provider {
         &self.headers
     }
 
-    /// Redacts this provider's credentials from a text that came from outside.
-    pub(super) fn redact(&self, text: &str) -> String {
-        let mut text = text.to_owned();
-        for secret in &self.secrets {
-            if secret.expose().len() >= 4 {
-                text = text.replace(secret.expose(), "***");
-            }
-        }
-        text
+    /// This provider, masking `redaction` (every secret of the config) in
+    /// the text that comes back from it too.
+    pub fn with_redaction(self, redaction: Redaction) -> Provider {
+        Provider { redaction, ..self }
     }
+
+    /// Text that came back from this provider (an error message), made safe
+    /// to show and log: every configured secret masked while it is whole,
+    /// then [`sanitise`]d (patterns masked, the length cut).
+    pub fn clean(&self, text: &str) -> String {
+        let own = mask(text, self.secrets.iter().map(Secret::expose));
+        sanitise(&self.redaction.apply(&own))
+    }
+}
+
+/// Every secret of a config — any provider's credentials, client keys, the
+/// gateway's tokens ([`Config::secrets`]) — masked in text that came back
+/// from any provider. It says nothing of a provider itself, so it compares
+/// equal to any other: a key rotated on one provider leaves the others' state.
+#[derive(Debug, Clone, Default)]
+pub struct Redaction(Arc<[String]>);
+
+impl Redaction {
+    /// The secrets of `config`.
+    pub fn of(config: &Config) -> Redaction {
+        Redaction(
+            config
+                .secrets()
+                .into_iter()
+                .map(|secret| secret.expose().to_owned())
+                .collect(),
+        )
+    }
+
+    fn apply(&self, text: &str) -> String {
+        mask(text, self.0.iter().map(String::as_str))
+    }
+}
+
+impl PartialEq for Redaction {
+    fn eq(&self, _: &Redaction) -> bool {
+        true
+    }
+}
+
+impl Eq for Redaction {}
+
+/// `text` with each of `secrets` (of at least four characters) masked.
+fn mask<'a>(text: &str, secrets: impl Iterator<Item = &'a str>) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets.filter(|secret| secret.len() >= 4) {
+        if text.contains(secret) {
+            text = text.replace(secret, "***");
+        }
+    }
+    text
 }
 
 /// The signer of a Bedrock provider, if it has one.
@@ -550,7 +600,7 @@ pub(super) mod tests {
         );
         assert_eq!(v1.headers["authorization"], "Bearer entra-token-456");
         assert_eq!(
-            v1.redact("token entra-token-456 refused"),
+            v1.clean("token entra-token-456 refused"),
             "token *** refused"
         );
     }

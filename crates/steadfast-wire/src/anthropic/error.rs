@@ -54,6 +54,6 @@ pub fn stream_error(event: &Value, data: &str) -> StreamError {
     };
     StreamError {
         failure,
-        message: crate::sanitise::sanitise(error["message"].as_str().unwrap_or("unknown error")),
+        message: crate::sanitise::bounded(error["message"].as_str().unwrap_or("unknown error")),
     }
 }

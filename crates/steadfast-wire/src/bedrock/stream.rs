@@ -47,7 +47,7 @@ impl Decode for Decoder {
             };
             return Err(StreamError {
                 failure,
-                message: crate::sanitise::sanitise(payload["message"].as_str().unwrap_or(kind)),
+                message: crate::sanitise::bounded(payload["message"].as_str().unwrap_or(kind)),
             }
             .into());
         }

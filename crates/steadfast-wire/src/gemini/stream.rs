@@ -31,7 +31,7 @@ impl Decode for Decoder {
             };
             return Err(StreamError {
                 failure,
-                message: crate::sanitise::sanitise(
+                message: crate::sanitise::bounded(
                     error["message"].as_str().unwrap_or("unknown error"),
                 ),
             }

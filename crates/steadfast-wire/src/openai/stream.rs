@@ -98,7 +98,7 @@ fn stream_error(chunk: &Value, error: &Value, data: &str) -> StreamError {
     };
     StreamError {
         failure,
-        message: crate::sanitise::sanitise(message),
+        message: crate::sanitise::bounded(message),
     }
 }
 
@@ -233,12 +233,22 @@ mod tests {
                 .0,
             FailureKind::Transient
         );
-        // OpenAI-style, no code: transient, its key-like words masked.
+        // OpenAI-style, no code: transient, its message kept as sent (the
+        // proxy masks the configured secrets in it, then sanitises it).
         let (kind, message) =
             failure(r#"{"error":{"message":"upstream sk-abcdefghijklmnop failed"}}"#);
         assert_eq!(
             (kind, message.as_str()),
-            (FailureKind::Transient, "upstream *** failed")
+            (
+                FailureKind::Transient,
+                "upstream sk-abcdefghijklmnop failed"
+            )
+        );
+        let long = format!(r#"{{"error":{{"message":"{}"}}}}"#, "é".repeat(4000));
+        assert_eq!(
+            failure(&long).1.len(),
+            crate::sanitise::MAX_RAW_BYTES,
+            "bounded, on a character boundary"
         );
     }
 }

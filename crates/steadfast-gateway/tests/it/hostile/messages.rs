@@ -101,3 +101,93 @@ async fn a_hostile_provider_message_reaches_the_client_cleaned() {
         .unwrap();
     assert_clean(&status);
 }
+
+/// Keys that look like no key (no prefix, no capitals): only their
+/// configured value can find them.
+const PLAIN_KEY: &str = "hunter2hunter2hunter2";
+const OTHER_KEY: &str = "correct-horse-battery-staple";
+
+/// A provider's error text echoing its own configured key (and another
+/// provider's), in structured forms and where the cut at 300 characters
+/// would split it: masked whole, before any cut, on the plain and the
+/// streamed path and in the log.
+#[tokio::test]
+async fn configured_keys_are_masked_whole_on_every_path_before_any_cut() {
+    let mocks = mocks(&["leaky", "other"]).await;
+    // Words up to about where the message is cut at 300 characters.
+    let filler = "the model could not take it ".repeat(10);
+    let message = format!(
+        "{filler} {PLAIN_KEY} refused; host=gpu-7.internal client_ip:10.9.8.7 \
+         tenant=org-Tenant1234 other={OTHER_KEY} via //intranet.example.com/trace"
+    );
+    let body = json!({"error": {"message": message, "type": "invalid_request_error"}});
+    mocks[0].control().set(Faults {
+        mode: Mode::Error,
+        status: 400,
+        error_body: Some(body.clone()),
+        ..Faults::default()
+    });
+    let yaml = format!(
+        "server: {{ listen: \"{LOOPBACK}\" }}
+providers:
+  p0: {{ kind: openai, base_url: \"{}\", api_key: \"{PLAIN_KEY}\" }}
+  p1: {{ kind: openai, base_url: \"{}\", api_key: \"{OTHER_KEY}\" }}
+models:
+  m0: {{ provider: p0, model: leaky }}
+  m1: {{ provider: p1, model: other }}
+routes:
+  chat: {{ targets: [m0] }}
+",
+        mocks[0].base_url(),
+        mocks[1].base_url()
+    );
+    let gateway = Binary::start(&yaml).await;
+    let client = reqwest::Client::new();
+    let leaks = [
+        &PLAIN_KEY[..8],
+        &OTHER_KEY[..12],
+        "gpu-7",
+        "10.9.8.7",
+        "org-Tenant1234",
+        "intranet",
+    ];
+    let assert_masked = |text: &str| {
+        for leak in leaks {
+            assert!(!text.contains(leak), "{leak} reached the client: {text}");
+        }
+    };
+    let plain = client
+        .post(gateway.at("/v1/chat/completions"))
+        .json(&json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        plain.contains("could not take it"),
+        "the message itself reached: {plain}"
+    );
+    assert_masked(&plain);
+
+    // The same text in an error event inside a stream.
+    mocks[0].control().set(Faults {
+        mode: Mode::StreamError,
+        cut_after: 2,
+        error_body: Some(json!({"error": {"message": format!("{PLAIN_KEY} {message}")}})),
+        ..Faults::default()
+    });
+    let streamed = client
+        .post(gateway.at("/v1/chat/completions"))
+        .json(&json!({"model": "chat", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(streamed.contains("error"), "{streamed}");
+    assert_masked(&streamed);
+    assert_masked(&gateway.logs());
+}
