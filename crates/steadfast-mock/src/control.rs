@@ -50,6 +50,9 @@ pub enum Mode {
     /// OpenAI and Anthropic chat streams: an event whose data is not JSON
     /// after `cut_after` events, then the rest of a complete stream.
     Malformed,
+    /// OpenAI and Anthropic chat streams: HTTP 200 and events that are not
+    /// JSON, then the stream's own last event — no answer at all.
+    Garbage,
 }
 
 /// The provider's settings; every field can be changed at run time.

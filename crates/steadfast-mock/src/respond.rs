@@ -37,6 +37,7 @@ pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind
         | Mode::EndlessStream
         | Mode::NoEnd
         | Mode::Malformed
+        | Mode::Garbage
         | Mode::Refuse => {
             if !control.random_failure(faults.fail_rate) {
                 return Verdict::Answer;
@@ -221,9 +222,9 @@ pub(super) fn refused_prefill(kind: Format, faults: &Faults, body: &Value) -> Op
     })
 }
 
-/// A complete stream's events shaped by the `no_end` and `malformed` modes:
-/// its last event left out, or an event that is not JSON put in after
-/// `cut_after` events.
+/// A complete stream's events shaped by the `no_end`, `malformed` and
+/// `garbage` modes: its last event left out, an event that is not JSON put
+/// in after `cut_after` events, or nothing but such events and the last.
 pub(super) fn shape_stream(mut events: Vec<Bytes>, faults: &Faults) -> Vec<Bytes> {
     match faults.mode {
         Mode::NoEnd => {
@@ -235,6 +236,11 @@ pub(super) fn shape_stream(mut events: Vec<Bytes>, faults: &Faults) -> Vec<Bytes
                 at,
                 Bytes::from_static(b"data: {\"choices\": [{\"delta\": {\"content\": \n\n"),
             );
+        }
+        Mode::Garbage => {
+            let last = events.pop().unwrap_or_default();
+            let garbage = Bytes::from_static(b"data: not json\n\n");
+            events = vec![garbage.clone(), garbage, last];
         }
         _ => {}
     }

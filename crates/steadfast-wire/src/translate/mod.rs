@@ -9,6 +9,7 @@ mod stream;
 pub use stream::{MAX_MALFORMED_EVENTS, MAX_TRACKED_TEXT, StreamTranslator};
 
 use bytes::Bytes;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use crate::WireError;
@@ -45,7 +46,17 @@ impl Translation {
     pub fn read(self, body: Bytes) -> Result<Answered, WireError> {
         let not_json = |_| WireError::new("the answer is not JSON");
         if self.is_passthrough() {
+            if !nested_within(&body, MAX_DEPTH) {
+                return Err(WireError::new(format!(
+                    "the answer is nested deeper than {MAX_DEPTH} levels"
+                )));
+            }
             let skim: Skim = serde_json::from_slice(&body).map_err(not_json)?;
+            if !skim.is_answer() {
+                return Err(WireError::new(
+                    "the answer holds no answer (an error, or none of choices, data, content or output)",
+                ));
+            }
             let usage = skim.usage.as_ref().and_then(|counts| match self.target {
                 Format::Openai | Format::Responses => Tokens::of(counts),
                 Format::Anthropic | Format::AnthropicVertex => counts.anthropic().map(Tokens::from),
@@ -88,12 +99,65 @@ impl Translation {
     }
 }
 
+/// The deepest nesting of arrays and objects an answer may have (the JSON
+/// parser's own limit, which skipping a value does not apply).
+const MAX_DEPTH: usize = 128;
+
+/// Whether the JSON text `body` nests arrays and objects at most `max`
+/// deep: one pass over its bytes, strings (and their escapes) skipped.
+fn nested_within(body: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in body {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
 /// What the gateway reads of an answer it passes through; every other field
-/// is skipped by the parser without being built.
+/// is skipped by the parser without being built (but the whole body must
+/// parse: depth and syntax are checked).
 #[derive(serde::Deserialize)]
 struct Skim {
     model: Option<Value>,
     usage: Option<Counts>,
+    error: Option<IgnoredAny>,
+    /// The answer itself: a chat or legacy completion's `choices`, an
+    /// embedding's `data`, a message's `content`, a response's `output`.
+    choices: Option<IgnoredAny>,
+    data: Option<IgnoredAny>,
+    content: Option<IgnoredAny>,
+    output: Option<IgnoredAny>,
+}
+
+impl Skim {
+    /// Whether the body is an answer: no error in it, and the part that
+    /// holds an answer in one of the formats passed through.
+    fn is_answer(&self) -> bool {
+        self.error.is_none()
+            && (self.choices.is_some()
+                || self.data.is_some()
+                || self.content.is_some()
+                || self.output.is_some())
+    }
 }
 
 /// A whole answer, read.
@@ -149,9 +213,54 @@ mod tests {
     }
 
     #[test]
+    fn a_body_passed_through_must_hold_an_answer() {
+        for not_an_answer in [
+            &br#"{"error":{"message":"overloaded"}}"#[..],
+            br#"{"x":[1,2,3]}"#,
+            br#"{"choices":[{"message":{"content":"hi"}}],"error":{"message":"partial"}}"#,
+        ] {
+            let error = passthrough(Format::Openai)
+                .read(Bytes::copy_from_slice(not_an_answer))
+                .unwrap_err();
+            assert!(error.0.contains("no answer"), "{}", error.0);
+        }
+        let nested = format!("{{\"choices\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        let error = passthrough(Format::Openai)
+            .read(Bytes::from(nested))
+            .unwrap_err();
+        assert!(error.0.contains("nested deeper than 128"), "{}", error.0);
+        let in_text = format!(
+            r#"{{"choices":[{{"message":{{"content":"{}"}}}}]}}"#,
+            "[{".repeat(200)
+        );
+        assert!(
+            passthrough(Format::Openai)
+                .read(Bytes::from(in_text))
+                .is_ok(),
+            "brackets inside strings are text"
+        );
+        for answer in [
+            &br#"{"choices":[],"error":null}"#[..],
+            br#"{"object":"list","data":[{"embedding":[0.1]}]}"#,
+        ] {
+            assert!(
+                passthrough(Format::Openai)
+                    .read(Bytes::copy_from_slice(answer))
+                    .is_ok()
+            );
+        }
+        let message = br#"{"type":"message","content":[{"type":"text","text":"hi"}]}"#;
+        assert!(
+            passthrough(Format::Anthropic)
+                .read(Bytes::from_static(message))
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn an_anthropic_answer_counts_cached_input_tokens() {
         let body = Bytes::from_static(
-            br#"{"model":"claude","usage":{"input_tokens":2,"cache_read_input_tokens":10,"output_tokens":7}}"#,
+            br#"{"model":"claude","content":[],"usage":{"input_tokens":2,"cache_read_input_tokens":10,"output_tokens":7}}"#,
         );
         let answered = passthrough(Format::Anthropic).read(body).unwrap();
         assert_eq!(answered.usage.map(|u| (u.input, u.output)), Some((12, 7)));
@@ -160,7 +269,9 @@ mod tests {
     #[test]
     fn missing_or_odd_fields_read_as_unknown_and_bad_json_fails() {
         let answered = passthrough(Format::Openai)
-            .read(Bytes::from_static(br#"{"model":7,"usage":null}"#))
+            .read(Bytes::from_static(
+                br#"{"model":7,"usage":null,"choices":[]}"#,
+            ))
             .unwrap();
         assert_eq!((answered.model.as_str(), answered.usage), ("", None));
         let error = passthrough(Format::Openai)
