@@ -151,6 +151,18 @@ pub(crate) async fn open_stream(
             drop(admission);
             return Err(AttemptError::passed_over(Skip::NotContinued, error.message));
         }
+        (Err(_), Some(open)) if open.judging() => {
+            // Still repeating the text sent when time ran out: a long
+            // restart, not a silent model.
+            drop(admission);
+            return Err(AttemptError::passed_over(
+                Skip::NotContinued,
+                format!(
+                    "{} was still repeating the text sent after {first_token_timeout:?}",
+                    target.name
+                ),
+            ));
+        }
         (Ok(Err(error)), _) => error,
         (Ok(Ok(())), None) | (Err(_), _) => AttemptError::new(
             Failure::timeout(),

@@ -253,10 +253,6 @@ where
                             },
                             elapsed: started.elapsed(),
                         };
-                        route.metrics.attempt(route_index, failed.result);
-                        if let Ok(mut retried) = shared.retried.lock() {
-                            retried.push(failed);
-                        }
                         events.emit(Event::RetryScheduled {
                             name: Arc::clone(&route.name),
                             attempt: 1,
@@ -264,12 +260,17 @@ where
                             failure: error.failure,
                         });
                         tokio::time::sleep(wait).await;
-                        match Admission::admit(&target, estimated_units, last_resort).await {
-                            Ok(admission) => {
-                                shared.sent[route_index].fetch_add(1, Ordering::Relaxed);
-                                result = attempt(admission).await;
+                        // Not admitted again (its breaker opened meanwhile,
+                        // say): the first failure stands as the attempt.
+                        if let Ok(admission) =
+                            Admission::admit(&target, estimated_units, last_resort).await
+                        {
+                            route.metrics.attempt(route_index, failed.result);
+                            if let Ok(mut retried) = shared.retried.lock() {
+                                retried.push(failed);
                             }
-                            Err(reason) => return skip(reason),
+                            shared.sent[route_index].fetch_add(1, Ordering::Relaxed);
+                            result = attempt(admission).await;
                         }
                     }
                 }

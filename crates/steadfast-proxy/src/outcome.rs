@@ -28,10 +28,10 @@ pub enum Skip {
     /// It speaks another format, which cannot carry this request (a JSON
     /// response format to Anthropic, an embedding to Gemini, …).
     Untranslatable,
-    /// It cannot continue a broken stream: it does not take continuations
-    /// (`continuation: off`), refused the continuation request, or answered
-    /// with text that starts over or departs from what the client has (not
-    /// joined, so not a failure of the model).
+    /// It cannot continue a broken stream: it refused the continuation
+    /// request, answered with text that starts over or departs from what the
+    /// client has, or was still repeating that text when its first-token
+    /// time ran out (not joined, and not a failure of the model).
     NotContinued,
 }
 

@@ -160,6 +160,11 @@ impl OpenStream {
         self.translator.refused()
     }
 
+    /// Whether this is a held continuation whose text is still being judged.
+    pub(crate) fn judging(&self) -> bool {
+        self.translator.judging()
+    }
+
     /// Keeps the whole answer in the route's cache when it has ended (the
     /// translator was asked to put it together, see `Call::capture`).
     pub(crate) fn keep_answer(&mut self, plan: CachePlan) {

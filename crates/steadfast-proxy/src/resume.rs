@@ -9,8 +9,9 @@
 //!   message asking to carry on from it without repeating it.
 //!
 //! A target that refuses a prefill (newer Claude models answer 400) is asked
-//! again at once by instruction, and by instruction from then on; its refusal
-//! is never what the client sees. What comes back is held until
+//! again at once by instruction — and, once that is taken, by instruction
+//! from then on; its refusal is never what the client sees. Targets with
+//! `continuation: off` are never asked. What comes back is held until
 //! `steadfast_wire::splice` judges it: joined only if it carries on the text
 //! the client has (an exact restart has its repetition dropped); otherwise
 //! the target is passed over ([`Skip::NotContinued`]) for the next one. The
@@ -99,10 +100,18 @@ impl Resumer<'_> {
         let prompt_tokens = tokens::estimate(fields.to_json_with_model("").len());
         let (units, request_id, span) =
             (self.units, Arc::clone(self.request_id), self.span.clone());
-        Arc::new(move |sent: String, tried: Vec<Arc<str>>| {
+        Arc::new(move |sent: String, mut tried: Vec<Arc<str>>| {
             let (upstream, events, route) = (upstream.clone(), events.clone(), Arc::clone(&route));
             let (request_id, span) = (Arc::clone(&request_id), span.clone());
             let forms = Forms::new(format, &fields, sent, units);
+            // Targets that take no continuation are not even admitted.
+            tried.extend(
+                route
+                    .targets
+                    .iter()
+                    .filter(|target| target.continuation() == Continuation::Off)
+                    .map(|target| Arc::clone(&target.name)),
+            );
             Box::pin(async move {
                 let (forms, upstream, request_id) = (&forms, &upstream, &*request_id);
                 let served = engine::run(&route, &events, units, &tried, |admission| {
@@ -135,27 +144,25 @@ async fn continue_on(
     request_id: &str,
 ) -> Result<OpenStream, AttemptError> {
     let target = Arc::clone(admission.target());
-    let result = match target.continuation() {
-        Continuation::Off => {
-            return Err(AttemptError::passed_over(
-                Skip::NotContinued,
-                format!(
-                    "{} does not continue streams (continuation: off)",
-                    target.name
-                ),
-            ));
-        }
-        Continuation::Instruction => open(upstream, admission, forms, false, request_id).await,
-        Continuation::Prefill => match open(upstream, admission, forms, true, request_id).await {
+    // (`continuation: off` targets were left out before.)
+    let result = if target.continuation() == Continuation::Prefill {
+        match open(upstream, admission, forms, true, request_id).await {
             Err(error) if error.failure.kind == FailureKind::InvalidRequest => {
-                target.note_refuses_prefill();
                 let admission = Admission::admit(&target, forms.units, false)
                     .await
                     .map_err(AttemptError::skipped)?;
-                open(upstream, admission, forms, false, request_id).await
+                let instructed = open(upstream, admission, forms, false, request_id).await;
+                // Refused as a prefill, taken as an instruction: it is the
+                // prefill the model does not take.
+                if instructed.is_ok() {
+                    target.note_refuses_prefill();
+                }
+                instructed
             }
             other => other,
-        },
+        }
+    } else {
+        open(upstream, admission, forms, false, request_id).await
     };
     // A continuation the target will not take says nothing against the
     // request, which reached the client whole so far: the next target may

@@ -414,3 +414,42 @@ async fn a_content_filter_refusal_reaches_the_client_with_the_providers_code() {
     assert_eq!(h.mocks[0].control().counts().requests, 1, "not retried");
     assert_eq!(h.mocks[1].control().counts().requests, 0, "not failed over");
 }
+
+#[tokio::test]
+async fn a_stream_broken_after_its_finish_is_not_carried_on() {
+    // The answer told its finish; only the usage asked for is missing. A
+    // continuation would add text after the end: the stream ends in error.
+    let h = Harness::start(&["primary", "secondary"], "", "stream_resume: true").await;
+    h.mocks[0].control().set(Faults {
+        mode: Mode::CutStream,
+        // The role chunk, 6 words, the finish chunk: cut before the usage.
+        cut_after: 8,
+        chunk_interval_ms: 10,
+        ..Faults::default()
+    });
+    let body = stream(&h).await;
+    assert!(body.contains("stream_interrupted"), "{body}");
+    assert_eq!(h.mocks[1].control().counts().requests, 0, "no continuation");
+}
+
+#[tokio::test]
+async fn a_probe_refused_as_a_request_is_not_repeated_every_tick() {
+    let breaker = "circuit_breaker: { consecutive_failures: 1, open_for: 3s }";
+    let h = Harness::start(&["primary", "secondary"], breaker, "").await;
+    h.mocks[0].control().set(Faults {
+        mode: Mode::Error,
+        status: 503,
+        ..Faults::default()
+    });
+    assert_eq!(h.chat("hi").await.status(), 200);
+    // From now on the model refuses every request as invalid: a probe of it
+    // says nothing of its health, and is not sent again for an open time.
+    h.mocks[0].control().set(Faults {
+        mode: Mode::Error,
+        status: 400,
+        ..Faults::default()
+    });
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let probes = h.mocks[0].control().counts().requests - 1;
+    assert!((1..=2).contains(&probes), "{probes} probes in 6 s");
+}

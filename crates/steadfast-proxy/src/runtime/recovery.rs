@@ -2,18 +2,21 @@
 //! once with a streamed one-token request in its own format (a real
 //! generation, which a model list answered by a healthy front door cannot
 //! stand in for; streamed, as most traffic is, so a model whose streams
-//! break is not taken back), and
-//! the answer feeds the breaker as a half-open call would: successes close
-//! it (`half_open_calls` of them, probed back to back), a failure reopens it
-//! for a longer time (`open_for_multiplier`, capped by `max_open_for`).
-//! Recovery then waits neither for a client's request to take the risk nor
-//! for luck in its timing; a dead model costs one tiny call per open period.
+//! break is not taken back), and the answer feeds the breaker as a
+//! half-open call would: successes close it (`half_open_calls` of them, a
+//! tick apart), a failure reopens it for a longer time
+//! (`open_for_multiplier`, capped by `max_open_for`). Recovery then waits
+//! neither for a client's request to take the risk nor for luck in its
+//! timing; a dead model costs one tiny call per open period.
 //!
-//! A model whose active health probes fail is not probed: it is back when
-//! they pass. One task looks at every watched target once a [`TICK`]; with a fleet, one
-//! gateway probes a model ([`Fleet::lease`]) and the others adopt the
-//! breaker's transitions as they adopt any. Turned off per model by
-//! `circuit_breaker.recovery_probe: false`.
+//! Not probed: a model whose active health probes fail (it is back when
+//! they pass), one that asked to wait (`Retry-After`, honoured from a probe's
+//! answer too), and for an open time, one whose last probe was refused as a
+//! request (a model that wants other parameters: live traffic decides
+//! then). One task looks at every watched target once a [`TICK`]; with a
+//! fleet, one gateway probes a model ([`Fleet::lease`], taken before the
+//! breaker is asked) and the others adopt the breaker's transitions as they
+//! adopt any. Turned off per model by `circuit_breaker.recovery_probe: false`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
@@ -22,13 +25,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
 use steadfast::Failure;
-use steadfast::breaker::{OwnedPermit, State};
+use steadfast::breaker::State;
 use steadfast_wire::Format;
 use steadfast_wire::format;
 use steadfast_wire::framing::Framing;
 use steadfast_wire::model::{ChatRequest, Message, Part, Role};
 use steadfast_wire::translate::{Progress, Translation};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
 
 use super::Target;
 use crate::fleet::Fleet;
@@ -54,6 +58,8 @@ struct Shared {
     targets: Mutex<HashMap<Arc<str>, Weak<Target>>>,
     /// Targets with a probe in flight.
     probing: Mutex<HashSet<Arc<str>>>,
+    /// Targets not to probe before a time (their last probe was ignored).
+    resting: Mutex<HashMap<Arc<str>, Instant>>,
 }
 
 impl Recovery {
@@ -64,6 +70,7 @@ impl Recovery {
             fleet,
             targets: Mutex::new(HashMap::new()),
             probing: Mutex::new(HashSet::new()),
+            resting: Mutex::new(HashMap::new()),
         });
         let task = tokio::spawn(look_on(Arc::downgrade(&shared)));
         Recovery { shared, task }
@@ -104,15 +111,12 @@ async fn look_on(shared: Weak<Shared>) {
             return;
         };
         for target in shared.due() {
-            let Ok(permit) = target.breaker.try_acquire_owned() else {
-                continue;
-            };
             if let Ok(mut probing) = shared.probing.lock() {
                 probing.insert(Arc::clone(&target.name));
             }
             let shared = Arc::clone(&shared);
             probes.spawn(async move {
-                shared.probe(&target, permit).await;
+                shared.probe(&target).await;
                 if let Ok(mut probing) = shared.probing.lock() {
                     probing.remove(&target.name);
                 }
@@ -123,9 +127,19 @@ async fn look_on(shared: Weak<Shared>) {
 
 impl Shared {
     /// Watched targets whose breaker would let a probe through now: open
-    /// with its open time over, or half-open; none probed already.
+    /// with its open time over, or half-open; none probed already, none that
+    /// asked to wait (`Retry-After`) or whose last probe was ignored lately.
     fn due(&self) -> Vec<Arc<Target>> {
         let probing = self.probing.lock().map(|p| p.clone()).unwrap_or_default();
+        let now = Instant::now();
+        let resting = self
+            .resting
+            .lock()
+            .map(|mut resting| {
+                resting.retain(|_, until| *until > now);
+                resting.clone()
+            })
+            .unwrap_or_default();
         let Ok(mut targets) = self.targets.lock() else {
             return Vec::new();
         };
@@ -138,7 +152,9 @@ impl Shared {
                 // probing it meanwhile would only grow its open time.
                 target.settings.circuit_breaker.recovery_probe
                     && target.health.is_available()
+                    && target.cooling_down().is_none()
                     && !probing.contains(&target.name)
+                    && !resting.contains_key(&target.name)
                     && match target.breaker.state() {
                         State::HalfOpen => true,
                         State::Open => target.breaker.open_remaining() == Some(Duration::ZERO),
@@ -148,16 +164,23 @@ impl Shared {
             .collect()
     }
 
-    /// One probe of `target` under its breaker's `permit`, unless another
-    /// gateway of the fleet holds the model's lease (then the permit goes
-    /// back unrecorded).
-    async fn probe(&self, target: &Target, permit: OwnedPermit) {
+    /// One probe of `target`, unless another gateway of the fleet holds the
+    /// model's lease (asked before the breaker is, so a gateway that does
+    /// not probe leaves its breaker as it is) or the breaker lets none
+    /// through now.
+    async fn probe(&self, target: &Target) {
+        let open_for = target.settings.circuit_breaker.open_for.0.max(TICK);
         if let Some(fleet) = &self.fleet {
-            let ttl = target.settings.circuit_breaker.open_for.0.max(TICK);
-            if !fleet.lease(&format!("recovery:{}", target.name), ttl).await {
+            if !fleet
+                .lease(&format!("recovery:{}", target.name), open_for)
+                .await
+            {
                 return;
             }
         }
+        let Ok(permit) = target.breaker.try_acquire_owned() else {
+            return;
+        };
         let verdict = tokio::time::timeout(target.timeout(), self.call(target))
             .await
             .unwrap_or_else(|_| Err(Failure::timeout()));
@@ -167,13 +190,21 @@ impl Shared {
                 "success"
             }
             Err(failure) if failure.kind.counts_against_target() => {
+                if let Some(after) = failure.retry_after {
+                    target.cool_down(after);
+                }
                 permit.record_failure(failure);
                 "failure"
             }
             // The tiny request itself was refused (a model that wants
-            // `max_completion_tokens`, say): nothing said of its health.
+            // `max_completion_tokens`, say): nothing said of its health, and
+            // no probe again before another open time (live traffic may
+            // close the breaker meanwhile).
             Err(_) => {
                 permit.record_ignored();
+                if let Ok(mut resting) = self.resting.lock() {
+                    resting.insert(Arc::clone(&target.name), Instant::now() + open_for);
+                }
                 "ignored"
             }
         };

@@ -143,7 +143,7 @@ impl Encoder {
     fn open(&mut self, block: Value, text: bool, out: &mut Vec<Bytes>) -> usize {
         self.close(out);
         let index = self.blocks;
-        self.blocks += 1;
+        self.blocks = self.blocks.saturating_add(1);
         self.open = Some((index, text));
         out.push(event(
             "content_block_start",

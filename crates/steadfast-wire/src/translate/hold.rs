@@ -38,6 +38,11 @@ impl Hold {
         }
     }
 
+    /// Whether text of the continuation has arrived.
+    pub(super) fn heard(&self) -> bool {
+        self.accepted || self.splice.heard()
+    }
+
     /// Takes one decoded event; `Err` with the reason when the continuation
     /// cannot be joined.
     pub(super) fn take(&mut self, event: &StreamEvent) -> Result<Held, &'static str> {

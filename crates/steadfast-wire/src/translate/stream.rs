@@ -194,8 +194,8 @@ impl StreamTranslator {
             StreamEvent::Usage(usage) => {
                 self.usage = Some(Tokens::from(*usage));
                 carried = StreamEvent::Usage(Usage {
-                    input: usage.input + self.carried.input,
-                    output: usage.output + self.carried.output,
+                    input: usage.input.saturating_add(self.carried.input),
+                    output: usage.output.saturating_add(self.carried.output),
                 });
                 &carried
             }
@@ -327,6 +327,7 @@ impl StreamTranslator {
         }
         std::mem::swap(&mut self.decoder, &mut next.decoder);
         self.usage_expected = next.usage_expected;
+        self.malformed = next.malformed;
         self.usage = None;
         self.finished = false;
         self.carried = carried;
@@ -354,8 +355,8 @@ impl StreamTranslator {
             tokens::estimate(self.text.len().saturating_sub(self.text_mark))
         };
         Usage {
-            input: self.carried.input + input,
-            output: self.carried.output + output,
+            input: self.carried.input.saturating_add(input),
+            output: self.carried.output.saturating_add(output),
         }
     }
 
@@ -372,9 +373,16 @@ impl StreamTranslator {
     }
 
     /// Whether another target can carry on from what was relayed: the whole
-    /// text is kept and no tool call was relayed.
+    /// text is kept, no tool call was relayed, and the answer had not told
+    /// its finish yet (a stream broken after it cannot be carried on).
     pub fn resumable(&self) -> bool {
-        !self.text_dropped && !self.tool_calls
+        !self.text_dropped && !self.tool_calls && !self.finished
+    }
+
+    /// Whether this is a held continuation whose text has begun to arrive
+    /// and is still being judged.
+    pub fn judging(&self) -> bool {
+        self.hold.as_ref().is_some_and(Hold::heard)
     }
 
     /// The client event that ends a broken stream.
