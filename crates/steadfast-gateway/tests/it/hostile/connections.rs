@@ -138,3 +138,39 @@ fn goaway(frames: &[u8]) -> bool {
     }
     false
 }
+
+/// The client preface and a SETTINGS frame giving every stream a flow-control
+/// window of 0 (`SETTINGS_INITIAL_WINDOW_SIZE`, id 4): the server may send
+/// headers, never a byte of a body.
+const ZERO_WINDOW_PREFACE: &[u8] =
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00";
+
+/// HEADERS on stream 1 (END_STREAM, END_HEADERS): `GET http /health`.
+const GET_HEALTH: &[u8] = b"\x00\x00\x0b\x01\x05\x00\x00\x00\x01\x82\x86\x04\x07/health";
+
+#[tokio::test]
+async fn http2_clients_that_never_open_their_window_cannot_hold_the_connection_cap() {
+    let mocks = mocks(&["primary"]).await;
+    let server = "max_connections: 2\nwrite_timeout: 1s";
+    let gateway = Binary::start(&config(&mocks, LOOPBACK, server, "", "")).await;
+    // Two connections fill the cap, each with a response it will never read.
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let mut socket = gateway.connect().await;
+        socket.write_all(ZERO_WINDOW_PREFACE).await.unwrap();
+        socket.write_all(GET_HEALTH).await.unwrap();
+        holders.push(socket);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = tokio::time::Instant::now();
+    for socket in &mut holders {
+        let read = read_to_close(socket, Duration::from_secs(10))
+            .await
+            .expect("a connection whose client never reads kept its place");
+        assert!(!read.is_empty());
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "released after {took:?}");
+    let answer = reqwest::get(gateway.at("/health")).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK, "the cap is free again");
+}
