@@ -148,6 +148,11 @@ pub struct ServerConfig {
     pub write_timeout: ConfigDuration,
     /// Most `GET /api/events` streams open at once; past it, 503.
     pub max_event_subscribers: usize,
+    /// Most memory (estimated, in bytes) that translating requests to
+    /// another format may take at once, over the whole gateway: a target that
+    /// would pass it is skipped for now, one that a request alone would pass
+    /// is refused for it. Read at start only.
+    pub max_translating_bytes: u64,
     /// Bearer token for the operations surface (`/api/*`, `/dashboard`,
     /// `/metrics`, `/ready`); the dashboard asks for it once per browser session.
     pub ops_token: Option<Secret>,
@@ -169,6 +174,7 @@ impl Default for ServerConfig {
             ops_listen: None,
             max_connections: 10_000,
             max_event_subscribers: 256,
+            max_translating_bytes: 256 * 1024 * 1024,
             write_timeout: ConfigDuration::secs(30),
             ops_token: None,
         }

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::sync::watch;
@@ -191,8 +191,15 @@ fn api_router(kind: ProviderKind, state: Arc<MockState>) -> Router {
             .route("/v1beta/models", get(gemini::models))
             .route("/v1beta/models/{call}", post(gemini::call)),
     };
-    api.merge(control_router()).with_state(state)
+    // Requests as large as providers take (Anthropic's Messages API refuses
+    // past 32 MB; OpenAI's chat completions take as much), not axum's 2 MB.
+    api.layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .merge(control_router())
+        .with_state(state)
 }
+
+/// The largest request body a simulated provider takes.
+const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
 
 fn control_router() -> Router<Arc<MockState>> {
     Router::new()

@@ -1,20 +1,22 @@
 //! A client's request on its way out: the body each target gets, in the
 //! target's format. A target of the client's own format gets the client's
 //! fields untouched but for `model`; any other gets the request converted
-//! through the canonical model, which is built once, when first needed.
-
-use std::sync::OnceLock;
+//! through the canonical model, within the gateway's budget of bytes being
+//! translated at once ([`TranslationBudget`]). The canonical request lives
+//! only while one target's body is written: a request is not held in memory
+//! in three forms for the whole of its answer.
 
 use bytes::Bytes;
 use steadfast_wire::fields::Fields;
 use steadfast_wire::format::{self, Format};
 use steadfast_wire::splice::Splice;
 use steadfast_wire::translate::Translation;
-use steadfast_wire::{ChatRequest, WireError};
 
 use crate::error::AttemptError;
 use crate::outcome::Skip;
 use crate::runtime::Target;
+use crate::translating::TranslationBudget;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// A client's request, as it arrived.
 #[derive(Debug)]
@@ -26,9 +28,10 @@ pub struct Inbound {
     /// Whether it is a chat request (the only kind other formats can take).
     chat: bool,
     fields: Fields,
-    canonical: OnceLock<Result<ChatRequest, WireError>>,
     /// Whether the answer is streamed.
     pub stream: bool,
+    /// The budget its translations are made within, if any.
+    translating: Option<TranslationBudget>,
 }
 
 /// What to send one target.
@@ -48,6 +51,11 @@ pub struct Call {
 }
 
 impl Inbound {
+    /// Translations of it are made within `budget` from now on.
+    pub fn translating_within(&mut self, budget: TranslationBudget) {
+        self.translating = Some(budget);
+    }
+
     /// Whether it is a chat request.
     pub fn is_chat(&self) -> bool {
         self.chat
@@ -73,8 +81,8 @@ impl Inbound {
             path: format::chat_path(format, stream),
             chat: true,
             fields,
-            canonical: OnceLock::new(),
             stream,
+            translating: None,
         }
     }
 
@@ -128,15 +136,16 @@ impl Inbound {
         if !self.chat {
             return Err(refuse("only chat requests are translated"));
         }
-        let canonical = self
-            .canonical
-            .get_or_init(|| format::parse_request(self.format, &self.fields.to_map()))
-            .as_ref()
+        let _translating = match &self.translating {
+            Some(budget) => Some(self.take_translation(budget, target, refuse)?),
+            None => None,
+        };
+        let canonical = format::parse_request(self.format, &self.fields.to_map())
             .map_err(|error| refuse(&error.0))?;
-        if let Some(why) = format::cannot_take(target_format, canonical) {
+        if let Some(why) = format::cannot_take(target_format, &canonical) {
             return Err(refuse(&why));
         }
-        let body = serde_json::to_vec(&format::write_request(target_format, canonical, model))
+        let body = serde_json::to_vec(&format::write_request(target_format, &canonical, model))
             .unwrap_or_default();
         Ok(Call {
             path: format::chat_path(target_format, self.stream),
@@ -147,6 +156,40 @@ impl Inbound {
         })
     }
 }
+
+impl Inbound {
+    /// Leave from `budget` to translate the request for `target`: refused
+    /// for good (as `refuse` says) when the request alone would cost more
+    /// than the whole budget, for now when others hold it.
+    fn take_translation(
+        &self,
+        budget: &TranslationBudget,
+        target: &Target,
+        refuse: impl Fn(&str) -> AttemptError,
+    ) -> Result<OwnedSemaphorePermit, AttemptError> {
+        let cost = self.fields.translation_cost();
+        if cost > budget.total() {
+            return Err(refuse(&format!(
+                "translating it would take about {} MiB, more than server.max_translating_bytes ({} MiB): \
+                 its content is split into too many parts",
+                cost / MIB,
+                budget.total() / MIB
+            )));
+        }
+        budget.take(cost).ok_or_else(|| {
+            AttemptError::passed_over(
+                Skip::TranslationBudget,
+                format!(
+                    "{} was passed over for now: the gateway is translating as much as server.max_translating_bytes allows",
+                    target.name
+                ),
+            )
+        })
+    }
+}
+
+/// A mebibyte.
+const MIB: u64 = 1024 * 1024;
 
 /// OpenAI's `stream_options`, as far as the gateway reads it.
 #[derive(serde::Deserialize)]

@@ -17,6 +17,7 @@
 //! | [`cache`] | a route's cache of answers, in memory or the fleet's store |
 //! | [`telemetry`] | metric names and handles, trace spans |
 //! | [`headers`] | the gateway's own header names |
+//! | [`translating`] | the budget of request bytes being translated at once |
 //!
 //! Private parts: `admission` (the local checks of one attempt), `attempt`
 //! (one call, plain or streamed), `relay` (a stream on its way to the
@@ -44,6 +45,7 @@ pub mod runtime;
 mod same_target;
 mod serve;
 pub mod telemetry;
+pub mod translating;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -57,6 +59,7 @@ pub use serve::{Refused, Request};
 
 use fleet::Fleet;
 use runtime::{HealthProbes, Runtime};
+use translating::TranslationBudget;
 use upstream::Upstream;
 
 /// The proxy: the live runtime (swapped whole on reconfiguration), the
@@ -69,6 +72,7 @@ pub struct Proxy {
     events: Events,
     probes: HealthProbes,
     fleet: Option<Arc<dyn Fleet>>,
+    translating: TranslationBudget,
 }
 
 impl Proxy {
@@ -82,6 +86,7 @@ impl Proxy {
     ) -> Result<Proxy, String> {
         let upstream = Upstream::new()?;
         let probes = HealthProbes::new(upstream.clone(), events.clone(), fleet.clone());
+        let translating = TranslationBudget::new(config.server.max_translating_bytes);
         let runtime = Runtime::build(config, None, &events, &probes, fleet.as_deref())?;
         Ok(Proxy {
             runtime: ArcSwap::from_pointee(runtime),
@@ -89,6 +94,7 @@ impl Proxy {
             events,
             probes,
             fleet,
+            translating,
         })
     }
 

@@ -33,11 +33,14 @@ pub enum Skip {
     /// client has, or was still repeating that text when its first-token
     /// time ran out (not joined, and not a failure of the model).
     NotContinued,
+    /// It needs the request translated, and the gateway is translating as
+    /// many bytes at once as its budget allows (`server.max_translating_bytes`).
+    TranslationBudget,
 }
 
 impl Skip {
     /// Every reason, in declaration order.
-    pub const ALL: [Skip; 9] = [
+    pub const ALL: [Skip; 10] = [
         Skip::BreakerOpen,
         Skip::CoolingDown,
         Skip::RateLimited,
@@ -47,6 +50,7 @@ impl Skip {
         Skip::ContextTooSmall,
         Skip::Untranslatable,
         Skip::NotContinued,
+        Skip::TranslationBudget,
     ];
 
     /// The failure a skip stands for, for strategies that only know failures.
@@ -71,6 +75,7 @@ impl Skip {
             Skip::ContextTooSmall => "context_too_small",
             Skip::Untranslatable => "untranslatable",
             Skip::NotContinued => "not_continued",
+            Skip::TranslationBudget => "translation_budget",
         }
     }
 }

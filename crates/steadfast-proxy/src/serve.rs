@@ -65,12 +65,13 @@ impl Proxy {
     /// its answer has ended.
     pub async fn serve(&self, route: &Arc<Route>, request: Request<'_>) -> Result<Reply, Refused> {
         let Request {
-            inbound,
+            mut inbound,
             units,
             request_id,
             headers,
             priority,
         } = request;
+        inbound.translating_within(self.translating.clone());
         if matches!(route.strategy, RouteStrategy::Quorum(_))
             && (inbound.stream || !inbound.is_chat() || inbound.format != Format::Openai)
         {

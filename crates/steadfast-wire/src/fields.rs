@@ -11,6 +11,57 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+/// The deepest nesting of arrays and objects a request or an answer may have
+/// (the JSON parser's own limit, which a value kept or skipped as text does
+/// not get).
+pub const MAX_DEPTH: usize = 128;
+
+/// Whether the JSON text `json` nests arrays and objects at most `max`
+/// deep: one pass over its bytes, strings skipped.
+pub fn nested_within(json: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    for byte in brackets(json) {
+        if matches!(byte, b'[' | b'{') {
+            depth += 1;
+            if depth > max {
+                return false;
+            }
+        } else {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    true
+}
+
+/// How many arrays and objects the JSON text `json` holds.
+fn containers(json: &[u8]) -> u64 {
+    brackets(json)
+        .filter(|byte| matches!(byte, b'[' | b'{'))
+        .count() as u64
+}
+
+/// The brackets and braces of the JSON text `json` that are not inside a
+/// string (and its escapes).
+fn brackets(json: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let (mut in_string, mut escaped) = (false, false);
+    json.iter().copied().filter(move |&byte| {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            return false;
+        }
+        if byte == b'"' {
+            in_string = true;
+            return false;
+        }
+        matches!(byte, b'[' | b'{' | b']' | b'}')
+    })
+}
+
 /// A JSON object's members in the order sent, the last of a repeated name
 /// winning (as for any JSON object the gateway parses).
 #[derive(Debug, Clone, Default)]
@@ -37,9 +88,40 @@ pub enum Kind {
 }
 
 impl Fields {
-    /// Parses a JSON object.
+    /// Parses a JSON object whose fields nest at most [`MAX_DEPTH`] deep (a
+    /// field kept as its text is not built, so the parser's own depth limit
+    /// would not apply to it: it would be lost where it is read later).
     pub fn parse(bytes: &[u8]) -> Result<Fields, serde_json::Error> {
-        serde_json::from_slice(bytes)
+        let fields: Fields = serde_json::from_slice(bytes)?;
+        if let Some((name, _)) = fields
+            .0
+            .iter()
+            .find(|(_, raw)| !nested_within(raw.get().as_bytes(), MAX_DEPTH - 1))
+        {
+            return Err(serde::de::Error::custom(format!(
+                "field `{name}` nests arrays and objects deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(fields)
+    }
+
+    /// About how many bytes of memory it takes to convert the request to
+    /// another format: its text a few times over, and a tree node for each
+    /// of its arrays and objects (which, built as values, weigh far more than
+    /// their text: a request of many tiny content blocks costs tens of times
+    /// its size).
+    pub fn translation_cost(&self) -> u64 {
+        const PER_BYTE: u64 = 4;
+        const PER_CONTAINER: u64 = 1024;
+        self.0
+            .iter()
+            .map(|(name, raw)| {
+                let text = (name.len() + raw.get().len()) as u64;
+                let containers = containers(raw.get().as_bytes());
+                text.saturating_mul(PER_BYTE)
+                    .saturating_add(containers.saturating_mul(PER_CONTAINER))
+            })
+            .fold(0, u64::saturating_add)
     }
 
     /// The JSON text of field `key`.

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::WireError;
 use crate::counts::Counts;
+use crate::fields::{MAX_DEPTH, nested_within};
 use crate::format::{self, Format};
 use crate::tokens::Tokens;
 
@@ -97,39 +98,6 @@ impl Translation {
             usage_expected,
         )
     }
-}
-
-/// The deepest nesting of arrays and objects an answer may have (the JSON
-/// parser's own limit, which skipping a value does not apply).
-const MAX_DEPTH: usize = 128;
-
-/// Whether the JSON text `body` nests arrays and objects at most `max`
-/// deep: one pass over its bytes, strings (and their escapes) skipped.
-fn nested_within(body: &[u8], max: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &byte in body {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return false;
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    true
 }
 
 /// What the gateway reads of an answer it passes through; every other field

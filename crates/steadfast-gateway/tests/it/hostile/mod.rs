@@ -12,6 +12,7 @@ mod fuzz;
 mod messages;
 mod providers;
 mod streams;
+mod translation;
 
 use steadfast_mock::MockServer;
 use tempfile::TempDir;
@@ -71,6 +72,11 @@ impl Binary {
     }
 
     /// The process's resident memory, in KiB.
+    /// The binary's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     pub fn rss_kib(&self) -> u64 {
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", self.process.pid())).unwrap();

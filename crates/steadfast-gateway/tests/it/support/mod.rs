@@ -358,7 +358,8 @@ pub fn python() -> std::path::PathBuf {
 }
 
 /// Held by runs whose verdicts depend on time (chaos scenarios, the failover
-/// harness): one at a time, so that none suffers from another's load.
+/// harness), and by tests heavy enough to upset them: one at a time, so that
+/// none suffers from another's load.
 pub static TIMED_RUNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A free loopback port (bound, then released for the caller).
