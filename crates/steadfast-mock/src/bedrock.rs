@@ -65,6 +65,25 @@ async fn answer(
             "The messages field is required.",
         );
     };
+    // Converse refuses a blank text block (the service's own words).
+    let blank = messages.iter().enumerate().find_map(|(i, message)| {
+        let content = message["content"].as_array()?;
+        content.iter().enumerate().find_map(|(j, block)| {
+            block["text"]
+                .as_str()
+                .filter(|text| text.trim().is_empty())
+                .map(|_| (i, j))
+        })
+    });
+    if let Some((i, j)) = blank {
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            &format!(
+                "The text field in the ContentBlock object at messages.{i}.content.{j} is blank. Add text to the text field, and try again."
+            ),
+        );
+    }
     let last = messages
         .last()
         .and_then(|message| message["content"].as_array())

@@ -60,6 +60,18 @@ pub(super) async fn answer(
             "* GenerateContentRequest.contents: contents is not specified",
         );
     };
+    // Gemini refuses an empty text part (the service's own words).
+    let empty = contents.iter().any(|content| {
+        content["parts"]
+            .as_array()
+            .is_some_and(|parts| parts.iter().any(|part| part["text"] == ""))
+    });
+    if empty {
+        return bad_request(
+            Format::Gemini,
+            "Unable to submit request because it has an empty text parameter. Add a value to the parameter and try again.",
+        );
+    }
     // Held to the request Gemini accepts (a JSON Schema only in
     // `parametersJsonSchema`, parts it knows).
     if let Some(Err(error)) = body.as_object().map(steadfast_wire::gemini::parse_request) {

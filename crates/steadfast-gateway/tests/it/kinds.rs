@@ -272,3 +272,37 @@ async fn a_json_answer_is_asked_of_each_kind_in_its_terms_or_not_at_all() {
         "Bedrock was asked"
     );
 }
+
+/// The tool conversation every OpenAI client replays: a system prompt, a
+/// tool, the assistant's call with `content: ""`, the tool's result and a
+/// follow-up. Bedrock and Gemini refuse a blank text part (their mocks as
+/// the services do): the gateway never sends one.
+#[tokio::test]
+async fn a_replayed_tool_conversation_reaches_bedrock_and_gemini_without_blank_text() {
+    let h = four_kinds("").await;
+    let conversation = json!({"model": "mixed", "messages": [
+        {"role": "system", "content": "Use the tools."},
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "{\"celsius\":21}"},
+        {"role": "user", "content": "And tomorrow?"}],
+        "tools": [{"type": "function", "function": {"name": "weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]});
+    fail(&h, 0, Mode::Error, 503);
+    fail(&h, 1, Mode::Error, 503);
+    for (down, kind) in [(None, "k-bedrock"), (Some(2), "k-gemini")] {
+        if let Some(index) = down {
+            fail(&h, index, Mode::Error, 503);
+        }
+        let response = h
+            .post_json("/v1/chat/completions", conversation.clone())
+            .await;
+        assert_eq!(response.status(), 200, "{kind}");
+        assert_eq!(header(&response, "x-steadfast-target"), kind);
+    }
+    let bedrock = h.mocks[2].control().last_request().unwrap();
+    assert!(!bedrock.to_string().contains(r#""text":"""#), "{bedrock}");
+    let gemini = h.mocks[3].control().last_request().unwrap();
+    assert!(!gemini.to_string().contains(r#""text":"""#), "{gemini}");
+}

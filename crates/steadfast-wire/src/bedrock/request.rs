@@ -96,16 +96,20 @@ pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
     Value::Object(out)
 }
 
+/// Parts as content blocks; blank text is left out, as Bedrock refuses it
+/// ("The text field in the ContentBlock object … is blank") — an OpenAI
+/// client replaying a tool call sends its turn's `content` as `""`.
 fn write_parts(parts: &[Part]) -> Vec<Value> {
     parts
         .iter()
-        .map(|part| match part {
-            Part::Text(text) => json!({"text": text}),
+        .filter_map(|part| match part {
+            Part::Text(text) if text.trim().is_empty() => None,
+            Part::Text(text) => Some(json!({"text": text})),
             Part::Image(Image::Base64 { media_type, data }) => {
                 let format = media_type.strip_prefix("image/").unwrap_or("png");
-                json!({"image": {"format": format, "source": {"bytes": data}}})
+                Some(json!({"image": {"format": format, "source": {"bytes": data}}}))
             }
-            Part::Image(Image::Url(url)) => json!({"text": format!("[image: {url}]")}),
+            Part::Image(Image::Url(url)) => Some(json!({"text": format!("[image: {url}]")})),
         })
         .collect()
 }

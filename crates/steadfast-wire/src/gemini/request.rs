@@ -134,17 +134,21 @@ pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
     Value::Object(out)
 }
 
+/// Parts as Gemini parts; empty text is left out, as Gemini refuses it
+/// ("empty text parameter") — an OpenAI client replaying a tool call sends
+/// its turn's `content` as `""`.
 fn write_parts(parts: &[Part]) -> Vec<Value> {
     parts
         .iter()
-        .map(|part| match part {
-            Part::Text(text) => json!({"text": text}),
-            Part::Image(Image::Base64 { media_type, data }) => {
-                json!({"inlineData": {"mimeType": media_type, "data": data}})
-            }
-            Part::Image(Image::Url(url)) => {
-                json!({"fileData": {"mimeType": media_type_of(url), "fileUri": url}})
-            }
+        .filter_map(|part| match part {
+            Part::Text(text) if text.is_empty() => None,
+            Part::Text(text) => Some(json!({"text": text})),
+            Part::Image(Image::Base64 { media_type, data }) => Some(json!({
+                "inlineData": {"mimeType": media_type, "data": data}
+            })),
+            Part::Image(Image::Url(url)) => Some(json!({
+                "fileData": {"mimeType": media_type_of(url), "fileUri": url}
+            })),
         })
         .collect()
 }
