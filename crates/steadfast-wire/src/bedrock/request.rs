@@ -29,7 +29,8 @@ pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
                     Ok(object @ Value::Object(_)) => json!({"json": object}),
                     _ => json!({"text": text}),
                 };
-                let block = json!({"toolResult": {"toolUseId": message.tool_call_id, "content": [result], "status": "success"}});
+                let block =
+                    json!({"toolResult": {"toolUseId": message.tool_call_id, "content": [result]}});
                 ("user", vec![block])
             }
         };
@@ -70,13 +71,17 @@ pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
     if !inference.is_empty() {
         out.insert("inferenceConfig".into(), Value::Object(inference));
     }
+    // Tools offered with no choice said are left to the model (Converse's
+    // default): `toolChoice` is accepted by some model families only, so it
+    // is sent only when the client chose; `none` offers no tools at all.
     let choice = match &request.tool_choice {
-        Some(ToolChoice::None) => None,
+        Some(ToolChoice::None) => return Value::Object(out),
         Some(ToolChoice::Required) => Some(json!({"any": {}})),
         Some(ToolChoice::Named(name)) => Some(json!({"tool": {"name": name}})),
-        Some(ToolChoice::Auto) | None => Some(json!({"auto": {}})),
+        Some(ToolChoice::Auto) => Some(json!({"auto": {}})),
+        None => None,
     };
-    if let (false, Some(choice)) = (request.tools.is_empty(), choice) {
+    if !request.tools.is_empty() {
         let tools: Vec<Value> = request
             .tools
             .iter()
@@ -88,10 +93,11 @@ pub fn write_request(request: &ChatRequest, _model: &str) -> Value {
                 json!({"toolSpec": spec})
             })
             .collect();
-        out.insert(
-            "toolConfig".into(),
-            json!({"tools": tools, "toolChoice": choice}),
-        );
+        let mut config = json!({"tools": tools});
+        if let Some(choice) = choice {
+            config["toolChoice"] = choice;
+        }
+        out.insert("toolConfig".into(), config);
     }
     Value::Object(out)
 }
@@ -201,4 +207,66 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
         });
     }
     Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{Message, Role, Tool};
+
+    fn with_tools(choice: Option<ToolChoice>) -> Value {
+        let request = ChatRequest {
+            messages: vec![Message::new(Role::User, vec![Part::Text("hi".into())])],
+            tools: vec![Tool {
+                name: "weather".into(),
+                description: None,
+                parameters: json!({"type": "object"}),
+                strict: None,
+            }],
+            tool_choice: choice,
+            ..ChatRequest::default()
+        };
+        write_request(&request, "meta.llama3-70b-instruct-v1:0")
+    }
+
+    #[test]
+    fn tool_choice_is_sent_only_when_the_client_chose() {
+        let said_nothing = with_tools(None);
+        assert!(said_nothing["toolConfig"]["tools"].is_array());
+        assert!(
+            said_nothing["toolConfig"].get("toolChoice").is_none(),
+            "{said_nothing}"
+        );
+        assert_eq!(
+            with_tools(Some(ToolChoice::Required))["toolConfig"]["toolChoice"],
+            json!({"any": {}})
+        );
+        assert!(
+            with_tools(Some(ToolChoice::None))
+                .get("toolConfig")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn blank_text_is_never_written() {
+        let request = ChatRequest {
+            messages: vec![
+                Message::new(Role::User, vec![Part::Text("hi".into())]),
+                Message {
+                    tool_calls: vec![crate::ToolCall {
+                        id: "call_1".into(),
+                        name: "weather".into(),
+                        arguments: "{}".into(),
+                    }],
+                    ..Message::new(Role::Assistant, vec![Part::Text(String::new())])
+                },
+            ],
+            ..ChatRequest::default()
+        };
+        let written = write_request(&request, "anthropic.claude-3-haiku");
+        assert!(!written.to_string().contains(r#""text":"""#), "{written}");
+    }
 }
