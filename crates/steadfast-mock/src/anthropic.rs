@@ -91,6 +91,21 @@ pub(super) async fn messages(
     if !body["max_tokens"].is_u64() {
         return bad_request(KIND, "max_tokens: Field required");
     }
+    // The Messages API refuses an empty text block (its own words).
+    let empty_text = body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|message| {
+            message["content"].as_array().is_some_and(|blocks| {
+                blocks
+                    .iter()
+                    .any(|block| block["type"] == "text" && block["text"] == "")
+            })
+        });
+    if empty_text {
+        return bad_request(KIND, "messages: text content blocks must be non-empty");
+    }
     let control = &state.control;
     let guard = control.begin(&body, authorization(&headers));
     let faults = control.faults();
