@@ -170,34 +170,33 @@ fn media_type_of(url: &str) -> &'static str {
 
 /// Reads a Gemini request (for clients that speak Gemini).
 pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireError> {
-    let config = &fields.get("generationConfig").cloned().unwrap_or_default();
+    let config = &field_of(fields, "generationConfig")
+        .cloned()
+        .unwrap_or_default();
     let mut request = ChatRequest {
-        max_tokens: config["maxOutputTokens"].as_u64(),
+        max_tokens: field(config, "maxOutputTokens").and_then(Value::as_u64),
         temperature: config["temperature"].as_f64(),
-        top_p: config["topP"].as_f64(),
-        stop: config["stopSequences"]
-            .as_array()
+        top_p: field(config, "topP").and_then(Value::as_f64),
+        stop: field(config, "stopSequences")
+            .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
             .map(str::to_owned)
             .collect(),
-        response_format: (config["responseMimeType"] == "application/json").then(|| {
-            match config
-                .get("responseJsonSchema")
-                .or(config.get("responseSchema"))
-            {
+        response_format: (field(config, "responseMimeType")
+            .is_some_and(|mime| mime == "application/json"))
+        .then(
+            || match field(config, "responseJsonSchema").or(field(config, "responseSchema")) {
                 Some(schema) => ResponseFormat::JsonSchema {
                     name: "response".into(),
                     schema: schema.clone(),
                     strict: None,
                 },
                 None => ResponseFormat::JsonObject,
-            }
-        }),
-        system: fields
-            .get("systemInstruction")
-            .map(|system| texts(&system["parts"])),
+            },
+        ),
+        system: field_of(fields, "systemInstruction").map(|system| texts(&system["parts"])),
         ..ChatRequest::default()
     };
     let contents = fields
@@ -214,19 +213,22 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
         for part in content["parts"].as_array().into_iter().flatten() {
             if let Some(text) = part["text"].as_str() {
                 message.content.push(Part::Text(text.to_owned()));
-            } else if let Some(data) = part.get("inlineData") {
+            } else if let Some(data) = field(part, "inlineData") {
                 message.content.push(Part::Image(Image::Base64 {
-                    media_type: data["mimeType"].as_str().unwrap_or("image/png").to_owned(),
+                    media_type: field(data, "mimeType")
+                        .and_then(Value::as_str)
+                        .unwrap_or("image/png")
+                        .to_owned(),
                     data: data["data"].as_str().unwrap_or_default().to_owned(),
                 }));
-            } else if let Some(call) = part.get("functionCall") {
+            } else if let Some(call) = field(part, "functionCall") {
                 calls += 1;
                 message.tool_calls.push(ToolCall {
                     id: format!("call_{calls}"),
                     name: call["name"].as_str().unwrap_or_default().to_owned(),
                     arguments: call["args"].to_string(),
                 });
-            } else if let Some(answer) = part.get("functionResponse") {
+            } else if let Some(answer) = field(part, "functionResponse") {
                 let name = answer["name"].as_str().unwrap_or_default();
                 request.messages.push(Message {
                     tool_call_id: Some(call_id_of(&request.messages, name)),
@@ -244,8 +246,8 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
     }
     if let Some(tools) = fields.get("tools").and_then(Value::as_array) {
         for declaration in tools.iter().flat_map(|tool| {
-            tool["functionDeclarations"]
-                .as_array()
+            field(tool, "functionDeclarations")
+                .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
         }) {
@@ -263,7 +265,7 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
 /// A function declaration's parameters: `parametersJsonSchema` as written,
 /// or `parameters`, held to the OpenAPI subset Gemini's `Schema` accepts.
 fn declared_parameters(declaration: &Value) -> Result<Value, WireError> {
-    if let Some(schema) = declaration.get("parametersJsonSchema") {
+    if let Some(schema) = field(declaration, "parametersJsonSchema") {
         return Ok(schema.clone());
     }
     let Some(schema) = declaration.get("parameters") else {
@@ -294,6 +296,36 @@ fn json_schema_only(schema: &Value, path: &str) -> Option<String> {
             .find_map(|(i, item)| json_schema_only(item, &format!("{path}[{i}]"))),
         _ => None,
     }
+}
+
+/// A field of a Gemini request in either of proto-JSON's spellings: the API
+/// takes `functionCall` and `function_call` alike, and the google-genai SDK
+/// sends the second.
+fn field<'v>(value: &'v Value, camel: &str) -> Option<&'v Value> {
+    value
+        .get(camel)
+        .or_else(|| value.get(snake_case(camel).as_str()))
+}
+
+/// [`field`] of the request's top-level fields.
+fn field_of<'v>(fields: &'v Map<String, Value>, camel: &str) -> Option<&'v Value> {
+    fields
+        .get(camel)
+        .or_else(|| fields.get(snake_case(camel).as_str()))
+}
+
+/// `functionCall` as `function_call`.
+fn snake_case(camel: &str) -> String {
+    let mut snake = String::with_capacity(camel.len() + 4);
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            snake.push('_');
+            snake.push(c.to_ascii_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    snake
 }
 
 /// The id of the latest call of function `name`.
@@ -426,5 +458,35 @@ mod tests {
             read.messages[2].tool_call_id.as_deref(),
             Some(read.messages[1].tool_calls[0].id.as_str())
         );
+    }
+
+    #[test]
+    fn both_proto_json_spellings_are_read() {
+        let snake = json!({
+            "system_instruction": {"parts": [{"text": "Be brief."}]},
+            "generation_config": {"max_output_tokens": 50, "top_p": 0.5,
+                "response_mime_type": "application/json"},
+            "contents": [
+                {"role": "user", "parts": [{"text": "Weather?"},
+                    {"inline_data": {"mime_type": "image/jpeg", "data": "AAAA"}}]},
+                {"role": "model", "parts": [{"function_call": {"name": "weather", "args": {"city_name": "Paris"}}}]},
+                {"role": "user", "parts": [{"function_response": {"name": "weather", "response": {"celsius": 21}}}]}
+            ],
+            "tools": [{"function_declarations": [{"name": "weather",
+                "parameters_json_schema": {"type": "object", "additionalProperties": false}}]}]
+        });
+        let request = parse_request(snake.as_object().unwrap()).unwrap();
+        assert_eq!(request.system.as_deref(), Some("Be brief."));
+        assert_eq!((request.max_tokens, request.top_p), (Some(50), Some(0.5)));
+        assert_eq!(request.response_format, Some(ResponseFormat::JsonObject));
+        assert!(
+            matches!(request.messages[0].content[1], Part::Image(Image::Base64 { ref media_type, .. }) if media_type == "image/jpeg")
+        );
+        assert_eq!(
+            request.messages[1].tool_calls[0].arguments, r#"{"city_name":"Paris"}"#,
+            "free-form args kept as sent"
+        );
+        assert_eq!(request.messages[2].tool_call_id.as_deref(), Some("call_1"));
+        assert_eq!(request.tools[0].parameters["additionalProperties"], false);
     }
 }
