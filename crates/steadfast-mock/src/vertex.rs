@@ -106,10 +106,17 @@ pub(super) async fn call(
                 return StatusCode::NOT_FOUND.into_response();
             };
             let parsed: Value = serde_json::from_slice(&body).unwrap_or_default();
-            if parsed["anthropic_version"] != "vertex-2023-10-16" || parsed.get("model").is_some() {
+            // An `anthropic_version` in the body, the model in the URL only.
+            // Clients send `vertex-2023-10-16` (the gateway, earlier SDKs) or
+            // the API version date (the official AnthropicVertex client of
+            // anthropic 2.12 sends `2026-10-21`): any version is taken.
+            let versioned = parsed["anthropic_version"]
+                .as_str()
+                .is_some_and(|version| !version.is_empty());
+            if !versioned || parsed.get("model").is_some() {
                 let body = steadfast_wire::anthropic::error_body(
                     "invalid_request_error",
-                    "anthropic_version: vertex-2023-10-16 is required, and model goes in the URL",
+                    "anthropic_version is required (e.g. vertex-2023-10-16), and model goes in the URL",
                 );
                 return (StatusCode::BAD_REQUEST, Json(body)).into_response();
             }

@@ -238,3 +238,17 @@ async fn claude_on_vertex_takes_the_messages_api_with_the_model_in_the_url() {
     assert!(chunks.trim_end().ends_with("data: [DONE]"), "{chunks}");
     assert!(control.last_uri().unwrap().ends_with(":streamRawPredict"));
 }
+
+/// The simulated provider takes what the official AnthropicVertex client
+/// sends by default (it refused its `anthropic_version` once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_anthropic_vertex_client_is_answered_by_the_simulated_provider() {
+    let mock = MockServer::start(MockOptions {
+        kind: ProviderKind::Vertex,
+        ..MockOptions::named("vertex")
+    })
+    .await
+    .unwrap();
+    let base = format!("{}/v1", mock.base_url().trim_end_matches('/'));
+    crate::support::run_script("anthropic_vertex.py", &[&base, "ya29.mock-1"]).await;
+}
