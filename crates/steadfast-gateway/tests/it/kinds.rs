@@ -277,7 +277,7 @@ async fn a_json_answer_is_asked_of_each_kind_in_its_terms_or_not_at_all() {
 /// tool, the assistant's call with `content: ""`, the tool's result and a
 /// follow-up. Bedrock and Gemini refuse a blank text part (their mocks as
 /// the services do): the gateway never sends one.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_tool_conversation_reaches_bedrock_and_gemini_without_blank_text() {
     let h = four_kinds("").await;
     let conversation = json!({"model": "mixed", "messages": [
@@ -305,4 +305,30 @@ async fn a_replayed_tool_conversation_reaches_bedrock_and_gemini_without_blank_t
     assert!(!bedrock.to_string().contains(r#""text":"""#), "{bedrock}");
     let gemini = h.mocks[3].control().last_request().unwrap();
     assert!(!gemini.to_string().contains(r#""text":"""#), "{gemini}");
+
+    // What the gateway sent, judged by each provider's official SDK (and the
+    // simulated providers by the same SDKs, as clients).
+    for mock in &h.mocks {
+        mock.control().set(Faults::default());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (mock, script, sent, model) in [
+        (
+            &h.mocks[2],
+            "bedrock_official.py",
+            &bedrock,
+            "anthropic.claude-3-haiku-20240307-v1:0",
+        ),
+        (
+            &h.mocks[3],
+            "gemini_official.py",
+            &gemini,
+            "gemini-2.0-flash",
+        ),
+    ] {
+        let path = dir.path().join(format!("{script}.json"));
+        std::fs::write(&path, sent.to_string()).unwrap();
+        let url = mock.base_url();
+        crate::support::run_script(script, &[&url, path.to_str().unwrap(), model]).await;
+    }
 }
