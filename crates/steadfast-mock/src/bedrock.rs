@@ -65,6 +65,21 @@ async fn answer(
             "The messages field is required.",
         );
     };
+    // Converse refuses two turns of one role in a row and a conversation
+    // that does not begin with the user (the service's own words).
+    let roles: Vec<&str> = messages
+        .iter()
+        .map(|m| m["role"].as_str().unwrap_or_default())
+        .collect();
+    if roles.first().is_some_and(|role| *role != "user")
+        || roles.windows(2).any(|pair| pair[0] == pair[1])
+    {
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.",
+        );
+    }
     // Converse refuses a blank text block (the service's own words).
     let blank = messages.iter().enumerate().find_map(|(i, message)| {
         let content = message["content"].as_array()?;

@@ -187,9 +187,12 @@ fn api_router(kind: ProviderKind, state: Arc<MockState>) -> Router {
                 "/model/{model}/converse-stream",
                 post(bedrock::converse_stream),
             ),
+        // Both API versions the SDKs call (google-genai defaults to v1beta).
         ProviderKind::Gemini => Router::new()
             .route("/v1beta/models", get(gemini::models))
-            .route("/v1beta/models/{call}", post(gemini::call)),
+            .route("/v1beta/models/{call}", post(gemini::call))
+            .route("/v1/models", get(gemini::models))
+            .route("/v1/models/{call}", post(gemini::call)),
     };
     // Requests as large as providers take (Anthropic's Messages API refuses
     // past 32 MB; OpenAI's chat completions take as much), not axum's 2 MB.

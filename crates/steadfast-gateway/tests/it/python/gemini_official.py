@@ -17,6 +17,8 @@ assert answer.text and answer.text.endswith("You said: hi"), answer
 assert answer.usage_metadata.total_token_count > 0, answer
 text = "".join(chunk.text or "" for chunk in client.models.generate_content_stream(model=model, contents="hi"))
 assert text.endswith("You said: hi"), text
+v1 = genai.Client(api_key="test-key", http_options=types.HttpOptions(base_url=mock_url, api_version="v1"))
+assert v1.models.generate_content(model=model, contents="hi").text, "the v1 path"
 
 sent = json.load(open(request_path))
 known = {"contents", "systemInstruction", "tools", "toolConfig", "generationConfig"}
