@@ -14,3 +14,6 @@ pub const ATTEMPTS: HeaderName = HeaderName::from_static("x-steadfast-attempts")
 pub const CACHE: HeaderName = HeaderName::from_static("x-steadfast-cache");
 /// The route's static last answer (`true`), given when no target could answer.
 pub const STATIC: HeaderName = HeaderName::from_static("x-steadfast-static");
+/// The client's request fields a translation to the serving target's format
+/// left behind (`seed, frequency_penalty`), when there were any.
+pub const DROPPED_FIELDS: HeaderName = HeaderName::from_static("x-steadfast-dropped-fields");

@@ -56,6 +56,27 @@ impl Inbound {
         self.translating = Some(budget);
     }
 
+    /// The fields a translation for `target` leaves behind: none when the
+    /// target takes the request as sent, else every field the client's
+    /// format's translation does not carry.
+    pub fn dropped_for(&self, target: &Target) -> Vec<String> {
+        let translated = !Translation {
+            client: self.format,
+            target: target.provider.format,
+            include_usage: false,
+        }
+        .is_passthrough();
+        match format::carried_fields(self.format) {
+            Some(carried) if translated && self.chat => self
+                .fields
+                .names()
+                .filter(|name| !carried.contains(name))
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether it is a chat request.
     pub fn is_chat(&self) -> bool {
         self.chat

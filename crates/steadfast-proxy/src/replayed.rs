@@ -37,6 +37,7 @@ pub(crate) fn reply(
         Answer::Whole(replay::whole(inbound.format, answer))
     };
     Reply {
+        dropped: Vec::new(),
         answer,
         targets: Vec::new(),
         attempts,

@@ -29,6 +29,9 @@ pub struct Reply {
     pub attempts: usize,
     /// Where the answer came from.
     pub source: Source,
+    /// The client's request fields the serving target's format could not
+    /// carry (the request was translated without them).
+    pub dropped: Vec<String>,
 }
 
 /// An answer for the client.

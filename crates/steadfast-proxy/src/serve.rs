@@ -171,6 +171,11 @@ impl Proxy {
             }
         };
         record.answered();
+        let dropped = served
+            .values
+            .first()
+            .map(|(target, _)| inbound.dropped_for(target))
+            .unwrap_or_default();
         let targets: Vec<Arc<str>> = served
             .values
             .iter()
@@ -237,6 +242,7 @@ impl Proxy {
             targets,
             attempts,
             source: Source::Upstream,
+            dropped,
         })
     }
 }

@@ -141,6 +141,18 @@ pub fn retry_after(format: Format, body: &[u8]) -> Option<Duration> {
     }
 }
 
+/// The request fields a translation from `format` carries into another
+/// format (for the client formats: OpenAI's chat completions, Anthropic's
+/// Messages and OpenAI's Responses API); `None` for a format no client speaks.
+pub fn carried_fields(format: Format) -> Option<&'static [&'static str]> {
+    match format {
+        Format::Openai => Some(openai::CARRIED),
+        Format::Anthropic => Some(anthropic::CARRIED),
+        Format::Responses => Some(responses::CARRIED),
+        Format::Gemini | Format::Bedrock | Format::AnthropicVertex => None,
+    }
+}
+
 /// Reads a chat request in `format`.
 pub fn parse_request(
     format: Format,

@@ -84,6 +84,44 @@ async fn openai_clients_are_served_by_anthropic_and_fail_over_both_ways() {
 }
 
 #[tokio::test]
+async fn fields_a_translation_leaves_behind_are_named_to_the_client() {
+    let h = start().await;
+    let extra = json!({"seed": 7, "frequency_penalty": 0.5, "temperature": 0.2});
+    let response = chat(&h, "claude-first", extra.clone()).await;
+    assert_eq!(response.status(), 200);
+    let mut dropped: Vec<String> = header(&response, "x-steadfast-dropped-fields")
+        .split(", ")
+        .map(str::to_owned)
+        .collect();
+    dropped.sort();
+    assert_eq!(dropped, ["frequency_penalty", "seed"]);
+    let sent = h.mocks[0].control().last_request().unwrap();
+    assert_eq!(sent["temperature"], 0.2);
+    assert!(sent.get("seed").is_none() && sent.get("frequency_penalty").is_none());
+
+    // The OpenAI target takes the request as sent: nothing is left behind.
+    let response = chat(&h, "gpt-first", extra).await;
+    assert_eq!(header(&response, "x-steadfast-target"), "m1");
+    assert!(
+        response
+            .headers()
+            .get("x-steadfast-dropped-fields")
+            .is_none()
+    );
+    assert_eq!(h.mocks[1].control().last_request().unwrap()["seed"], 7);
+
+    // Nothing to leave behind, no header.
+    let response = chat(&h, "claude-first", json!({})).await;
+    assert_eq!(header(&response, "x-steadfast-target"), "m0");
+    assert!(
+        response
+            .headers()
+            .get("x-steadfast-dropped-fields")
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn streams_fail_over_both_ways_and_translate() {
     let h = start().await;
     let stream = json!({"stream": true, "stream_options": {"include_usage": true}});

@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use steadfast_proxy::engine::{Failed, Unserved};
-use steadfast_proxy::headers::{ATTEMPTS, CACHE, STATIC, TARGET};
+use steadfast_proxy::headers::{ATTEMPTS, CACHE, DROPPED_FIELDS, STATIC, TARGET};
 use steadfast_proxy::inbound::Inbound;
 use steadfast_proxy::outcome;
 use steadfast_proxy::runtime::shed::Shed;
@@ -103,6 +103,11 @@ fn respond(reply: Reply, stall: Duration, pass: ClientPass) -> Response {
     let target = (!targets.is_empty()).then(|| targets.join(","));
     add_attempt_headers(response.headers_mut(), target.as_deref(), reply.attempts);
     let headers = response.headers_mut();
+    if !reply.dropped.is_empty() {
+        if let Ok(dropped) = HeaderValue::from_str(&reply.dropped.join(", ")) {
+            headers.insert(DROPPED_FIELDS, dropped);
+        }
+    }
     match reply.source {
         Source::Upstream => {}
         Source::CacheHit => {

@@ -8,6 +8,21 @@ use crate::{ChatRequest, Image, Message, Part, Role, Tool, ToolCall, ToolChoice,
 /// every current Claude model can write this many.
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
 
+/// The request fields a translation carries into another format; any other
+/// is left behind (and the client told: `x-steadfast-dropped-fields`).
+pub const CARRIED: &[&str] = &[
+    "model",
+    "messages",
+    "system",
+    "max_tokens",
+    "stop_sequences",
+    "stream",
+    "temperature",
+    "top_p",
+    "tools",
+    "tool_choice",
+];
+
 /// Reads a Messages API request.
 pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireError> {
     let mut request = ChatRequest {

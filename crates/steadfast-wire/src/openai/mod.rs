@@ -6,6 +6,6 @@ mod request;
 mod response;
 mod stream;
 
-pub use request::{parse_request, write_request};
+pub use request::{CARRIED, parse_request, write_request};
 pub use response::{parse_response, usage_of, write_response};
 pub use stream::{Decoder, Encoder, error_event};

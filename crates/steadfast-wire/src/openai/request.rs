@@ -7,6 +7,24 @@ use crate::{
     ChatRequest, Image, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice, WireError,
 };
 
+/// The request fields a translation carries into another format; any other
+/// is left behind (and the client told: `x-steadfast-dropped-fields`).
+pub const CARRIED: &[&str] = &[
+    "model",
+    "messages",
+    "max_completion_tokens",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "stream",
+    "stream_options",
+    "n",
+    "response_format",
+    "tools",
+    "tool_choice",
+];
+
 /// Reads an OpenAI chat completion request.
 pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireError> {
     let mut request = ChatRequest {

@@ -7,6 +7,21 @@ use crate::{
     ChatRequest, Image, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice, WireError,
 };
 
+/// The request fields a translation carries into another format; any other
+/// is left behind (and the client told: `x-steadfast-dropped-fields`).
+pub const CARRIED: &[&str] = &[
+    "model",
+    "input",
+    "instructions",
+    "max_output_tokens",
+    "stream",
+    "temperature",
+    "top_p",
+    "text",
+    "tools",
+    "tool_choice",
+];
+
 /// Reads a Responses API request.
 pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireError> {
     let mut request = ChatRequest {
