@@ -1,5 +1,23 @@
 //! The Anthropic Messages API of the simulated provider: messages (plain and
 //! streamed, with tool use when the request offers tools) and the models list.
+//!
+//! Where each shape comes from:
+//! - the message and its `usage`, `stop_reason` (`end_turn`, `tool_use`) and
+//!   errors: the API reference, <https://docs.anthropic.com/en/api/messages>
+//!   and <https://docs.anthropic.com/en/api/errors>;
+//! - the event stream (`message_start`, `ping`, `content_block_start`, text
+//!   and `input_json_delta` deltas, `content_block_stop`, `message_delta`,
+//!   `message_stop`): <https://docs.anthropic.com/en/docs/build-with-claude/streaming>;
+//! - a `tool_use` block after the text, its input streamed as JSON pieces:
+//!   <https://docs.anthropic.com/en/docs/build-with-claude/tool-use>;
+//! - the model list (`data`, `has_more`, `first_id`, `last_id`):
+//!   <https://docs.anthropic.com/en/api/models-list>.
+//!
+//! The refusal of an empty text block, in the API's words, rests on reports
+//! of the live API. Which tool is called, with what, follows the rule every
+//! simulated format shares (`respond::tool_call`). The official
+//! `AnthropicVertex` client reads these answers, plain and streamed
+//! (`tests/it/python/anthropic_vertex.py`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +34,8 @@ use steadfast_wire::Format;
 use super::MockState;
 use super::control::Mode;
 use super::respond::{
-    Verdict, authorization, bad_request, echo, judge, refused_prefill, shape_stream, sse_response,
-    tokens,
+    Verdict, authorization, bad_request, echo, halves, judge, refused_prefill, shape_stream,
+    sse_response, tokens, tool_call,
 };
 
 const KIND: Format = Format::Anthropic;
@@ -40,12 +58,12 @@ impl Answer {
         let answered_tool = last
             .and_then(Value::as_array)
             .is_some_and(|blocks| blocks.iter().any(|block| block["type"] == "tool_result"));
-        match body["tools"][0]["name"].as_str() {
-            Some(tool) if !answered_tool => Answer {
+        match tool_call(body["tools"][0]["name"].as_str(), &said, answered_tool) {
+            Some((tool, input)) => Answer {
                 text: format!("{name} calls {tool}."),
-                tool: Some((tool.to_owned(), json!({"text": said}))),
+                tool: Some((tool, input)),
             },
-            _ => Answer {
+            None => Answer {
                 text: echo(name, &said),
                 tool: None,
             },
@@ -192,7 +210,7 @@ fn stream_events(
         events.push(event(&json!({"type": "content_block_start", "index": 1,
             "content_block": {"type": "tool_use", "id": "toolu_mock_1", "name": name, "input": {}}})));
         let arguments = input.to_string();
-        let (head, tail) = arguments.split_at(arguments.len() / 2);
+        let (head, tail) = halves(&arguments);
         for piece in ["", head, tail] {
             events.push(event(&json!({"type": "content_block_delta", "index": 1,
                 "delta": {"type": "input_json_delta", "partial_json": piece}})));

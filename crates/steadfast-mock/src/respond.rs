@@ -1,6 +1,15 @@
 //! What every simulated format shares: the verdict of the fault controls on
 //! a request, error bodies in each provider's shape, server-sent event
-//! answers, and the deterministic answer text and token counts.
+//! answers, and the deterministic answer text, tool call and token counts.
+//!
+//! Where the error shapes come from: OpenAI's error object and codes
+//! (<https://platform.openai.com/docs/guides/error-codes>), Anthropic's
+//! (<https://docs.anthropic.com/en/api/errors>), Google's `google.rpc.Status`
+//! with a `RetryInfo` detail (<https://cloud.google.com/apis/design/errors>),
+//! AWS's `x-amzn-ErrorType` and Bedrock's exception names
+//! (<https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html>).
+//! Azure's codes written as strings of the status, and the words of its
+//! quota 429, rest on reports of the live service.
 
 use std::time::Duration;
 
@@ -253,6 +262,31 @@ pub(super) fn echo(name: &str, last: &str) -> String {
     format!("{name} here. You said: {echo}")
 }
 
+/// The call the simulated model makes when a request offers tools: the
+/// first tool offered, with the user's words as its arguments
+/// (`{"text": said}`); none once the conversation's last turn carries a
+/// tool's result, which the model then answers in words. One rule for every
+/// format, so a tool conversation runs the same against any kind.
+pub(super) fn tool_call(
+    first_tool: Option<&str>,
+    said: &str,
+    answered: bool,
+) -> Option<(String, Value)> {
+    first_tool
+        .filter(|_| !answered)
+        .map(|tool| (tool.to_owned(), json!({"text": said})))
+}
+
+/// `text` cut in two near its middle, on a character boundary: a call's
+/// arguments streamed in pieces, as the services stream them.
+pub(super) fn halves(text: &str) -> (&str, &str) {
+    let mut middle = text.len() / 2;
+    while !text.is_char_boundary(middle) {
+        middle += 1;
+    }
+    text.split_at(middle)
+}
+
 /// The authorization the client sent, for tests that check keys are forwarded.
 pub(super) fn authorization(headers: &HeaderMap) -> Option<String> {
     headers
@@ -309,4 +343,28 @@ where
         .header(header::CACHE_CONTROL, "no-cache")
         .body(Body::from_stream(body))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_tool_is_called_until_a_result_comes_back() {
+        assert_eq!(
+            tool_call(Some("weather"), "Paris?", false),
+            Some(("weather".to_owned(), json!({"text": "Paris?"})))
+        );
+        assert_eq!(tool_call(Some("weather"), "Paris?", true), None);
+        assert_eq!(tool_call(None, "Paris?", false), None);
+    }
+
+    #[test]
+    fn arguments_are_halved_on_a_character_boundary() {
+        let arguments = json!({"text": "été à Zürich"}).to_string();
+        let (head, tail) = halves(&arguments);
+        assert_eq!(format!("{head}{tail}"), arguments);
+        assert!(!head.is_empty() && !tail.is_empty());
+        assert_eq!(halves(""), ("", ""));
+    }
 }
