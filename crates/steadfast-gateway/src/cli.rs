@@ -66,6 +66,10 @@ pub enum Command {
         /// Seed of the random failures.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Bedrock: the secret access key every call's Signature Version 4
+        /// is checked with (any access key id).
+        #[arg(long, default_value = steadfast_mock::MOCK_AWS_SECRET)]
+        aws_secret: String,
     },
     /// Print the JSON Schema of the config file.
     Schema,
@@ -172,6 +176,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             latency,
             fail_rate,
             seed,
+            aws_secret,
         } => {
             let faults = Faults {
                 latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
@@ -192,6 +197,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 name,
                 faults,
                 seed,
+                aws_secret,
             };
             match MockServer::start(options).await {
                 Ok(server) => {

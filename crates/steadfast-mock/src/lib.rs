@@ -45,7 +45,14 @@ pub struct MockOptions {
     pub faults: Faults,
     /// Seed of the random failures.
     pub seed: u64,
+    /// Bedrock: the secret access key calls must be signed with (any
+    /// access key id); the simulated provider checks every signature.
+    pub aws_secret: String,
 }
+
+/// The secret access key a simulated Bedrock provider checks signatures
+/// with, unless told another.
+pub const MOCK_AWS_SECRET: &str = "steadfast-mock-aws-secret";
 
 impl MockOptions {
     /// A healthy provider named `name` on a free loopback port.
@@ -57,6 +64,7 @@ impl MockOptions {
             name: name.to_owned(),
             faults: Faults::default(),
             seed: 1,
+            aws_secret: MOCK_AWS_SECRET.to_owned(),
         }
     }
 }
@@ -65,6 +73,7 @@ pub(crate) struct MockState {
     name: String,
     kind: ProviderKind,
     control: Arc<Control>,
+    aws_secret: String,
 }
 
 /// A running simulated provider. Dropping it stops it.
@@ -85,6 +94,7 @@ impl MockServer {
             name: options.name,
             kind: options.kind,
             control: Arc::clone(&control),
+            aws_secret: options.aws_secret,
         });
         let listener = net::bind(options.listen)?;
         let addr = listener.local_addr()?;

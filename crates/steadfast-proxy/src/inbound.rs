@@ -163,7 +163,7 @@ impl Inbound {
         };
         let canonical = format::parse_request(self.format, &self.fields.to_map())
             .map_err(|error| refuse(&error.0))?;
-        if let Some(why) = format::cannot_take(target_format, &canonical) {
+        if let Some(why) = format::cannot_take(target_format, model, &canonical) {
             return Err(refuse(&why));
         }
         let body = serde_json::to_vec(&format::write_request(target_format, &canonical, model))

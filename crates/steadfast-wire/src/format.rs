@@ -55,19 +55,17 @@ impl Format {
     }
 }
 
-/// Why a target of `format` cannot take `request` as asked, if it cannot: a
-/// structured answer (a JSON format or schema) has no counterpart in
-/// Anthropic's Messages API or Bedrock's Converse, and dropping it would
-/// answer free text to a client that parses JSON.
-pub fn cannot_take(format: Format, request: &ChatRequest) -> Option<String> {
+/// Why a target of `format` serving `model` cannot take `request` as asked,
+/// if it cannot: a structured answer (a JSON format or schema) has no
+/// counterpart in Anthropic's Messages API, and dropping it would answer
+/// free text to a client that parses JSON; Bedrock's rules differ by model
+/// family ([`bedrock::cannot_take`]).
+pub fn cannot_take(format: Format, model: &str, request: &ChatRequest) -> Option<String> {
     match format {
-        Format::Anthropic | Format::AnthropicVertex | Format::Bedrock
-            if request.response_format.is_some() =>
-        {
-            Some(format!(
-                "a JSON response format has no counterpart in the {format} format"
-            ))
-        }
+        Format::Bedrock => bedrock::cannot_take(request, model),
+        Format::Anthropic | Format::AnthropicVertex if request.response_format.is_some() => Some(
+            format!("a JSON response format has no counterpart in the {format} format"),
+        ),
         _ => None,
     }
 }

@@ -96,7 +96,7 @@ proptest! {
                 for target in FORMATS {
                     let written = format::write_request(target, &request, "m");
                     prop_assert!(written.is_object());
-                    let _ = format::cannot_take(target, &request);
+                    let _ = format::cannot_take(target, "m", &request);
                 }
             }
         }

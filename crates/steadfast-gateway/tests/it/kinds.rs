@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 use steadfast_config::ProviderKind;
-use steadfast_mock::{Faults, MockOptions, MockServer, Mode};
+use steadfast_mock::{Faults, MOCK_AWS_SECRET, MockOptions, MockServer, Mode};
 
 use crate::support::observe::{scrape, value};
 use crate::support::{Harness, header};
@@ -34,7 +34,7 @@ async fn four_kinds(route_extra: &str) -> Harness {
 providers:
   az: {{ kind: azure, base_url: \"{}\", api_key: az-key-123, api_version: \"2024-10-21\" }}
   oa: {{ kind: openai, base_url: \"{}\" }}
-  br: {{ kind: bedrock, base_url: \"{}\", region: us-east-1, access_key_id: AKIAKINDS, secret_access_key: kinds-secret }}
+  br: {{ kind: bedrock, base_url: \"{}\", region: us-east-1, access_key_id: AKIAKINDS, secret_access_key: {MOCK_AWS_SECRET} }}
   ge: {{ kind: gemini, base_url: \"{}\", api_key: ge-key-123 }}
 models:
   k-azure: {{ provider: az, model: gpt4o-deploy }}
@@ -329,6 +329,10 @@ async fn a_replayed_tool_conversation_reaches_bedrock_and_gemini_without_blank_t
         let path = dir.path().join(format!("{script}.json"));
         std::fs::write(&path, sent.to_string()).unwrap();
         let url = mock.base_url();
-        crate::support::run_script(script, &[&url, path.to_str().unwrap(), model]).await;
+        crate::support::run_script(
+            script,
+            &[&url, path.to_str().unwrap(), model, MOCK_AWS_SECRET],
+        )
+        .await;
     }
 }

@@ -23,6 +23,7 @@ const AWS_SESSION: &str = "aws-session-DO-NOT-LEAK-4444";
 async fn mock(kind: ProviderKind, name: &str) -> MockServer {
     MockServer::start(MockOptions {
         kind,
+        aws_secret: AWS_SECRET.to_owned(),
         ..MockOptions::named(name)
     })
     .await

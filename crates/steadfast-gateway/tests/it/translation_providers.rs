@@ -183,15 +183,38 @@ fn json_answer_formats_are_carried_or_refused_by_name() {
         format::write_request(Openai, &read_back, "m")["response_format"],
         chat["response_format"]
     );
-    assert_eq!(format::cannot_take(Gemini, &request), None);
-    assert!(
-        format::cannot_take(Bedrock, &request).is_some_and(|why| why.contains("bedrock")),
-        "Converse has no JSON mode"
-    );
+    assert_eq!(format::cannot_take(Gemini, "m", &request), None);
+    // Converse takes a schema from Claude 4.5 and later, as a JSON string.
+    let sonnet = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    assert_eq!(format::cannot_take(Bedrock, sonnet, &request), None);
+    let text_format =
+        &format::write_request(Bedrock, &request, sonnet)["outputConfig"]["textFormat"];
+    assert_eq!(text_format["type"], "json_schema");
+    let sent: Value = serde_json::from_str(
+        text_format["structure"]["jsonSchema"]["schema"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sent, schema);
+    for older in [
+        "anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "meta.llama3-3-70b-instruct-v1:0",
+    ] {
+        assert!(
+            format::cannot_take(Bedrock, older, &request)
+                .is_some_and(|why| why.contains("JSON schema")),
+            "{older}"
+        );
+    }
 
     let object = json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
                         "response_format": {"type": "json_object"}});
     let request = format::parse_request(Openai, object.as_object().unwrap()).unwrap();
+    assert!(
+        format::cannot_take(Bedrock, sonnet, &request).is_some_and(|why| why.contains("schema")),
+        "Converse has no JSON mode without a schema"
+    );
     let config = &format::write_request(Gemini, &request, "m")["generationConfig"];
     assert_eq!(config["responseMimeType"], "application/json");
     assert!(config.get("responseJsonSchema").is_none(), "{config}");

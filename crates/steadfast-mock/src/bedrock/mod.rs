@@ -1,8 +1,17 @@
 //! Amazon Bedrock's Converse API as the simulated provider speaks it:
 //! `POST /model/{modelId}/converse` and `…/converse-stream` (answers in AWS's
-//! binary event-stream framing), each call needing a Signature Version 4
-//! `Authorization` header for the `bedrock` service, errors as AWS sends them
-//! (`x-amzn-ErrorType` and a `message`), exceptions inside a stream.
+//! binary event-stream framing), each call's Signature Version 4 checked
+//! for the `bedrock` service ([`sigv4`]), requests refused as the service
+//! refuses them ([`rules`]), errors as AWS sends them (`x-amzn-ErrorType`
+//! and a `message`), exceptions inside a stream. A request that offers
+//! tools is answered with a call of the first one (the user's words as its
+//! `text` input; `stopReason: tool_use`) unless its last turn already
+//! carries a tool result; the shapes are botocore's `ContentBlock` /
+//! `ToolUseBlock` and the stream's `contentBlockStart` with `start.toolUse`
+//! and `contentBlockDelta` with `delta.toolUse.input` as a JSON string.
+
+mod rules;
+mod sigv4;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +19,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use steadfast_config::ProviderKind;
@@ -18,38 +27,54 @@ use steadfast_wire::bedrock::frame::{event_frame, exception_frame};
 
 use super::MockState;
 use super::control::Mode;
-use super::respond::{Verdict, aws_error, echo, judge, sse_response, tokens};
+use super::respond::{self, Verdict, aws_error, echo, judge, sse_response, tokens};
 
-/// AWS's refusal of an unsigned call (or one signed for another service).
-fn refused(headers: &HeaderMap) -> Option<Response> {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let signed = authorization.starts_with("AWS4-HMAC-SHA256 Credential=")
-        && authorization.contains("/bedrock/aws4_request")
-        && authorization.contains("SignedHeaders=")
-        && authorization.contains("Signature=")
-        && headers.contains_key("x-amz-date");
-    (!signed).then(|| {
-        aws_error(
-            StatusCode::FORBIDDEN,
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-        )
+/// The id the simulated model gives its tool calls.
+const TOOL_USE_ID: &str = "tooluse_mock_1";
+
+/// What the simulated model says: text, then maybe a call of a tool with
+/// this name and input.
+struct Answer {
+    text: String,
+    tool: Option<(String, Value)>,
+}
+
+impl Answer {
+    fn stop_reason(&self) -> &'static str {
+        if self.tool.is_some() {
+            "tool_use"
+        } else {
+            "end_turn"
+        }
+    }
+}
+
+/// The model's call of a tool, by the rule every simulated provider keeps
+/// ([`respond::tool_call`]).
+fn tool_call(body: &Value, name: &str, said: &str) -> Option<Answer> {
+    let tool = body["toolConfig"]["tools"][0]["toolSpec"]["name"].as_str();
+    let answered = body["messages"]
+        .as_array()
+        .and_then(|messages| messages.last())
+        .and_then(|last| last["content"].as_array())
+        .is_some_and(|content| content.iter().any(|b| b.get("toolResult").is_some()));
+    let (tool, input) = respond::tool_call(tool, said, answered)?;
+    Some(Answer {
+        text: format!("{name} calls {tool}."),
+        tool: Some((tool, input)),
     })
 }
 
 async fn answer(
     state: &MockState,
     model: &str,
-    headers: &HeaderMap,
-    uri: &Uri,
+    request: (&Method, &HeaderMap, &Uri),
     body: &Bytes,
     stream: bool,
 ) -> Response {
-    if let Some(refusal) = refused(headers) {
-        return refusal;
+    let (method, headers, uri) = request;
+    if let Err(refused) = sigv4::verify(method, uri, headers, body, "bedrock", &state.aws_secret) {
+        return aws_error(StatusCode::FORBIDDEN, refused.error_type, &refused.message);
     }
     let Ok(body) = serde_json::from_slice::<Value>(body) else {
         return aws_error(
@@ -58,49 +83,12 @@ async fn answer(
             "Malformed input request.",
         );
     };
-    let Some(messages) = body["messages"].as_array() else {
-        return aws_error(
-            StatusCode::BAD_REQUEST,
-            "ValidationException",
-            "The messages field is required.",
-        );
-    };
-    // Converse refuses two turns of one role in a row and a conversation
-    // that does not begin with the user (the service's own words).
-    let roles: Vec<&str> = messages
-        .iter()
-        .map(|m| m["role"].as_str().unwrap_or_default())
-        .collect();
-    if roles.first().is_some_and(|role| *role != "user")
-        || roles.windows(2).any(|pair| pair[0] == pair[1])
-    {
-        return aws_error(
-            StatusCode::BAD_REQUEST,
-            "ValidationException",
-            "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.",
-        );
+    if let Some(refused) = rules::refusal(model, &body) {
+        return aws_error(StatusCode::BAD_REQUEST, "ValidationException", &refused);
     }
-    // Converse refuses a blank text block (the service's own words).
-    let blank = messages.iter().enumerate().find_map(|(i, message)| {
-        let content = message["content"].as_array()?;
-        content.iter().enumerate().find_map(|(j, block)| {
-            block["text"]
-                .as_str()
-                .filter(|text| text.trim().is_empty())
-                .map(|_| (i, j))
-        })
-    });
-    if let Some((i, j)) = blank {
-        return aws_error(
-            StatusCode::BAD_REQUEST,
-            "ValidationException",
-            &format!(
-                "The text field in the ContentBlock object at messages.{i}.content.{j} is blank. Add text to the text field, and try again."
-            ),
-        );
-    }
-    let last = messages
-        .last()
+    let said = body["messages"]
+        .as_array()
+        .and_then(|messages| messages.last())
         .and_then(|message| message["content"].as_array())
         .and_then(|content| content.iter().find_map(|block| block["text"].as_str()))
         .unwrap_or_default()
@@ -118,27 +106,35 @@ async fn answer(
         }
         Verdict::Hang => std::future::pending::<()>().await,
     }
-    let text = if faults.reply.is_empty() {
-        echo(&state.name, &last)
-    } else {
-        faults.reply.clone()
-    };
-    let _ = model;
-    let (input, output) = (tokens(&body["messages"].to_string()), tokens(&text));
+    let answer = tool_call(&body, &state.name, &said).unwrap_or_else(|| Answer {
+        text: if faults.reply.is_empty() {
+            echo(&state.name, &said)
+        } else {
+            faults.reply.clone()
+        },
+        tool: None,
+    });
+    let input = tokens(&body["messages"].to_string());
+    let output = tokens(&answer.text) + u64::from(answer.tool.is_some());
     let usage =
         json!({"inputTokens": input, "outputTokens": output, "totalTokens": input + output});
     if !stream {
         guard.complete();
+        let mut content = vec![json!({"text": answer.text})];
+        if let Some((name, input)) = &answer.tool {
+            content
+                .push(json!({"toolUse": {"toolUseId": TOOL_USE_ID, "name": name, "input": input}}));
+        }
         return Json(json!({
-            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-            "stopReason": "end_turn",
+            "output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": answer.stop_reason(),
             "usage": usage,
             "metrics": {"latencyMs": 12},
         }))
         .into_response();
     }
     let mut frames = vec![event_frame("messageStart", &json!({"role": "assistant"}))];
-    frames.extend(text.split_inclusive(' ').map(|word| {
+    frames.extend(answer.text.split_inclusive(' ').map(|word| {
         event_frame(
             "contentBlockDelta",
             &json!({"contentBlockIndex": 0, "delta": {"text": word}}),
@@ -148,9 +144,24 @@ async fn answer(
         "contentBlockStop",
         &json!({"contentBlockIndex": 0}),
     ));
+    if let Some((name, input)) = &answer.tool {
+        let start = json!({"toolUse": {"toolUseId": TOOL_USE_ID, "name": name}});
+        frames.push(event_frame(
+            "contentBlockStart",
+            &json!({"contentBlockIndex": 1, "start": start}),
+        ));
+        frames.push(event_frame(
+            "contentBlockDelta",
+            &json!({"contentBlockIndex": 1, "delta": {"toolUse": {"input": input.to_string()}}}),
+        ));
+        frames.push(event_frame(
+            "contentBlockStop",
+            &json!({"contentBlockIndex": 1}),
+        ));
+    }
     frames.push(event_frame(
         "messageStop",
-        &json!({"stopReason": "end_turn"}),
+        &json!({"stopReason": answer.stop_reason()}),
     ));
     frames.push(event_frame(
         "metadata",
@@ -181,20 +192,22 @@ async fn answer(
 pub(super) async fn converse(
     State(state): State<Arc<MockState>>,
     Path(model): Path<String>,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    answer(&state, &model, &headers, &uri, &body, false).await
+    answer(&state, &model, (&method, &headers, &uri), &body, false).await
 }
 
 /// `POST /model/{modelId}/converse-stream`.
 pub(super) async fn converse_stream(
     State(state): State<Arc<MockState>>,
     Path(model): Path<String>,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    answer(&state, &model, &headers, &uri, &body, true).await
+    answer(&state, &model, (&method, &headers, &uri), &body, true).await
 }

@@ -5,21 +5,21 @@
 //! binary event-stream framing ([`frame`]), their exceptions
 //! (`throttlingException`, `serviceUnavailableException`, …) as failures.
 
+mod family;
 pub mod frame;
 mod request;
 mod response;
 mod stream;
 
-pub use request::{parse_request, write_request};
+pub use family::Family;
+pub use request::{cannot_take, parse_request, write_request};
 pub use response::{parse_response, write_response};
 pub use stream::{Decoder, Encoder};
 
 /// Whether `model` continues a trailing assistant message natively through
-/// Converse: Anthropic's Claude models do (their ids, and inference
-/// profiles of them, name `anthropic.claude`); for other families the
-/// reference documents no such thing.
+/// Converse (by its family: Claude models do).
 pub fn prefills(model: &str) -> bool {
-    model.contains("anthropic.claude")
+    Family::of(model).prefills
 }
 
 /// The path of a chat call, after `model/{modelId}`.
