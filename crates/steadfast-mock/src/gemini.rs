@@ -2,7 +2,34 @@
 //! `POST /v1beta/models/{model}:generateContent`, `…:streamGenerateContent?alt=sse`
 //! and `GET /v1beta/models`, an API key in `x-goog-api-key` (or `?key=`),
 //! errors in Google's shape (`RESOURCE_EXHAUSTED` with a `RetryInfo` delay),
-//! and a prompt blocked for safety in `safety_block` mode.
+//! a prompt blocked for safety in `safety_block` mode, and a function call
+//! when the request declares functions.
+//!
+//! Where each rule and shape comes from:
+//! - the methods, the request (`contents`, `tools[].functionDeclarations`)
+//!   and the answer (`candidates[].content.parts`, `finishReason`,
+//!   `usageMetadata`, `modelVersion`, `responseId`, `promptFeedback`):
+//!   <https://ai.google.dev/api/generate-content>; the model list:
+//!   <https://ai.google.dev/api/models>;
+//! - errors (`INVALID_ARGUMENT`, `PERMISSION_DENIED`, `RESOURCE_EXHAUSTED`…):
+//!   <https://ai.google.dev/gemini-api/docs/troubleshooting>;
+//! - a function call: a `functionCall` part (`name`, `args`) and
+//!   `finishReason: STOP`, answered by a `functionResponse` part in the next
+//!   user turn: <https://ai.google.dev/gemini-api/docs/function-calling>;
+//! - Gemini 3 models put a `thoughtSignature` (opaque, base64) beside the
+//!   first function call of an answer, and refuse a history whose model
+//!   turn's first call has none:
+//!   <https://ai.google.dev/gemini-api/docs/thought-signatures>;
+//! - both spellings of a field (`functionCall`, `function_call`): proto3's
+//!   JSON mapping, whose parsers take either,
+//!   <https://protobuf.dev/programming-guides/json/>.
+//!
+//! The words of the refusals (an empty text part, a call without its
+//! signature) rest on reports of the live API. The official google-genai
+//! SDK reads these answers, function calls and signatures included
+//! (`tests/it/python/gemini_official.py`); which function is called, with
+//! what, follows the rule every simulated format shares
+//! (`respond::tool_call`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,13 +39,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde_json::{Value, json};
 use steadfast_config::ProviderKind;
 use steadfast_wire::Format;
+use steadfast_wire::gemini::field;
 
 use super::MockState;
 use super::control::Mode;
-use super::respond::{Verdict, bad_request, echo, judge, sse_response, tokens};
+use super::respond::{Verdict, bad_request, echo, judge, sse_response, tokens, tool_call};
 
 /// `POST /v1beta/models/{model}:{method}`.
 pub(super) async fn call(
@@ -77,7 +106,8 @@ pub(super) async fn answer(
     if let Some(Err(error)) = body.as_object().map(steadfast_wire::gemini::parse_request) {
         return bad_request(Format::Gemini, &error.0);
     }
-    if model.starts_with("gemini-3") {
+    let signs = model.starts_with("gemini-3");
+    if signs {
         if let Some(position) = unsigned_call(contents) {
             return bad_request(
                 Format::Gemini,
@@ -88,12 +118,19 @@ pub(super) async fn answer(
             );
         }
     }
-    let last = contents
+    let last: &[Value] = contents
         .last()
         .and_then(|content| content["parts"].as_array())
-        .and_then(|parts| parts.iter().find_map(|part| part["text"].as_str()))
+        .map_or(&[], Vec::as_slice);
+    let said = last
+        .iter()
+        .find_map(|part| part["text"].as_str())
         .unwrap_or_default()
         .to_owned();
+    let answered = last
+        .iter()
+        .any(|part| field(part, "functionResponse").is_some());
+    let call = tool_call(first_declared(&body), &said, answered);
     let control = &state.control;
     control.note_uri(&uri.to_string());
     control.note_headers(headers);
@@ -128,26 +165,41 @@ pub(super) async fn answer(
         return Json(blocked).into_response();
     }
     let text = if faults.reply.is_empty() {
-        echo(&state.name, &last)
+        echo(&state.name, &said)
     } else {
         faults.reply.clone()
     };
-    let usage = json!({"promptTokenCount": prompt_tokens, "candidatesTokenCount": tokens(&text),
-                       "totalTokenCount": prompt_tokens + tokens(&text)});
-    let candidate = |text: &str, finish: Option<&str>| {
-        let mut candidate =
-            json!({"content": {"role": "model", "parts": [{"text": text}]}, "index": 0});
+    // A call is the whole answer, in one part (and one event when streamed).
+    let call_part = call.map(|(name, args)| {
+        let mut part = json!({"functionCall": {"name": name, "args": args}});
+        if signs {
+            part["thoughtSignature"] = thought_signature().into();
+        }
+        part
+    });
+    let written = call_part.as_ref().map_or_else(
+        || text.clone(),
+        |part| part["functionCall"]["args"].to_string(),
+    );
+    let usage = json!({"promptTokenCount": prompt_tokens, "candidatesTokenCount": tokens(&written),
+                       "totalTokenCount": prompt_tokens + tokens(&written)});
+    let candidate = |part: Value, finish: Option<&str>| {
+        let mut candidate = json!({"content": {"role": "model", "parts": [part]}, "index": 0});
         if let Some(finish) = finish {
             candidate["finishReason"] = finish.into();
         }
         json!({"candidates": [candidate], "modelVersion": model, "responseId": "resp-mock"})
     };
     if stream {
-        let mut events: Vec<Bytes> = text
-            .split_inclusive(' ')
-            .map(|word| event(&candidate(word, None)))
+        let (words, last_part) = match call_part {
+            Some(part) => (Vec::new(), part),
+            None => (text.split_inclusive(' ').collect(), json!({"text": ""})),
+        };
+        let mut events: Vec<Bytes> = words
+            .into_iter()
+            .map(|word| event(&candidate(json!({"text": word}), None)))
             .collect();
-        let mut last = candidate("", Some("STOP"));
+        let mut last = candidate(last_part, Some("STOP"));
         last["usageMetadata"] = usage;
         events.push(event(&last));
         let cut_after = (faults.mode == Mode::CutStream).then_some(faults.cut_after);
@@ -155,9 +207,26 @@ pub(super) async fn answer(
         return sse_response(events, cut_after, interval, guard);
     }
     guard.complete();
-    let mut answer = candidate(&text, Some("STOP"));
+    let part = call_part.unwrap_or_else(|| json!({"text": text}));
+    let mut answer = candidate(part, Some("STOP"));
     answer["usageMetadata"] = usage;
     Json(answer).into_response()
+}
+
+/// The name of the first function the request declares.
+fn first_declared(body: &Value) -> Option<&str> {
+    body["tools"]
+        .as_array()?
+        .iter()
+        .filter_map(|tool| field(tool, "functionDeclarations")?.as_array())
+        .flatten()
+        .find_map(|declaration| declaration["name"].as_str())
+}
+
+/// The `thoughtSignature` a Gemini 3 model puts beside its function call:
+/// opaque bytes, in base64.
+fn thought_signature() -> String {
+    base64::engine::general_purpose::STANDARD.encode(b"steadfast-mock thought signature")
 }
 
 /// `…/models/{model}:countTokens`: the tokens of a prompt, which costs
@@ -233,7 +302,11 @@ fn unsigned_call(contents: &[Value]) -> Option<usize> {
         content["role"] == "model"
             && content["parts"]
                 .as_array()
-                .and_then(|parts| parts.iter().find(|part| part.get("functionCall").is_some()))
-                .is_some_and(|call| !call["thoughtSignature"].is_string())
+                .and_then(|parts| {
+                    parts
+                        .iter()
+                        .find(|part| field(part, "functionCall").is_some())
+                })
+                .is_some_and(|call| !field(call, "thoughtSignature").is_some_and(Value::is_string))
     })
 }

@@ -2,7 +2,8 @@
 //! API: OpenAI and Anthropic clients answered by Gemini through translation
 //! (plain and streamed), the API key in `x-goog-api-key`, failover on
 //! `RESOURCE_EXHAUSTED` honouring its `RetryInfo` delay, a prompt blocked for
-//! safety as the client's answer, a context overflow failing over, probes on
+//! safety as the client's answer, a function call as a tool call (plain and
+//! streamed) and its result back, a context overflow failing over, probes on
 //! the model list, and the key nowhere.
 
 use std::time::Duration;
@@ -193,6 +194,95 @@ async fn gemini_3_takes_a_clients_tool_history() {
             .as_str()
             .is_some_and(|m| m.contains("thought_signature")),
         "{error}"
+    );
+}
+
+/// Gemini answers a declared function with a `functionCall` part (with a
+/// `thoughtSignature`, on Gemini 3): an OpenAI client gets a tool call,
+/// plain and streamed, and its result goes back and is answered.
+#[tokio::test]
+async fn a_gemini_function_call_is_an_openai_tool_call_plain_and_streamed() {
+    let h = gemini_then_openai("gemini-3-pro-preview", "").await;
+    let tools = json!([{"type": "function", "function": {"name": "weather",
+        "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}}]);
+    let asked = json!([{"role": "user", "content": "Weather in Paris?"}]);
+    let response = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "chat", "messages": asked, "tools": tools}),
+        )
+        .await;
+    assert_eq!(header(&response, "x-steadfast-target"), "gem");
+    let body: Value = response.json().await.unwrap();
+    let choice = &body["choices"][0];
+    assert_eq!(choice["finish_reason"], "tool_calls", "{body}");
+    let call = &choice["message"]["tool_calls"][0];
+    assert_eq!(
+        (&call["type"], &call["function"]["name"]),
+        (&json!("function"), &json!("weather"))
+    );
+    let arguments: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(arguments, json!({"text": "Weather in Paris?"}));
+
+    let streamed = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "chat", "messages": asked, "tools": tools, "stream": true}),
+        )
+        .await;
+    assert_eq!(header(&streamed, "x-steadfast-target"), "gem");
+    let chunks = crate::support::events(&streamed.text().await.unwrap());
+    let deltas: Vec<&Value> = chunks
+        .iter()
+        .filter_map(|chunk| chunk["choices"][0]["delta"]["tool_calls"].get(0))
+        .collect();
+    assert_eq!(deltas[0]["function"]["name"], "weather", "{chunks:?}");
+    assert!(deltas[0]["id"].is_string(), "{chunks:?}");
+    let streamed_arguments: String = deltas
+        .iter()
+        .filter_map(|delta| delta["function"]["arguments"].as_str())
+        .collect();
+    assert_eq!(
+        serde_json::from_str::<Value>(&streamed_arguments).unwrap(),
+        arguments
+    );
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c["choices"][0]["finish_reason"] == "tool_calls")
+    );
+
+    // The result goes back (Gemini 3 takes the history only with a
+    // signature on the call), and the model answers in words.
+    let follow_up = json!([
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": null, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "21C"}
+    ]);
+    let response = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "chat", "messages": follow_up, "tools": tools}),
+        )
+        .await;
+    assert_eq!(header(&response, "x-steadfast-target"), "gem");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["choices"][0]["finish_reason"], "stop", "{body}");
+    assert!(
+        body["choices"][0]["message"]["content"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("gemini here.")),
+        "{body}"
+    );
+    let sent = h.mocks[0].control().last_request().unwrap();
+    assert_eq!(
+        sent["contents"][1]["parts"][0]["functionCall"]["name"],
+        "weather"
+    );
+    assert_eq!(
+        sent["contents"][2]["parts"][0]["functionResponse"]["name"],
+        "weather"
     );
 }
 
