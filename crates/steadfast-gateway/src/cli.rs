@@ -70,6 +70,10 @@ pub enum Command {
         /// is checked with (any access key id).
         #[arg(long, default_value = steadfast_mock::MOCK_AWS_SECRET)]
         aws_secret: String,
+        /// Vertex AI: a PEM file of the service account's public key; the
+        /// token endpoint then checks every assertion's signature with it.
+        #[arg(long)]
+        google_public_key: Option<PathBuf>,
     },
     /// Print the JSON Schema of the config file.
     Schema,
@@ -177,7 +181,18 @@ pub async fn run(cli: Cli) -> ExitCode {
             fail_rate,
             seed,
             aws_secret,
+            google_public_key,
         } => {
+            let google_public_key = match google_public_key {
+                None => None,
+                Some(path) => match std::fs::read_to_string(&path) {
+                    Ok(pem) => Some(pem),
+                    Err(error) => {
+                        eprintln!("error: --google-public-key {}: {error}", path.display());
+                        return ExitCode::FAILURE;
+                    }
+                },
+            };
             let faults = Faults {
                 latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
                 fail_rate,
@@ -198,6 +213,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 faults,
                 seed,
                 aws_secret,
+                google_public_key,
             };
             match MockServer::start(options).await {
                 Ok(server) => {

@@ -48,6 +48,10 @@ pub struct MockOptions {
     /// Bedrock: the secret access key calls must be signed with (any
     /// access key id); the simulated provider checks every signature.
     pub aws_secret: String,
+    /// Vertex AI: the public key (PEM) of the service account whose signed
+    /// JWTs the token endpoint takes; the signature of every assertion is
+    /// checked with it. None takes any signature (for demos only).
+    pub google_public_key: Option<String>,
 }
 
 /// The secret access key a simulated Bedrock provider checks signatures
@@ -65,6 +69,7 @@ impl MockOptions {
             faults: Faults::default(),
             seed: 1,
             aws_secret: MOCK_AWS_SECRET.to_owned(),
+            google_public_key: None,
         }
     }
 }
@@ -74,6 +79,7 @@ pub(crate) struct MockState {
     kind: ProviderKind,
     control: Arc<Control>,
     aws_secret: String,
+    google_public_key: Option<String>,
 }
 
 /// A running simulated provider. Dropping it stops it.
@@ -95,6 +101,7 @@ impl MockServer {
             kind: options.kind,
             control: Arc::clone(&control),
             aws_secret: options.aws_secret,
+            google_public_key: options.google_public_key,
         });
         let listener = net::bind(options.listen)?;
         let addr = listener.local_addr()?;
@@ -187,10 +194,18 @@ fn api_router(kind: ProviderKind, state: Arc<MockState>) -> Router {
             .route("/v1/messages", post(anthropic::messages))
             .route("/v1/models", get(anthropic::models)),
         ProviderKind::Azure => azure::routes(),
-        ProviderKind::Vertex => Router::new().route("/token", post(vertex::token)).route(
-            "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{call}",
-            post(vertex::call),
-        ),
+        // Vertex AI serves its stable API (`v1`) and `v1beta1`, which
+        // google-genai calls in Vertex AI mode.
+        ProviderKind::Vertex => Router::new()
+            .route("/token", post(vertex::token))
+            .route(
+                "/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{call}",
+                post(vertex::call),
+            )
+            .route(
+                "/v1beta1/projects/{project}/locations/{location}/publishers/{publisher}/models/{call}",
+                post(vertex::call),
+            ),
         ProviderKind::Bedrock => Router::new()
             .route("/model/{model}/converse", post(bedrock::converse))
             .route(

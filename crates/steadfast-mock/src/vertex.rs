@@ -1,6 +1,8 @@
 //! Google Cloud's Vertex AI as the simulated provider speaks it: an OAuth
 //! token endpoint (`POST /token`) that takes a service account's signed JWT
-//! (`urn:ietf:params:oauth:grant-type:jwt-bearer`) and issues access tokens
+//! (`urn:ietf:params:oauth:grant-type:jwt-bearer`; its RS256 signature
+//! checked with the account's public key when the mock has one, refused as
+//! Google does, `invalid_grant` "Invalid JWT Signature.") and issues access tokens
 //! (`token_lifetime_s`), and the model calls of both publishers,
 //! `…/publishers/google/models/{model}:generateContent` (Gemini's format)
 //! and `…/publishers/anthropic/models/{model}:rawPredict` (Anthropic's, the
@@ -15,6 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
 use super::{MockState, anthropic, gemini};
@@ -51,6 +54,11 @@ pub(super) async fn token(State(state): State<Arc<MockState>>, body: Bytes) -> R
     let Some(claims) = claims.filter(|_| parts.len() == 3 && !parts[2].is_empty()) else {
         return refuse("the assertion is not a signed JWT");
     };
+    if let Some(public_key) = &state.google_public_key {
+        if let Err(why) = verify_signature(&assertion, public_key) {
+            return refuse(&why);
+        }
+    }
     let scoped = claims["scope"]
         .as_str()
         .is_some_and(|scope| scope.contains("cloud-platform"));
@@ -71,6 +79,22 @@ pub(super) async fn token(State(state): State<Arc<MockState>>, body: Bytes) -> R
     .into_response()
 }
 
+/// Checks the assertion's RS256 signature with the service account's
+/// public key, as Google's token endpoint does (RFC 7523; Google's "Using
+/// OAuth 2.0 for server to server applications": the JWT is signed with
+/// RSA SHA-256 by the account's private key). Claims are judged apart.
+fn verify_signature(assertion: &str, public_key: &str) -> Result<(), String> {
+    let key = DecodingKey::from_rsa_pem(public_key.as_bytes())
+        .map_err(|error| format!("the mock's public key is not an RSA PEM key: {error}"))?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(assertion, &key, &validation)
+        .map(|_| ())
+        .map_err(|_| "Invalid JWT Signature.".to_owned())
+}
+
 /// Google's refusal of a call without a token this endpoint issued.
 fn refused(headers: &HeaderMap) -> Option<Response> {
     let authorized = headers
@@ -87,7 +111,7 @@ fn refused(headers: &HeaderMap) -> Option<Response> {
     })
 }
 
-/// `POST /v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{call}`.
+/// `POST /{v1,v1beta1}/projects/{project}/locations/{location}/publishers/{publisher}/models/{call}`.
 pub(super) async fn call(
     State(state): State<Arc<MockState>>,
     Path((_project, _location, publisher, call)): Path<(String, String, String, String)>,

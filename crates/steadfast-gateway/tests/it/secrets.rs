@@ -11,7 +11,7 @@ use serde_json::json;
 use steadfast_config::ProviderKind;
 use steadfast_mock::{Faults, MockOptions, MockServer, Mode};
 
-use crate::support::{ServeProcess, eventually, free_port};
+use crate::support::{ServeProcess, eventually, free_port, rsa_key_pair};
 
 const BIN: &str = env!("CARGO_BIN_EXE_steadfast");
 const OPENAI_KEY: &str = "sk-proj-DO-NOT-LEAK-openai-0000";
@@ -20,10 +20,14 @@ const GEMINI_KEY: &str = "gemini-DO-NOT-LEAK-2222";
 const AWS_SECRET: &str = "aws-secret-DO-NOT-LEAK-3333";
 const AWS_SESSION: &str = "aws-session-DO-NOT-LEAK-4444";
 
-async fn mock(kind: ProviderKind, name: &str) -> MockServer {
+/// A simulated provider taking the credentials this test gives the
+/// gateway: AWS calls signed with [`AWS_SECRET`], assertions signed by the
+/// service account whose public key is `google_public_key`.
+async fn mock(kind: ProviderKind, name: &str, google_public_key: &str) -> MockServer {
     MockServer::start(MockOptions {
         kind,
         aws_secret: AWS_SECRET.to_owned(),
+        google_public_key: Some(google_public_key.to_owned()),
         ..MockOptions::named(name)
     })
     .await
@@ -33,25 +37,12 @@ async fn mock(kind: ProviderKind, name: &str) -> MockServer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credential_of_any_kind_reaches_logs_status_metrics_or_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let openai = mock(ProviderKind::Openai, "openai").await;
-    let azure = mock(ProviderKind::Azure, "azure").await;
-    let gemini = mock(ProviderKind::Gemini, "gemini").await;
-    let bedrock = mock(ProviderKind::Bedrock, "bedrock").await;
-    let vertex = mock(ProviderKind::Vertex, "vertex").await;
-    let pem = String::from_utf8(
-        Command::new("openssl")
-            .args([
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-            ])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let (pem, public_key) = rsa_key_pair();
+    let openai = mock(ProviderKind::Openai, "openai", &public_key).await;
+    let azure = mock(ProviderKind::Azure, "azure", &public_key).await;
+    let gemini = mock(ProviderKind::Gemini, "gemini", &public_key).await;
+    let bedrock = mock(ProviderKind::Bedrock, "bedrock", &public_key).await;
+    let vertex = mock(ProviderKind::Vertex, "vertex", &public_key).await;
     let key_file = dir.path().join("sa.json");
     std::fs::write(
         &key_file,

@@ -13,23 +13,11 @@ use serde_json::{Value, json};
 use steadfast_config::ProviderKind;
 use steadfast_mock::{Faults, MockOptions, MockServer, Mode};
 
-use crate::support::{Harness, eventually, header};
+use crate::support::{Harness, eventually, header, rsa_key_pair};
 
-/// A service account key file whose token endpoint is `token_uri`, with a
-/// fresh RSA key; returns the key's PEM too.
-fn service_account(dir: &Path, token_uri: &str) -> (std::path::PathBuf, String) {
-    let output = std::process::Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
-        .output()
-        .expect("openssl is installed by scripts/setup");
-    assert!(output.status.success(), "{output:?}");
-    let pem = String::from_utf8(output.stdout).unwrap();
+/// A service account key file holding `pem` whose token endpoint is
+/// `token_uri`.
+fn service_account(dir: &Path, token_uri: &str, pem: &str) -> std::path::PathBuf {
     let file = dir.join("service-account.json");
     let key = json!({
         "type": "service_account", "project_id": "proj-1", "private_key_id": "k1",
@@ -37,20 +25,22 @@ fn service_account(dir: &Path, token_uri: &str) -> (std::path::PathBuf, String) 
         "token_uri": token_uri,
     });
     std::fs::write(&file, key.to_string()).unwrap();
-    (file, pem)
+    file
 }
 
 /// One simulated Vertex AI; providers `vg` (Gemini) and `va` (Anthropic)
 /// on it; routes `gem` and `claude`; `flash_extra` ends model `flash`.
 async fn vertex(flash_extra: &str) -> (Harness, String) {
+    let (pem, public_key) = rsa_key_pair();
     let mock = MockServer::start(MockOptions {
         kind: ProviderKind::Vertex,
+        google_public_key: Some(public_key),
         ..MockOptions::named("vertex")
     })
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (key_file, pem) = service_account(dir.path(), &format!("{}/token", mock.base_url()));
+    let key_file = service_account(dir.path(), &format!("{}/token", mock.base_url()), &pem);
     let yaml = format!(
         "server: {{ listen: \"127.0.0.1:0\" }}
 providers:
@@ -251,4 +241,36 @@ async fn the_official_anthropic_vertex_client_is_answered_by_the_simulated_provi
     .unwrap();
     let base = format!("{}/v1", mock.base_url().trim_end_matches('/'));
     crate::support::run_script("anthropic_vertex.py", &[&base, "ya29.mock-1"]).await;
+}
+
+/// Google's own libraries judge the simulated provider: google-auth's JWT
+/// exchange is taken (and one signed by a key the mock does not know is
+/// refused, so the mock checks signatures), and google-genai in Vertex AI
+/// mode is answered, whole and streamed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn googles_official_libraries_are_answered_by_the_simulated_provider() {
+    let (pem, public_key) = rsa_key_pair();
+    let (other_pem, _) = rsa_key_pair();
+    let mock = MockServer::start(MockOptions {
+        kind: ProviderKind::Vertex,
+        google_public_key: Some(public_key),
+        ..MockOptions::named("vertex")
+    })
+    .await
+    .unwrap();
+    let token_uri = format!("{}/token", mock.base_url());
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = service_account(dir.path(), &token_uri, &pem);
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_key_file = service_account(other_dir.path(), &token_uri, &other_pem);
+    crate::support::run_script(
+        "vertex_official.py",
+        &[
+            &mock.base_url(),
+            key_file.to_str().unwrap(),
+            other_key_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(mock.control().counts().requests >= 2);
 }

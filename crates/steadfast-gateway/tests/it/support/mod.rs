@@ -362,6 +362,40 @@ pub fn python() -> std::path::PathBuf {
 /// none suffers from another's load.
 pub static TIMED_RUNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A fresh 2048-bit RSA key pair made with openssl: the private key (PEM,
+/// PKCS#8, as a service account key file holds it) and its public key (PEM).
+pub fn rsa_key_pair() -> (String, String) {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let output = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .expect("openssl is installed by scripts/setup");
+    assert!(output.status.success(), "{output:?}");
+    let private = String::from_utf8(output.stdout).unwrap();
+    let mut child = Command::new("openssl")
+        .args(["pkey", "-pubout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(private.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    (private, String::from_utf8(output.stdout).unwrap())
+}
+
 /// A free loopback port (bound, then released for the caller).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
