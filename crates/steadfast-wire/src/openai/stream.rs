@@ -25,6 +25,13 @@ impl Decode for Decoder {
         if let Some(error) = chunk.get("error") {
             return Err(stream_error(&chunk, error, data).into());
         }
+        // Azure's first chunk carries only its content filter's verdicts on
+        // the prompt (`choices: []`, `id: ""`, `model: ""`): the answer, its
+        // id and model start with the next one.
+        let no_choices = chunk["choices"].as_array().is_some_and(Vec::is_empty);
+        if !self.started && no_choices && usage_of(&chunk).is_none() {
+            return Ok(());
+        }
         if !self.started {
             self.started = true;
             out.push(StreamEvent::Start {
@@ -207,6 +214,29 @@ mod tests {
             .map_err(crate::stream::reported)
             .unwrap_err();
         (error.failure.kind, error.message)
+    }
+
+    /// Azure's stream opens with a chunk of the prompt's content-filter
+    /// verdicts and no choices, its id and model blank (Microsoft's content
+    /// filtering article): the answer starts with the chunk after it.
+    #[test]
+    fn azures_prompt_verdicts_do_not_start_the_answer() {
+        let mut decoder = Decoder::default();
+        let mut events = Vec::new();
+        decoder
+            .decode(r#"{"id":"","object":"","created":0,"model":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}}}],"choices":[],"usage":null}"#, &mut events)
+            .unwrap();
+        assert_eq!(events, []);
+        decoder
+            .decode(r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"content_filter_results":{},"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#, &mut events)
+            .unwrap();
+        assert_eq!(
+            events,
+            [StreamEvent::Start {
+                id: "chatcmpl-1".into(),
+                model: "gpt-4o".into()
+            }]
+        );
     }
 
     /// Errors sent after an HTTP 200, as the servers send them.
