@@ -35,7 +35,7 @@ use super::MockState;
 use super::control::Mode;
 use super::respond::{
     Verdict, authorization, bad_request, echo, halves, judge, refused_prefill, shape_stream,
-    sse_response, tokens, tool_call,
+    sse_response, takes_structured_output, tokens, tool_call,
 };
 
 const KIND: Format = Format::Anthropic;
@@ -123,6 +123,24 @@ pub(super) async fn messages(
         });
     if empty_text {
         return bad_request(KIND, "messages: text content blocks must be non-empty");
+    }
+    // Structured outputs: only the models the guide names take a schema,
+    // and only as `{"type": "json_schema", "schema": {…}}` (the SDK's
+    // `JSONOutputFormatParam`); the refusals' wording is ours.
+    if let Some(format) = body["output_config"].get("format") {
+        let model = body["model"].as_str().unwrap_or_default();
+        if !takes_structured_output(model) {
+            return bad_request(
+                KIND,
+                &format!("'{model}' does not support output_config.format."),
+            );
+        }
+        if format["type"] != "json_schema" || !format["schema"].is_object() {
+            return bad_request(
+                KIND,
+                "output_config.format: must be {\"type\": \"json_schema\", \"schema\": {...}}",
+            );
+        }
     }
     let control = &state.control;
     let guard = control.begin(&body, authorization(&headers));

@@ -287,6 +287,24 @@ pub(super) fn halves(text: &str) -> (&str, &str) {
     text.split_at(middle)
 }
 
+/// The Claude models that take a JSON schema for their answer (structured
+/// outputs), as Anthropic's and AWS's structured output guides name them:
+/// Haiku, Sonnet and Opus 4.5, Opus and Sonnet 4.6.
+const STRUCTURED_OUTPUT_MODELS: &[&str] = &[
+    "claude-haiku-4-5",
+    "claude-sonnet-4-5",
+    "claude-opus-4-5",
+    "claude-opus-4-6",
+    "claude-sonnet-4-6",
+];
+
+/// Whether `model` is one of [`STRUCTURED_OUTPUT_MODELS`].
+pub(super) fn takes_structured_output(model: &str) -> bool {
+    STRUCTURED_OUTPUT_MODELS
+        .iter()
+        .any(|name| model.contains(name))
+}
+
 /// The authorization the client sent, for tests that check keys are forwarded.
 pub(super) fn authorization(headers: &HeaderMap) -> Option<String> {
     headers

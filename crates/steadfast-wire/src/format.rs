@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::fields::Fields;
 use super::{
-    ChatRequest, ChatResponse, Decode, Encode, WireError, anthropic, bedrock, gemini, openai,
-    responses,
+    ChatRequest, ChatResponse, Decode, Encode, ResponseFormat, WireError, anthropic, bedrock,
+    gemini, openai, responses,
 };
 
 /// A wire format: how requests, answers, streams and errors are written.
@@ -56,16 +56,27 @@ impl Format {
 }
 
 /// Why a target of `format` serving `model` cannot take `request` as asked,
-/// if it cannot: a structured answer (a JSON format or schema) has no
-/// counterpart in Anthropic's Messages API, and dropping it would answer
-/// free text to a client that parses JSON; Bedrock's rules differ by model
-/// family ([`bedrock::cannot_take`]).
+/// if it cannot. A structured answer dropped would be free text to a client
+/// that parses JSON, so: Anthropic's API takes a JSON schema from Claude 4.5
+/// on (`output_config.format`) and no JSON without a schema; Claude on
+/// Vertex AI none (its structured outputs are off by the platform's default
+/// policy); Bedrock's rules differ by model family ([`bedrock::cannot_take`]).
 pub fn cannot_take(format: Format, model: &str, request: &ChatRequest) -> Option<String> {
-    match format {
-        Format::Bedrock => bedrock::cannot_take(request, model),
-        Format::Anthropic | Format::AnthropicVertex if request.response_format.is_some() => Some(
-            format!("a JSON response format has no counterpart in the {format} format"),
-        ),
+    if format == Format::Bedrock {
+        return bedrock::cannot_take(request, model);
+    }
+    match (format, request.response_format.as_ref()?) {
+        (Format::Anthropic, ResponseFormat::JsonSchema { .. })
+            if anthropic::models::takes_json_schema(model) =>
+        {
+            None
+        }
+        (Format::Anthropic, ResponseFormat::JsonSchema { .. }) => Some(format!(
+            "{model} takes no JSON schema for its answer (Claude 4.5 and later do)"
+        )),
+        (Format::Anthropic | Format::AnthropicVertex, _) => Some(format!(
+            "this JSON response format has no counterpart in the {format} format"
+        )),
         _ => None,
     }
 }

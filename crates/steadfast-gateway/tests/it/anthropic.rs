@@ -121,6 +121,65 @@ async fn fields_a_translation_leaves_behind_are_named_to_the_client() {
     );
 }
 
+/// A JSON schema reaches Claude 4.5 as structured outputs
+/// (`output_config.format`), and an Anthropic client's structured output
+/// reaches OpenAI as `response_format`; JSON without a schema passes Claude over.
+#[tokio::test]
+async fn json_schemas_reach_claude_as_structured_outputs_and_back() {
+    let h = start().await;
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}},
+                        "required": ["city"], "additionalProperties": false});
+    h.mocks[0].control().set(Faults {
+        reply: r#"{"city":"Paris"}"#.into(),
+        ..Faults::default()
+    });
+    let format = json!({"type": "json_schema", "json_schema": {"name": "place", "schema": schema, "strict": true}});
+    let response = chat(&h, "claude-first", json!({"response_format": format})).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-steadfast-target"), "m0");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        answer["choices"][0]["message"]["content"],
+        r#"{"city":"Paris"}"#
+    );
+    let sent = h.mocks[0].control().last_request().unwrap();
+    assert_eq!(
+        sent["output_config"],
+        json!({"format": {"type": "json_schema", "schema": schema}})
+    );
+
+    let response = chat(
+        &h,
+        "claude-first",
+        json!({"response_format": {"type": "json_object"}}),
+    )
+    .await;
+    assert_eq!(header(&response, "x-steadfast-target"), "m1");
+    assert_eq!(
+        h.mocks[0].control().counts().requests,
+        1,
+        "Claude was asked"
+    );
+
+    let response = messages(
+        &h,
+        "gpt-first",
+        json!({"output_config": {"format": {"type": "json_schema", "schema": schema}}}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-steadfast-target"), "m1");
+    assert!(
+        response
+            .headers()
+            .get("x-steadfast-dropped-fields")
+            .is_none()
+    );
+    let sent = h.mocks[1].control().last_request().unwrap();
+    assert_eq!(sent["response_format"]["type"], "json_schema");
+    assert_eq!(sent["response_format"]["json_schema"]["schema"], schema);
+}
+
 #[tokio::test]
 async fn streams_fail_over_both_ways_and_translate() {
     let h = start().await;

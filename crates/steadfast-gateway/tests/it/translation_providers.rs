@@ -197,6 +197,27 @@ fn json_answer_formats_are_carried_or_refused_by_name() {
     )
     .unwrap();
     assert_eq!(sent, schema);
+    // Anthropic's API takes it as output_config.format from Claude 4.5 on;
+    // Claude on Vertex AI not at all (off by the platform's default policy).
+    assert_eq!(
+        format::cannot_take(Format::Anthropic, "claude-sonnet-4-5", &request),
+        None
+    );
+    assert_eq!(
+        format::write_request(Format::Anthropic, &request, "claude-sonnet-4-5")["output_config"],
+        json!({"format": {"type": "json_schema", "schema": schema}})
+    );
+    assert!(
+        format::cannot_take(Format::Anthropic, "claude-3-5-sonnet-20241022", &request).is_some()
+    );
+    assert!(
+        format::cannot_take(
+            Format::AnthropicVertex,
+            "claude-sonnet-4-5@20250929",
+            &request
+        )
+        .is_some()
+    );
     for older in [
         "anthropic.claude-3-7-sonnet-20250219-v1:0",
         "meta.llama3-3-70b-instruct-v1:0",

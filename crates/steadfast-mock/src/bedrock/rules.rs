@@ -20,6 +20,8 @@
 
 use serde_json::Value;
 
+use super::super::respond::takes_structured_output;
+
 /// A refusal: `ValidationException` with this message.
 pub(super) type Refusal = String;
 
@@ -103,18 +105,9 @@ fn mixed_turns(model: &str, messages: &[Value]) -> Option<Refusal> {
     })
 }
 
-/// The Claude models AWS's structured output guide names.
-const STRUCTURED_OUTPUT: &[&str] = &[
-    "claude-haiku-4-5",
-    "claude-sonnet-4-5",
-    "claude-opus-4-5",
-    "claude-opus-4-6",
-    "claude-sonnet-4-6",
-];
-
 fn output_config(model: &str, body: &Value) -> Option<Refusal> {
     let format = body["outputConfig"].get("textFormat")?;
-    if !STRUCTURED_OUTPUT.iter().any(|name| model.contains(name)) {
+    if !takes_structured_output(model) {
         return Some("This model doesn't support the outputConfig.textFormat field.".to_owned());
     }
     if format["type"] != "json_schema" {

@@ -2,6 +2,7 @@
 //! AI serves it ([`vertex`]).
 
 mod error;
+pub mod models;
 mod request;
 mod response;
 mod stream;

@@ -2,7 +2,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::{ChatRequest, Image, Message, Part, Role, Tool, ToolCall, ToolChoice, WireError};
+use super::models;
+use crate::{
+    ChatRequest, Image, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice, WireError,
+};
 
 /// `max_tokens` sent when the client set none: Anthropic requires one, and
 /// every current Claude model can write this many.
@@ -21,6 +24,7 @@ pub const CARRIED: &[&str] = &[
     "top_p",
     "tools",
     "tool_choice",
+    "output_config",
 ];
 
 /// Reads a Messages API request.
@@ -37,6 +41,7 @@ pub fn parse_request(fields: &Map<String, Value>) -> Result<ChatRequest, WireErr
         stream: fields.get("stream").and_then(Value::as_bool) == Some(true),
         stream_usage: true,
         stop: strings(fields.get("stop_sequences")),
+        response_format: json_schema(fields),
         ..ChatRequest::default()
     };
     request.system = match fields.get("system") {
@@ -276,6 +281,16 @@ pub fn write_request(request: &ChatRequest, model: &str) -> Value {
         };
         out.insert("tool_choice".into(), choice);
     }
+    // Structured outputs, for the models that take them (`cannot_take`
+    // passes the others over).
+    if let (Some(ResponseFormat::JsonSchema { schema, .. }), true) =
+        (&request.response_format, models::takes_json_schema(model))
+    {
+        out.insert(
+            "output_config".into(),
+            json!({"format": {"type": "json_schema", "schema": schema}}),
+        );
+    }
     let optional = [
         (
             "temperature",
@@ -294,6 +309,17 @@ pub fn write_request(request: &ChatRequest, model: &str) -> Value {
             .filter_map(|(key, value)| Some((key.to_owned(), value?))),
     );
     Value::Object(out)
+}
+
+/// The JSON schema a request asks its answer to follow
+/// (`output_config.format`, structured outputs), if any.
+fn json_schema(fields: &Map<String, Value>) -> Option<ResponseFormat> {
+    let format = fields.get("output_config")?.get("format")?;
+    (format["type"] == "json_schema").then(|| ResponseFormat::JsonSchema {
+        name: "output".to_owned(),
+        schema: format["schema"].clone(),
+        strict: None,
+    })
 }
 
 /// Parts as content blocks; empty text is left out, as Anthropic refuses it.

@@ -24,6 +24,10 @@ pub fn write_request(request: &ChatRequest, model: &str) -> Value {
     let mut body = super::write_request(request, model);
     if let Some(object) = body.as_object_mut() {
         object.remove("model");
+        // Vertex AI turns structured outputs off unless the organisation's
+        // policy allows them (`constraints/vertexai.allowedPartnerModelFeatures`):
+        // a request asking for one is not sent here (`format::cannot_take`).
+        object.remove("output_config");
         object.insert("anthropic_version".into(), VERSION.into());
     }
     body

@@ -29,6 +29,8 @@
 //! A model named by an application inference profile's opaque ARN has no
 //! family in its id: it is read as "other".
 
+use crate::anthropic;
+
 /// A family of models Bedrock serves, and what its Converse requests may
 /// carry beyond the common core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,50 +111,16 @@ impl Family {
             return OTHER;
         };
         Family {
-            structured_output: *mark == "anthropic.claude" && claude_generation(model) >= (4, 5),
+            structured_output: *mark == "anthropic.claude"
+                && anthropic::models::takes_json_schema(model),
             ..*family
         }
     }
 }
 
-/// The generation of a Claude model id: `(4, 5)` for
-/// `anthropic.claude-sonnet-4-5-20250929-v1:0`, `(4, 0)` for
-/// `…claude-sonnet-4-20250514-v1:0`, `(3, 5)` for the older
-/// `…claude-3-5-sonnet-…`; `(0, 0)` when the id says none.
-fn claude_generation(model: &str) -> (u32, u32) {
-    let Some((_, rest)) = model.split_once("anthropic.claude-") else {
-        return (0, 0);
-    };
-    let mut numbers = rest
-        .split('-')
-        // A tier name (`sonnet`, `opus`, `haiku`) may come first.
-        .skip_while(|part| part.chars().all(|c| c.is_ascii_alphabetic()))
-        // A version is one or two digits; eight are a date.
-        .map_while(|part| part.parse::<u32>().ok().filter(|_| part.len() <= 2));
-    let major = numbers.next().unwrap_or(0);
-    (major, numbers.next().unwrap_or(0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn claude_generations_are_read_from_every_id_style() {
-        let cases = [
-            ("anthropic.claude-sonnet-4-5-20250929-v1:0", (4, 5)),
-            ("us.anthropic.claude-haiku-4-5-20251001-v1:0", (4, 5)),
-            ("global.anthropic.claude-opus-4-6-v1", (4, 6)),
-            ("anthropic.claude-sonnet-4-20250514-v1:0", (4, 0)),
-            ("anthropic.claude-opus-4-1-20250805-v1:0", (4, 1)),
-            ("anthropic.claude-3-5-sonnet-20240620-v1:0", (3, 5)),
-            ("anthropic.claude-3-haiku-20240307-v1:0", (3, 0)),
-            ("anthropic.claude-v2:1", (0, 0)),
-        ];
-        for (id, generation) in cases {
-            assert_eq!(claude_generation(id), generation, "{id}");
-        }
-    }
 
     #[test]
     fn families_are_found_in_ids_profiles_and_arns() {
