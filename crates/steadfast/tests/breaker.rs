@@ -85,6 +85,76 @@ async fn failure_rate_threshold_is_inclusive() {
     assert_eq!(breaker.state(), State::Open, "3 of 6 failed = 50%");
 }
 
+/// The rate is judged when a success is recorded too: one that brings the
+/// window to `min_calls` with failures at the rate trips it (9 failures
+/// then a success is 90%).
+#[tokio::test(start_paused = true)]
+async fn a_success_that_brings_the_window_to_min_calls_trips_at_the_rate() {
+    let breaker = builder().min_calls(10).build();
+    for _ in 0..9 {
+        fail(&breaker);
+    }
+    assert_eq!(breaker.state(), State::Closed, "9 calls < min_calls 10");
+    succeed(&breaker);
+    assert_eq!(breaker.state(), State::Open, "9 of 10 failed");
+}
+
+/// Older successes leaving a time window raise its failure rate: the next
+/// success is judged at that rate.
+#[tokio::test(start_paused = true)]
+async fn a_success_in_a_time_window_is_judged_after_older_calls_left() {
+    let breaker = builder()
+        .window(SlidingWindow::Time {
+            length: 10 * SEC,
+            buckets: 10,
+        })
+        .min_calls(3)
+        .build();
+    for _ in 0..3 {
+        succeed(&breaker);
+    }
+    advance(5 * SEC).await;
+    fail(&breaker);
+    fail(&breaker);
+    assert_eq!(breaker.state(), State::Closed, "2 of 5 failed");
+    advance(5 * SEC).await;
+    succeed(&breaker);
+    assert_eq!(breaker.state(), State::Open, "2 of the last 3 failed");
+}
+
+/// Rates are fractions: one given as a percentage is held to 1 by `build`
+/// (and refused by `try_build`), not left to never trip.
+#[tokio::test(start_paused = true)]
+async fn rates_out_of_range_are_clamped_or_refused() {
+    let percentage = builder().failure_rate(50.0).min_calls(4).build();
+    assert_eq!(percentage.config().failure_rate, 1.0, "the rate used");
+    for _ in 0..4 {
+        fail(&percentage);
+    }
+    assert_eq!(percentage.state(), State::Open, "held to 1: all failed");
+    let not_a_number = builder().failure_rate(f64::NAN).build();
+    for _ in 0..3 {
+        fail(&not_a_number);
+    }
+    succeed(&not_a_number);
+    assert_eq!(
+        not_a_number.state(),
+        State::Open,
+        "the default 0.5: 3 of 4 failed"
+    );
+    let zero = builder().failure_rate(0.0).build();
+    for _ in 0..4 {
+        succeed(&zero);
+    }
+    assert_eq!(zero.state(), State::Closed, "no failure, no trip");
+    fail(&zero);
+    assert_eq!(zero.state(), State::Open);
+    for rate in [50.0, 0.0, f64::NAN, -1.0] {
+        let refused = builder().failure_rate(rate).try_build().map(|_| ());
+        assert_eq!(refused.map_err(|e| e.key), Err("failure_rate"), "{rate}");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn count_window_forgets_the_oldest_calls() {
     let breaker = builder().count_window(4).build();

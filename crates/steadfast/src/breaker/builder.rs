@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Breaker;
-use super::config::{BreakerConfig, SlidingWindow};
+use super::config::{BreakerConfig, InvalidBreakerConfig, SlidingWindow};
 use crate::events::Events;
 
 /// Builds a [`Breaker`]; start with [`Breaker::builder`]. Each setter sets the
@@ -111,9 +111,25 @@ impl BreakerBuilder {
         self
     }
 
-    /// Builds the breaker, closed. Out-of-range values are clamped; see
-    /// [`BreakerConfig::validate`].
+    /// Builds the breaker, closed. Out-of-range values are clamped (and a
+    /// rate outside (0, 1] logged as a warning); see
+    /// [`BreakerConfig::validate`], or [`try_build`](Self::try_build) to
+    /// refuse them instead.
     pub fn build(self) -> Breaker {
         Breaker::with_events(self.name, self.config, self.events)
+    }
+
+    /// Builds the breaker, closed, or names the first value out of range.
+    ///
+    /// ```
+    /// use steadfast::breaker::Breaker;
+    ///
+    /// let refused = Breaker::builder("gpt").failure_rate(50.0).try_build();
+    /// assert_eq!(refused.unwrap_err().to_string(), "failure_rate: must be in (0, 1]");
+    /// assert!(Breaker::builder("gpt").failure_rate(0.5).try_build().is_ok());
+    /// ```
+    pub fn try_build(self) -> Result<Breaker, InvalidBreakerConfig> {
+        self.config.validate()?;
+        Ok(self.build())
     }
 }

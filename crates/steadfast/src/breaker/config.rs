@@ -138,8 +138,19 @@ impl BreakerConfig {
         Ok(())
     }
 
-    /// The same configuration with every value forced into range.
+    /// The same configuration with every value forced into range. A rate
+    /// above 1 (a percentage, as Resilience4j takes it) becomes 1, one at or
+    /// below 0 the smallest rate (any failure trips, once `min_calls` are
+    /// in), one that is not a number the default; each such change is
+    /// logged, as it is likely a mistake.
     pub(crate) fn normalized(mut self) -> BreakerConfig {
+        let defaults = BreakerConfig::default();
+        self.failure_rate = clamp_rate("failure_rate", self.failure_rate, defaults.failure_rate);
+        self.slow_call_rate = clamp_rate(
+            "slow_call_rate",
+            self.slow_call_rate,
+            defaults.slow_call_rate,
+        );
         self.window = match self.window {
             SlidingWindow::Count(size) => SlidingWindow::Count(size.clamp(1, MAX_COUNT_WINDOW)),
             SlidingWindow::Time { length, buckets } => SlidingWindow::Time {
@@ -167,6 +178,24 @@ impl BreakerConfig {
         let secs = self.open_for.as_secs_f64() * self.open_for_multiplier.powi(exponent);
         Duration::try_from_secs_f64(secs).map_or(cap, |grown| grown.min(cap))
     }
+}
+
+/// `rate` forced into (0, 1]: `default` when it is not a number.
+fn clamp_rate(key: &str, rate: f64, default: f64) -> f64 {
+    let clamped = if rate.is_nan() {
+        default
+    } else {
+        rate.clamp(f64::MIN_POSITIVE, 1.0)
+    };
+    if clamped != rate {
+        tracing::warn!(
+            key,
+            given = rate,
+            used = clamped,
+            "a circuit breaker rate outside (0, 1] was clamped (rates are fractions: 0.5 is 50%)"
+        );
+    }
+    clamped
 }
 
 #[cfg(test)]

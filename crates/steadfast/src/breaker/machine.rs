@@ -230,18 +230,33 @@ impl Machine {
             && self.slow_after.is_none()
             && self.word.load(Acquire) == ticket.word
         {
-            self.succeed_closed();
+            self.succeed_closed(ticket.word);
         } else {
             self.settle(ticket, report);
         }
     }
 
-    /// Records an untimed success judged in `Closed` (the window counts it).
+    /// Records an untimed success judged in `Closed` under `word` (the
+    /// window counts it). A success can still trip the breaker: when it
+    /// brings a filling window to `min_calls` with failures at the rate, or
+    /// when older calls have left a time window.
     #[inline]
-    fn succeed_closed(&self) {
-        self.window.record(CALL, &self.clock, None);
+    fn succeed_closed(&self, word: u64) {
+        let may_raise_rate = self.window.record(CALL, &self.clock, None);
         if self.consecutive.load(Relaxed) != 0 {
             self.consecutive.store(0, Relaxed);
+        }
+        if may_raise_rate {
+            self.judge_rates(word);
+        }
+    }
+
+    /// Trips from `word` when a rate is at its threshold.
+    #[cold]
+    #[inline(never)]
+    fn judge_rates(&self, word: u64) {
+        if self.exceeds_thresholds() {
+            self.open_from(word);
         }
     }
 
@@ -306,7 +321,7 @@ impl Machine {
         if slow {
             call |= SLOW;
         }
-        self.window.record(call, &self.clock, end);
+        let may_raise_rate = self.window.record(call, &self.clock, end);
         if failed {
             let in_a_row = self.consecutive.fetch_add(1, Relaxed).saturating_add(1);
             if self
@@ -320,8 +335,8 @@ impl Machine {
         } else if self.consecutive.load(Relaxed) != 0 {
             self.consecutive.store(0, Relaxed);
         }
-        if (failed || slow) && self.exceeds_thresholds() {
-            self.open_from(word);
+        if failed || slow || may_raise_rate {
+            self.judge_rates(word);
         }
     }
 

@@ -78,13 +78,19 @@ impl Window {
     }
 
     /// Records one call, a combination of [`CALL`], [`FAILED`] and [`SLOW`],
-    /// that ended at `end` on `clock` if the caller already read it, else now.
+    /// that ended at `end` on `clock` if the caller already read it, else
+    /// now. Returns whether a rate may have risen since the last record: a
+    /// count window still filling (its call count grew, so `min_calls` may
+    /// just be reached), or any time window (older calls leave it as time
+    /// passes); a success replacing an older call in a full count window
+    /// cannot raise a rate.
     #[inline]
-    pub(crate) fn record(&self, call: u8, clock: &Clock, end: Option<u64>) {
+    pub(crate) fn record(&self, call: u8, clock: &Clock, end: Option<u64>) -> bool {
         match self {
             Window::Count(window) => window.record(call),
             Window::Time(window) => {
                 window.record(call, end.unwrap_or_else(|| clock.now()));
+                true
             }
         }
     }
@@ -148,9 +154,10 @@ impl CountWindow {
         }
     }
 
-    /// Records one call. Clearing the window keeps the lifetime counts.
+    /// Records one call; returns whether its slot was empty (the window
+    /// grew). Clearing the window keeps the lifetime counts.
     #[inline]
-    pub(crate) fn record(&self, call: u8) {
+    pub(crate) fn record(&self, call: u8) -> bool {
         let len = self.slots.len() as u64;
         // The remainder is below `len`, itself a `usize`.
         let index = (self.head.fetch_add(1, Relaxed) % len) as usize;
@@ -164,11 +171,13 @@ impl CountWindow {
             // holds this call: a plain read saves an atomic swap. Only a
             // thread a whole ring ahead could change the slot meanwhile.
             if slot.load(Relaxed) == call {
-                return;
+                return false;
             }
             let old = slot.swap(call, AcqRel);
             self.apply(old, call);
+            return old == 0;
         }
+        false
     }
 
     /// Moves the aggregates from a slot's `old` content to its `new` one.
