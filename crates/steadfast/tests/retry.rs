@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use steadfast::breaker::BreakerOpen;
+use steadfast::breaker::{Breaker, BreakerOpen};
 use steadfast::budget::Budget;
 use steadfast::events::{Event, Events};
 use steadfast::retry::{Backoff, BackoffKind, Jitter, RetryPolicy, RetryService, RetryStats};
@@ -276,6 +276,29 @@ async fn open_breaker_is_retried_after_its_remaining_open_time() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::BreakerOpen(_)));
+}
+
+/// The README's composition, `retry.call(|| breaker.call(..))`, with the
+/// breaker open for 30 s: by default the retry gives up at once rather than
+/// holding the caller for the breaker's open time.
+#[tokio::test(start_paused = true)]
+async fn by_default_an_open_breaker_is_not_waited_out() {
+    let breaker = Breaker::builder("gpt")
+        .open_for(Duration::from_secs(30))
+        .build();
+    breaker.trip();
+    let retry = RetryPolicy::builder()
+        .max_attempts(3)
+        .backoff(Backoff::exponential(100 * MS, Duration::from_secs(5)))
+        .build();
+    let origin = Instant::now();
+    let error = retry
+        .call(|| breaker.call(|| async { Ok::<_, std::io::Error>("answer") }))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::BreakerOpen(_)), "{error}");
+    assert_eq!(origin.elapsed(), Duration::ZERO);
+    assert_eq!(retry.stats().retry_after_too_long, 1);
 }
 
 #[tokio::test(start_paused = true)]

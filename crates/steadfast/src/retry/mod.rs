@@ -8,14 +8,16 @@
 //!
 //! - **Retry-after is honoured**: the wait before the next attempt is
 //!   `max(backoff delay, failure.retry_after)`, never earlier than the target
-//!   asked. When the target asks for longer than `max_retry_after`, the call
-//!   gives up at once with that failure, so a fallback can move on.
+//!   asked. When the target asks for longer than `max_retry_after` (default
+//!   [`DEFAULT_MAX_RETRY_AFTER`], 5 s), the call gives up at once with that
+//!   failure, so a fallback can move on.
 //! - **Local rejections** are judged like any failure, by
 //!   [`Error::failure`]: an open breaker ([`Error::BreakerOpen`]) and a full
 //!   bulkhead are `Overloaded`, a local rate limit is `RateLimited`. An open
 //!   breaker's `retry_after` is its remaining open time, so with the default
-//!   predicate the retry waits until the breaker lets a probe through, unless
-//!   that is longer than `max_retry_after`. A forced-open breaker gives no
+//!   predicate the retry waits until the breaker lets a probe through if that
+//!   is within `max_retry_after`, and gives up at once otherwise (a breaker
+//!   open for 30 s does not hold the caller for 30 s). A forced-open breaker gives no
 //!   retry-after and is retried on the backoff alone; exclude `Overloaded` with
 //!   [`RetryBuilder::retry_on`] if that is not wanted.
 //! - The result of the last attempt is returned; an `Ok` judged a failure by a
@@ -56,7 +58,7 @@ pub use backoff::{Backoff, BackoffKind, Jitter};
 #[allow(deprecated)]
 pub use layer::Retry;
 pub use layer::{ResponseFuture, RetryLayer, RetryService};
-pub use policy::{RetryBuilder, RetryPredicate};
+pub use policy::{DEFAULT_MAX_RETRY_AFTER, RetryBuilder, RetryPredicate};
 pub use stats::RetryStats;
 
 use stats::{Counters, Ending};

@@ -65,6 +65,12 @@ pub struct RetryBuilder {
     rng: Option<Rng>,
 }
 
+/// The longest retry-after a [`RetryPolicy`] waits by default (5 s): a
+/// target, or an open breaker whose remaining open time is its retry-after,
+/// asking for longer ends the call at once with that failure, rather than
+/// holding the caller for up to a breaker's whole open time.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+
 impl Default for RetryBuilder {
     fn default() -> RetryBuilder {
         RetryBuilder {
@@ -73,7 +79,7 @@ impl Default for RetryBuilder {
             backoff: Backoff::default(),
             budget: None,
             predicate: RetryPredicate::default(),
-            max_retry_after: None,
+            max_retry_after: Some(DEFAULT_MAX_RETRY_AFTER),
             events: Events::none(),
             rng: None,
         }
@@ -121,7 +127,8 @@ impl RetryBuilder {
     }
 
     /// Give up at once, instead of waiting, when the target asks to wait longer
-    /// than this (so a fallback can move on to another target).
+    /// than this (so a fallback can move on to another target). Default
+    /// [`DEFAULT_MAX_RETRY_AFTER`]; `Duration::MAX` waits as long as asked.
     pub fn max_retry_after(mut self, max: Duration) -> RetryBuilder {
         self.max_retry_after = Some(max);
         self
