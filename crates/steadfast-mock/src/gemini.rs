@@ -22,7 +22,8 @@
 //!   <https://ai.google.dev/gemini-api/docs/thought-signatures>;
 //! - both spellings of a field (`functionCall`, `function_call`): proto3's
 //!   JSON mapping, whose parsers take either,
-//!   <https://protobuf.dev/programming-guides/json/>.
+//!   <https://protobuf.dev/programming-guides/json/> (read here by the
+//!   mock's own `either`, not the gateway's reader).
 //!
 //! The words of the refusals (an empty text part, a call without its
 //! signature) rest on reports of the live API. The official google-genai
@@ -43,7 +44,6 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use steadfast_config::ProviderKind;
 use steadfast_wire::Format;
-use steadfast_wire::gemini::field;
 
 use super::MockState;
 use super::control::Mode;
@@ -129,7 +129,7 @@ pub(super) async fn answer(
         .to_owned();
     let answered = last
         .iter()
-        .any(|part| field(part, "functionResponse").is_some());
+        .any(|part| either(part, "functionResponse", "function_response").is_some());
     let call = tool_call(first_declared(&body), &said, answered);
     let control = &state.control;
     control.note_uri(&uri.to_string());
@@ -218,7 +218,9 @@ fn first_declared(body: &Value) -> Option<&str> {
     body["tools"]
         .as_array()?
         .iter()
-        .filter_map(|tool| field(tool, "functionDeclarations")?.as_array())
+        .filter_map(|tool| {
+            either(tool, "functionDeclarations", "function_declarations")?.as_array()
+        })
         .flatten()
         .find_map(|declaration| declaration["name"].as_str())
 }
@@ -305,8 +307,40 @@ fn unsigned_call(contents: &[Value]) -> Option<usize> {
                 .and_then(|parts| {
                     parts
                         .iter()
-                        .find(|part| field(part, "functionCall").is_some())
+                        .find(|part| either(part, "functionCall", "function_call").is_some())
                 })
-                .is_some_and(|call| !field(call, "thoughtSignature").is_some_and(Value::is_string))
+                .is_some_and(|call| {
+                    !either(call, "thoughtSignature", "thought_signature")
+                        .is_some_and(Value::is_string)
+                })
     })
+}
+
+/// A field in either of proto3 JSON's spellings (`functionCall`,
+/// `function_call`), which the API takes alike.
+fn either<'v>(value: &'v Value, camel: &str, snake: &str) -> Option<&'v Value> {
+    value.get(camel).or_else(|| value.get(snake))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_and_signatures_are_read_in_either_spelling() {
+        let body = json!({"tools": [{"function_declarations": [{"name": "weather"}]}]});
+        assert_eq!(first_declared(&body), Some("weather"));
+        let call = json!({"function_call": {"name": "weather", "args": {}}});
+        let unsigned = [
+            json!({"role": "user", "parts": [{"text": "Weather?"}]}),
+            json!({"role": "model", "parts": [call]}),
+        ];
+        assert_eq!(unsigned_call(&unsigned), Some(1));
+        let mut signed = call.clone();
+        signed["thought_signature"] = json!("c2lnbmVk");
+        assert_eq!(
+            unsigned_call(&[json!({"role": "model", "parts": [signed]})]),
+            None
+        );
+    }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use request::{field, parse_request, write_request};
+pub use request::{parse_request, write_request};
 pub use response::{parse_response, write_response};
 pub use stream::{Decoder, Encoder};
 

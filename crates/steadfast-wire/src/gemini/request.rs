@@ -298,10 +298,10 @@ fn json_schema_only(schema: &Value, path: &str) -> Option<String> {
     }
 }
 
-/// A field of a Gemini request in either of proto-JSON's spellings, named
-/// in the first (`functionCall`): the API takes `functionCall` and
-/// `function_call` alike, and clients send either.
-pub fn field<'v>(value: &'v Value, camel: &str) -> Option<&'v Value> {
+/// A field of a Gemini request in either of proto-JSON's spellings: the API
+/// takes `functionCall` and `function_call` alike, and the google-genai SDK
+/// sends the second.
+fn field<'v>(value: &'v Value, camel: &str) -> Option<&'v Value> {
     value
         .get(camel)
         .or_else(|| value.get(snake_case(camel).as_str()))
