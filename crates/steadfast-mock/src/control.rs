@@ -32,8 +32,11 @@ pub enum Mode {
     /// (`error_body`, else the provider's own error) and the end of the
     /// stream, as vLLM, llama.cpp and TGI do when generation fails.
     StreamError,
-    /// Gemini: answer HTTP 200 with the prompt blocked for safety
-    /// (`promptFeedback.blockReason`); other kinds answer normally.
+    /// The provider's safety system stops the answer, with HTTP 200: Gemini
+    /// blocks the prompt (`promptFeedback.blockReason`); OpenAI and Azure
+    /// chat withhold the completion (`finish_reason: content_filter`, no
+    /// content, or half of it streamed first; Azure's annotations mark it
+    /// filtered); other kinds answer normally.
     SafetyBlock,
     /// OpenAI and Azure chat streams: stream content chunks without end, one
     /// every `chunk_interval_ms`, each carrying the whole answer text (so
@@ -65,7 +68,8 @@ pub struct Faults {
     pub status: u16,
     /// The `Retry-After` seconds of `rate_limit` mode.
     pub retry_after: u64,
-    /// The chunks sent before `cut_stream` mode breaks the connection.
+    /// The chunks sent before `cut_stream` mode breaks the connection (of
+    /// the answer: Azure's chunk of verdicts on the prompt is not counted).
     pub cut_after: u32,
     /// Added before every answer (milliseconds).
     pub latency_ms: u64,

@@ -1,7 +1,9 @@
 //! Azure OpenAI providers (`kind: azure`) end to end against a simulated
 //! Azure resource: deployment URLs with `api-version` and the v1 API, the
 //! `api-key` header or an Entra ID bearer token, Azure's quota 429 failing
-//! over to OpenAI, a content-filter refusal going back to the client, health
+//! over to OpenAI, a content-filter refusal going back to the client, the
+//! content filter's annotations and a withheld answer reaching it, OpenAI's
+//! official `AzureOpenAI` client against the simulated resource, health
 //! probes on the resource's model list, and the key in no answer, status or
 //! metric.
 
@@ -164,6 +166,95 @@ async fn a_content_filter_refusal_is_the_clients_answer() {
     assert!(message.contains("content management policy"), "{body}");
     assert_eq!(h.mocks[1].control().counts().requests, 0, "not failed over");
     assert_eq!(h.target("gpt-azure").await["window_failure_rate"], 0.0);
+}
+
+/// Azure's content-filter annotations (the prompt's verdicts beside the
+/// choices, and alone in a stream's first chunk) pass to an OpenAI client
+/// and do not become a translated answer's start; an answer the filter
+/// withholds is the client's, in its own terms, and is not failed over.
+#[tokio::test]
+async fn content_filter_annotations_and_a_withheld_answer_reach_the_client() {
+    let h = azure_then_openai("").await;
+    let body: Value = h.chat("hello azure").await.json().await.unwrap();
+    assert_eq!(
+        body["prompt_filter_results"][0]["prompt_index"], 0,
+        "{body}"
+    );
+    assert_eq!(
+        body["choices"][0]["content_filter_results"]["hate"]["severity"],
+        "safe"
+    );
+    let streamed = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "chat", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    let chunks = crate::support::events(&streamed.text().await.unwrap());
+    assert_eq!(chunks[0]["choices"], json!([]), "{chunks:?}");
+    let text: String = chunks
+        .iter()
+        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert_eq!(text, "azure here. You said: hi");
+    // An Anthropic client's message starts with the answer's id, not the
+    // blank one of the verdicts' chunk.
+    let streamed = h
+        .post_json(
+            "/v1/messages",
+            json!({"model": "chat", "max_tokens": 50, "stream": true,
+                   "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    let events = crate::support::events(&streamed.text().await.unwrap());
+    assert_eq!(events[0]["type"], "message_start", "{events:?}");
+    assert_eq!(events[0]["message"]["id"], "chatcmpl-mock", "{events:?}");
+
+    h.mocks[0].control().set_mode(Mode::SafetyBlock);
+    let response = h.chat("something filtered").await;
+    assert_eq!(header(&response, "x-steadfast-target"), "gpt-azure");
+    let body: Value = response.json().await.unwrap();
+    let choice = &body["choices"][0];
+    assert_eq!(choice["finish_reason"], "content_filter", "{body}");
+    assert_eq!(
+        choice["content_filter_results"]["protected_material_text"]["filtered"],
+        true
+    );
+    let message: Value = h
+        .post_json(
+            "/v1/messages",
+            json!({"model": "chat", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(message["stop_reason"], "refusal", "{message}");
+    assert_eq!(h.mocks[1].control().counts().requests, 0, "not failed over");
+}
+
+/// OpenAI's official `AzureOpenAI` client reads the simulated resource (its
+/// default request taken, annotations, tool calls and a withheld answer
+/// parsed), and an OpenAI client reads the gateway in front of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_azure_client_reads_the_resource_and_the_gateway_in_front() {
+    let h = azure_then_openai("").await;
+    let resource = h.mocks[0].base_url();
+    crate::support::run_script("azure_openai.py", &[&resource, &h.url(""), AZURE_KEY]).await;
+    let azure = h.mocks[0].control();
+    assert_eq!(
+        azure.last_uri().unwrap(),
+        "/openai/deployments/sdk-deployment/chat/completions?api-version=2024-10-21"
+    );
+    assert_eq!(azure.last_header("api-key").unwrap(), AZURE_KEY);
+    assert!(
+        azure
+            .last_header("user-agent")
+            .is_some_and(|agent| agent.starts_with("AzureOpenAI/Python")),
+        "{:?}",
+        azure.last_header("user-agent")
+    );
+    assert_eq!(h.mocks[1].control().counts().requests, 0);
 }
 
 #[tokio::test]

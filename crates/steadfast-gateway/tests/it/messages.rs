@@ -1,7 +1,8 @@
 //! Anthropic clients on `POST /v1/messages` end to end: answers from
 //! Anthropic targets (passed through) and OpenAI ones (translated), plain and
-//! streamed, errors in Anthropic's shape, and Anthropic's official Python SDK
-//! (installed into `.venv` by `scripts/setup`) through failover.
+//! streamed, tool calls as `tool_use` blocks, errors in Anthropic's shape, and
+//! Anthropic's official Python SDK (installed into `.venv` by
+//! `scripts/setup`) through failover.
 
 use serde_json::{Value, json};
 use steadfast_mock::{Faults, Mode};
@@ -124,6 +125,64 @@ async fn with_stream_resume_an_anthropic_stream_cut_midway_goes_on_from_another_
     );
     // The OpenAI target got the partial answer and was asked to go on from it.
     crate::support::assert_continues(&h.mocks[1], "claude here. ");
+}
+
+/// An OpenAI target's tool call (whole, and streamed as OpenAI streams it:
+/// the name first, the arguments in pieces) is a `tool_use` block.
+#[tokio::test]
+async fn an_openai_tool_call_is_a_tool_use_block_plain_and_streamed() {
+    let h = start().await;
+    let tools = json!({"tools": [{"name": "lookup",
+        "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}}}]});
+    let answer: Value = messages(&h, "gpt-first", tools.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["stop_reason"], "tool_use", "{answer}");
+    let block = answer["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|block| block["type"] == "tool_use")
+        .unwrap();
+    assert_eq!(
+        (&block["id"], &block["name"], &block["input"]),
+        (
+            &json!("call_mock_1"),
+            &json!("lookup"),
+            &json!({"text": "hello there"})
+        )
+    );
+
+    let mut streamed = tools;
+    streamed["stream"] = json!(true);
+    let body = messages(&h, "gpt-first", streamed)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let events = events(&body);
+    let start = events
+        .iter()
+        .find(|e| e["type"] == "content_block_start" && e["content_block"]["type"] == "tool_use")
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(start["content_block"]["name"], "lookup");
+    let input: String = events
+        .iter()
+        .filter(|e| e["delta"]["type"] == "input_json_delta")
+        .filter_map(|e| e["delta"]["partial_json"].as_str())
+        .collect();
+    assert_eq!(
+        serde_json::from_str::<Value>(&input).unwrap(),
+        json!({"text": "hello there"})
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "message_delta" && e["delta"]["stop_reason"] == "tool_use"),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 """Drives the gateway's Responses API with OpenAI's official Python SDK: a
 plain and a streamed `client.responses.create`, input items with a function
-call and its output, and the refusal of `previous_response_id`. Exits
+call and its output, a function call answered and its result answered in
+words, and the refusal of `previous_response_id`. Exits
 non-zero (with the reason) on any mismatch. Usage: responses_sdk.py BASE_URL"""
 
 import sys
@@ -27,7 +28,22 @@ items = client.responses.create(
     tools=[{"type": "function", "name": "get_weather", "description": "Weather of a city",
             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}],
 )
-assert items.output_text == "secondary here. You said: thanks", items
+# The model calls the offered tool again (the simulated one calls the first
+# tool offered until a result comes last): a function_call item the SDK reads.
+call = items.output[0]
+assert (call.type, call.name, call.arguments) == ("function_call", "get_weather", '{"text":"thanks"}'), items
+
+# The tool's result as the last item is answered in words.
+answered = client.responses.create(
+    model="chat",
+    input=[
+        {"role": "user", "content": "What is the weather in Paris?"},
+        {"type": "function_call", "call_id": call.call_id, "name": "get_weather", "arguments": '{"city":"Paris"}'},
+        {"type": "function_call_output", "call_id": call.call_id, "output": "21C"},
+    ],
+    tools=[{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}],
+)
+assert answered.output_text == "secondary here. You said: 21C", answered
 
 stream = client.responses.create(model="chat", input="streamed", stream=True)
 kinds = []
