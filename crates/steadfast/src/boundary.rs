@@ -56,6 +56,13 @@ impl Error {
         }
     }
 
+    /// A call's own error, judged by its own [`AsFailure`] answer: one of
+    /// ours passes through unchanged (so stacked layers never nest).
+    pub fn judged<E: AsFailure + Into<BoxError>>(error: E) -> Error {
+        let failure = error.as_failure();
+        Error::from_boxed(error.into(), failure)
+    }
+
     /// Turns a type-erased error back into an [`Error`]: one of ours passes
     /// through unchanged (so stacked layers never nest), anything else is wrapped
     /// as a call failure of `failure`.

@@ -18,7 +18,7 @@ use futures_util::future::poll_fn;
 use tower_service::Service;
 
 use crate::classify::Classify;
-use crate::{BoxError, Error, Failure};
+use crate::{BoxError, Error};
 
 /// The future of every attempt-running service.
 pub(crate) type ResponseFuture<T> =
@@ -43,11 +43,6 @@ pub(crate) trait AttemptPolicy: Clone + Send + Sync + 'static {
         C: Classify<T, Error> + Sync,
         F: FnMut() -> Fut + Send,
         Fut: Future<Output = Result<T, Error>> + Send;
-}
-
-/// Maps the inner service's readiness error into ours.
-pub(crate) fn to_error<E: Into<BoxError>>(error: E) -> Error {
-    Error::from_boxed(error.into(), Failure::transient())
 }
 
 /// Writes the layer, the service and the `ResponseFuture` of an
@@ -149,7 +144,7 @@ macro_rules! attempt_middleware {
             S: tower_service::Service<Req> + Clone + Send + 'static,
             S::Future: Send,
             S::Response: Send + 'static,
-            S::Error: Into<$crate::BoxError>,
+            S::Error: $crate::classify::AsFailure + Into<$crate::BoxError>,
             Req: Clone + Send + 'static,
             C: $crate::classify::Classify<S::Response, $crate::Error> + Clone + Send + Sync + 'static,
         {
@@ -161,7 +156,7 @@ macro_rules! attempt_middleware {
                 &mut self,
                 cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<Result<(), $crate::Error>> {
-                self.inner.poll_ready(cx).map_err($crate::policy_layer::to_error)
+                self.inner.poll_ready(cx).map_err($crate::Error::judged)
             }
 
             fn call(&mut self, request: Req) -> Self::Future {
@@ -210,7 +205,7 @@ impl<S: Clone> Attempts<S> {
     ) -> impl Future<Output = Result<S::Response, Error>> + use<S, Req>
     where
         S: Service<Req>,
-        S::Error: Into<BoxError>,
+        S::Error: crate::classify::AsFailure + Into<BoxError>,
     {
         let first = self.ready.take();
         let is_ready = first.is_some();
@@ -219,9 +214,9 @@ impl<S: Clone> Attempts<S> {
             if !is_ready {
                 poll_fn(|cx| service.poll_ready(cx))
                     .await
-                    .map_err(to_error)?;
+                    .map_err(Error::judged)?;
             }
-            service.call(request).await.map_err(to_error)
+            service.call(request).await.map_err(Error::judged)
         }
     }
 }

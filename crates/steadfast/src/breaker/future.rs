@@ -8,8 +8,9 @@ use pin_project_lite::pin_project;
 
 use super::BreakerOpen;
 use super::permit::OwnedPermit;
+use crate::classify::AsFailure;
 use crate::classify::Classify;
-use crate::{BoxError, Error, Failure};
+use crate::{BoxError, Error};
 
 pin_project! {
     /// The future of a [`BreakerService`](super::BreakerService) call: the inner
@@ -56,7 +57,7 @@ impl<F, C> ResponseFuture<F, C> {
 impl<F, C, T, E> Future for ResponseFuture<F, C>
 where
     F: Future<Output = Result<T, E>>,
-    E: Into<BoxError>,
+    E: AsFailure + Into<BoxError>,
     C: Classify<T, Error>,
 {
     type Output = Result<T, Error>;
@@ -68,8 +69,7 @@ where
                 permit,
                 classifier,
             } => {
-                let result = ready!(future.poll(cx))
-                    .map_err(|error| Error::from_boxed(error.into(), Failure::transient()));
+                let result = ready!(future.poll(cx)).map_err(Error::judged);
                 if let Some(permit) = permit.take() {
                     let outcome = classifier.classify(&result);
                     permit.settle(&result, outcome);

@@ -7,8 +7,8 @@ use tower_service::Service;
 
 use super::Breaker;
 use super::future::ResponseFuture;
-use crate::classify::{ByFailure, Classify};
-use crate::{BoxError, Error, Failure};
+use crate::classify::{AsFailure, ByFailure, Classify};
+use crate::{BoxError, Error};
 
 /// Wraps services in a [`BreakerService`] sharing one [`Breaker`]; made by
 /// [`BreakerLayer::new`] or [`Breaker::layer`].
@@ -31,7 +31,7 @@ pub struct BreakerLayer<C = ByFailure> {
 
 impl BreakerLayer {
     /// A layer judging responses with [`ByFailure`]: `Ok` is a success, an
-    /// error by its [`Error::failure`].
+    /// error of the inner service by its own [`AsFailure`](crate::classify::AsFailure) answer.
     pub fn new(breaker: Breaker) -> BreakerLayer {
         BreakerLayer {
             breaker,
@@ -124,7 +124,7 @@ pub type CircuitBreakerLayer<C = ByFailure> = BreakerLayer<C>;
 impl<S, C, Request> Service<Request> for BreakerService<S, C>
 where
     S: Service<Request>,
-    S::Error: Into<BoxError>,
+    S::Error: AsFailure + Into<BoxError>,
     C: Classify<S::Response, Error> + Clone,
 {
     type Response = S::Response;
@@ -132,9 +132,7 @@ where
     type Future = ResponseFuture<S::Future, C>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner
-            .poll_ready(cx)
-            .map_err(|error| Error::from_boxed(error.into(), Failure::transient()))
+        self.inner.poll_ready(cx).map_err(Error::judged)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {

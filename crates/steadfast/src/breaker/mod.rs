@@ -80,9 +80,9 @@ pub use self::stats::BreakerStats;
 pub use crate::states::State;
 
 use self::machine::Machine;
-use crate::classify::Classify;
+use crate::classify::{AsFailure, ByFailure, Classify};
 use crate::events::Events;
-use crate::{BoxError, Error, Failure, Outcome};
+use crate::{BoxError, Error, Failure};
 
 /// A circuit breaker. Clones share one state.
 #[derive(Clone)]
@@ -130,15 +130,17 @@ impl Breaker {
     }
 
     /// Runs `op` if the breaker lets it, and records its outcome: `Ok` is a
-    /// success, an error is judged by [`Error::failure`], and a local rejection
-    /// by an inner policy ([`Error::is_local_rejection`]) is ignored.
+    /// success, an error is judged by its own [`AsFailure`] answer (a failure
+    /// that spares the target, such as an invalid request, is not counted
+    /// against it), and a local rejection by an inner policy
+    /// ([`Error::is_local_rejection`]) is ignored.
     pub async fn call<T, E, F, Fut>(&self, op: F) -> Result<T, Error>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
-        self.run(op, |_| None).await
+        self.call_classified(&ByFailure, op).await
     }
 
     /// As [`call`](Self::call), with `classifier` judging the result. Its
@@ -151,31 +153,11 @@ impl Breaker {
         Fut: Future<Output = Result<T, E>>,
         E: Into<BoxError>,
     {
-        self.run(op, |result| Some(classifier.classify(result)))
-            .await
-    }
-
-    async fn run<T, E, F, Fut>(
-        &self,
-        op: F,
-        verdict: impl FnOnce(&Result<T, E>) -> Option<Outcome>,
-    ) -> Result<T, Error>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
-    {
         let permit = self.try_acquire()?;
         let result = op().await;
-        let verdict = verdict(&result);
-        let failure = verdict
-            .and_then(|outcome| outcome.failure())
-            .unwrap_or_else(Failure::transient);
+        let outcome = classifier.classify(&result);
+        let failure = outcome.failure().unwrap_or_else(Failure::transient);
         let result = result.map_err(|error| Error::from_boxed(error.into(), failure));
-        let outcome = verdict.unwrap_or_else(|| match &result {
-            Ok(_) => Outcome::Success,
-            Err(error) => Outcome::Failure(error.failure()),
-        });
         permit.settle(&result, outcome);
         result
     }

@@ -8,7 +8,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::Bulkhead;
-use crate::{BoxError, Error, Failure};
+use crate::classify::AsFailure;
+use crate::{BoxError, Error};
 
 /// The response of a [`BulkheadService`]: waits for a slot, then calls the
 /// inner service while holding it.
@@ -79,7 +80,7 @@ impl<S> BulkheadService<S> {
 impl<S, Request> Service<Request> for BulkheadService<S>
 where
     S: Service<Request> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
+    S::Error: AsFailure + Into<BoxError>,
     S::Future: Send + 'static,
     Request: Send + 'static,
 {
@@ -88,9 +89,7 @@ where
     type Future = ResponseFuture<S::Response>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner
-            .poll_ready(cx)
-            .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
+        self.inner.poll_ready(cx).map_err(Error::judged)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
@@ -100,10 +99,7 @@ where
         let shared = self.bulkhead.shared.clone();
         Box::pin(async move {
             let _permit = shared.acquire().await?;
-            ready
-                .call(request)
-                .await
-                .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
+            ready.call(request).await.map_err(Error::judged)
         })
     }
 }

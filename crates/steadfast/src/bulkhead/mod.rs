@@ -42,8 +42,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub use self::error::{BulkheadFull, BulkheadRejection};
 pub use self::layer::{BulkheadLayer, BulkheadService, ResponseFuture};
 use self::queue::QueueSlot;
+use crate::classify::AsFailure;
 use crate::events::{Event, Events, Rejection};
-use crate::{BoxError, Error, Failure};
+use crate::{BoxError, Error};
 
 /// A bulkhead policy. Cheap to clone: clones share slots, queue and stats.
 #[derive(Debug, Clone)]
@@ -171,11 +172,10 @@ impl Bulkhead {
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         let _permit = self.acquire().await?;
-        op().await
-            .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
+        op().await.map_err(Error::judged)
     }
 
     /// A tower layer sharing this bulkhead's slots among the services it wraps.

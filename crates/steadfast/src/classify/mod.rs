@@ -22,9 +22,43 @@ pub type FailureKind = crate::FailureKind;
 #[deprecated(since = "0.2.0", note = "use steadfast::Outcome")]
 pub type Outcome = crate::Outcome;
 
-/// An error that knows what kind of failure it is.
+/// An error that knows what kind of failure it is: every policy judges a
+/// call's error by it — `call` on a breaker, retry, pipeline or hedge, every
+/// tower layer, and the fallback strategies.
 ///
-/// Implement it for your own error type to use [`ByFailure`] as the classifier.
+/// Implement it for your own error type, so a 400 is not counted against a
+/// target nor retried, and a 429's retry-after is honoured:
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::classify::AsFailure;
+/// use steadfast::{Failure, FailureKind};
+///
+/// #[derive(Debug)]
+/// enum ApiError { BadRequest, RateLimited { retry_after: Duration }, Down }
+/// # impl std::fmt::Display for ApiError {
+/// #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "{self:?}") }
+/// # }
+/// # impl std::error::Error for ApiError {}
+///
+/// impl AsFailure for ApiError {
+///     fn as_failure(&self) -> Failure {
+///         match self {
+///             ApiError::BadRequest => Failure::new(FailureKind::InvalidRequest),
+///             ApiError::RateLimited { retry_after } => Failure::rate_limited(Some(*retry_after)),
+///             ApiError::Down => Failure::transient(),
+///         }
+///     }
+/// }
+/// ```
+///
+/// Implemented here for [`Failure`](crate::Failure), [`Error`](crate::Error),
+/// [`BoxError`](crate::BoxError) (by what it holds: an [`Error`](crate::Error)
+/// or an `std::io::Error`; anything else is transient), `std::io::Error` (a
+/// timeout is [`Timeout`](crate::FailureKind::Timeout), the rest
+/// transient), plain messages (`&str`, `String`: transient) and
+/// `Infallible`. For a foreign error type, wrap it, or pass a classifier
+/// (`call_classified` with [`AnyError`] or a closure).
 pub trait AsFailure {
     /// The failure this error stands for.
     fn as_failure(&self) -> crate::Failure;
@@ -33,6 +67,46 @@ pub trait AsFailure {
 impl AsFailure for crate::Failure {
     fn as_failure(&self) -> crate::Failure {
         *self
+    }
+}
+
+impl AsFailure for std::io::Error {
+    fn as_failure(&self) -> crate::Failure {
+        if self.kind() == std::io::ErrorKind::TimedOut {
+            crate::Failure::timeout()
+        } else {
+            crate::Failure::transient()
+        }
+    }
+}
+
+impl AsFailure for crate::BoxError {
+    fn as_failure(&self) -> crate::Failure {
+        if let Some(ours) = self.downcast_ref::<crate::Error>() {
+            ours.failure()
+        } else if let Some(io) = self.downcast_ref::<std::io::Error>() {
+            io.as_failure()
+        } else {
+            crate::Failure::transient()
+        }
+    }
+}
+
+impl AsFailure for &str {
+    fn as_failure(&self) -> crate::Failure {
+        crate::Failure::transient()
+    }
+}
+
+impl AsFailure for String {
+    fn as_failure(&self) -> crate::Failure {
+        crate::Failure::transient()
+    }
+}
+
+impl AsFailure for std::convert::Infallible {
+    fn as_failure(&self) -> crate::Failure {
+        match *self {}
     }
 }
 

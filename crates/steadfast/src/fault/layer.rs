@@ -9,7 +9,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::FaultInjector;
-use crate::{BoxError, Error, Failure};
+use crate::classify::AsFailure;
+use crate::{BoxError, Error};
 
 /// Wraps services in a [`FaultService`] sharing one [`FaultInjector`]; made by
 /// [`FaultLayer::new`] or [`FaultInjector::layer`].
@@ -80,7 +81,7 @@ pub type Fault<S> = FaultService<S>;
 impl<S, Request> Service<Request> for FaultService<S>
 where
     S: Service<Request> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
+    S::Error: AsFailure + Into<BoxError>,
     S::Future: Send + 'static,
     Request: Send + 'static,
 {
@@ -89,9 +90,7 @@ where
     type Future = ResponseFuture<S::Future, S::Response>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner
-            .poll_ready(cx)
-            .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
+        self.inner.poll_ready(cx).map_err(Error::judged)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
@@ -107,10 +106,7 @@ where
         let injector = self.injector.clone();
         let future = Box::pin(async move {
             injector.inject().await?;
-            ready
-                .call(request)
-                .await
-                .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
+            ready.call(request).await.map_err(Error::judged)
         });
         ResponseFuture {
             state: State::Injected { future },
@@ -139,15 +135,13 @@ pin_project! {
 impl<F, T, E> Future for ResponseFuture<F, T>
 where
     F: Future<Output = Result<T, E>>,
-    E: Into<BoxError>,
+    E: AsFailure + Into<BoxError>,
 {
     type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProjection::Direct { future } => future
-                .poll(cx)
-                .map_err(|e| Error::from_boxed(e.into(), Failure::transient())),
+            StateProjection::Direct { future } => future.poll(cx).map_err(Error::judged),
             StateProjection::Injected { future } => future.as_mut().poll(cx),
         }
     }

@@ -38,6 +38,7 @@ use self::config::Knobs;
 pub use self::error::InjectedFault;
 #[allow(deprecated)]
 pub use self::layer::{Fault, FaultLayer, FaultService, ResponseFuture};
+use crate::classify::AsFailure;
 use crate::events::{Event, Events};
 use crate::rng::Rng;
 pub use crate::states::InjectedKind;
@@ -197,11 +198,10 @@ impl FaultInjector {
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         self.inject().await?;
-        op().await
-            .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
+        op().await.map_err(Error::judged)
     }
 
     /// A tower layer injecting into every request of a service.

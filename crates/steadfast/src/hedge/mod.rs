@@ -53,7 +53,7 @@ pub use layer::Hedge;
 pub use layer::{HedgeLayer, HedgeService, ResponseFuture};
 
 use crate::budget::Budget;
-use crate::classify::{ByFailure, Classify};
+use crate::classify::{AsFailure, ByFailure, Classify};
 use crate::events::{Event, Events};
 use crate::latency::LatencyTracker;
 use crate::{BoxError, Error, Failure};
@@ -137,20 +137,16 @@ impl HedgePolicy {
     }
 
     /// Runs `op(attempt)` (attempts count from 1), hedging slow attempts; any
-    /// `Err` is a failure, judged by [`Error::failure`].
+    /// `Err` is a failure, judged by its own [`AsFailure`] answer.
     pub async fn call<T, E, F, Fut>(&self, mut op: F) -> Result<T, Error>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         self.call_classified(&ByFailure, move |attempt| {
             let running = op(attempt);
-            async move {
-                running
-                    .await
-                    .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
-            }
+            async move { running.await.map_err(Error::judged) }
         })
         .await
     }
@@ -167,7 +163,7 @@ impl HedgePolicy {
         C: Classify<T, E>,
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         let shared = &*self.shared;
         shared.counters.calls.fetch_add(1, Ordering::Relaxed);

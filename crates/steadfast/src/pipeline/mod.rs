@@ -83,12 +83,12 @@ pub use self::builder::PipelineBuilder;
 pub use self::layer::{PipelineLayer, PipelineService, ResponseFuture};
 use crate::breaker::Breaker;
 use crate::bulkhead::Bulkhead;
-use crate::classify::{ByFailure, Classify};
+use crate::classify::{AsFailure, ByFailure, Classify};
 use crate::events::Events;
 use crate::fault::FaultInjector;
 use crate::rate_limit::RateLimit;
 use crate::retry::RetryPolicy;
-use crate::{BoxError, Error, Failure};
+use crate::{BoxError, Error};
 
 /// The resilience policies of one target, applied in the order given in the
 /// [module docs](self). Cheap to clone: clones share every stage.
@@ -118,20 +118,16 @@ impl Pipeline {
     }
 
     /// Runs `op` through every stage, once per attempt. Errors are judged by
-    /// [`Error::failure`]: foreign errors are transient, ours keep their kind.
+    /// their own [`AsFailure`] answer (ours keep their kind).
     pub async fn call<T, E, F, Fut>(&self, mut op: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         self.call_classified(&ByFailure, move || {
             let attempt = op();
-            async move {
-                attempt
-                    .await
-                    .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
-            }
+            async move { attempt.await.map_err(Error::judged) }
         })
         .await
     }
@@ -145,7 +141,7 @@ impl Pipeline {
         C: Classify<T, E>,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         self.stages.run(classifier, op).await
     }

@@ -10,7 +10,8 @@ use tower_service::Service;
 
 use super::RateLimit;
 use super::RateLimitExceeded;
-use crate::{BoxError, Error, Failure};
+use crate::classify::AsFailure;
+use crate::{BoxError, Error};
 
 /// Wraps services in a [`RateLimitService`] sharing one [`RateLimit`]'s
 /// limiters; made by [`RateLimitLayer::new`] or [`RateLimit::layer`].
@@ -76,16 +77,14 @@ impl<S> RateLimitService<S> {
 impl<S, Request> Service<Request> for RateLimitService<S>
 where
     S: Service<Request>,
-    S::Error: Into<BoxError>,
+    S::Error: AsFailure + Into<BoxError>,
 {
     type Response = S::Response;
     type Error = Error;
     type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner
-            .poll_ready(cx)
-            .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
+        self.inner.poll_ready(cx).map_err(Error::judged)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
@@ -123,15 +122,13 @@ pin_project! {
 impl<F, T, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<T, E>>,
-    E: Into<BoxError>,
+    E: AsFailure + Into<BoxError>,
 {
     type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProjection::Called { future } => future
-                .poll(cx)
-                .map_err(|e| Error::from_boxed(e.into(), Failure::transient())),
+            StateProjection::Called { future } => future.poll(cx).map_err(Error::judged),
             StateProjection::Rejected { exceeded } => match exceeded.take() {
                 Some(exceeded) => Poll::Ready(Err(Error::RateLimited(exceeded))),
                 None => Poll::Pending,

@@ -54,8 +54,9 @@ pub use self::error::RateLimitExceeded;
 pub use self::layer::{RateLimitLayer, RateLimitService, ResponseFuture};
 pub use self::limiter::RateLimiter;
 pub use self::quota::Quota;
+use crate::classify::AsFailure;
 use crate::events::{Event, Events, Rejection};
-use crate::{BoxError, Error, Failure};
+use crate::{BoxError, Error};
 
 /// A rate-limit policy of an optional request quota and an optional unit
 /// quota. Cheap to clone: clones share the limiters.
@@ -139,11 +140,10 @@ impl RateLimit {
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         self.check(1)?;
-        op().await
-            .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
+        op().await.map_err(Error::judged)
     }
 
     /// A tower layer sharing this policy's limiters (one request and one unit

@@ -5,6 +5,7 @@ use std::future::Future;
 use futures_util::stream::{self, StreamExt};
 
 use super::RetryPolicy;
+use crate::classify::AsFailure;
 use crate::{BoxError, Error};
 
 impl RetryPolicy {
@@ -31,7 +32,7 @@ impl RetryPolicy {
         I: IntoIterator<Item = F>,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         stream::iter(ops)
             .map(|op| self.call(op))

@@ -64,7 +64,7 @@ pub use stats::RetryStats;
 use stats::{Counters, Ending};
 
 use crate::budget::Budget;
-use crate::classify::{ByFailure, Classify};
+use crate::classify::{AsFailure, ByFailure, Classify};
 use crate::events::{Event, Events};
 use crate::rng::Rng;
 use crate::{BoxError, Error, Failure, Outcome};
@@ -112,20 +112,16 @@ impl RetryPolicy {
 
     /// Runs `op` once per attempt until it succeeds, fails in a way not worth
     /// retrying, or attempts, budget or patience run out. Errors are judged by
-    /// [`Error::failure`] (foreign errors are transient).
+    /// their own [`AsFailure`] answer.
     pub async fn call<T, E, F, Fut>(&self, mut op: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         self.call_classified(&ByFailure, move || {
             let attempt = op();
-            async move {
-                attempt
-                    .await
-                    .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
-            }
+            async move { attempt.await.map_err(Error::judged) }
         })
         .await
     }
@@ -140,7 +136,7 @@ impl RetryPolicy {
         C: Classify<T, E>,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         let shared = &*self.shared;
         shared.counters.call();

@@ -9,7 +9,8 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use super::Shared;
-use crate::{BoxError, Error, Failure};
+use crate::classify::AsFailure;
+use crate::{BoxError, Error};
 
 pin_project! {
     /// The response of a [`TimeoutService`](super::TimeoutService): the inner
@@ -37,16 +38,14 @@ impl<F> ResponseFuture<F> {
 impl<F, T, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<T, E>>,
-    E: Into<BoxError>,
+    E: AsFailure + Into<BoxError>,
 {
     type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         if let Poll::Ready(result) = this.response.poll(cx) {
-            return Poll::Ready(
-                result.map_err(|e| Error::from_boxed(e.into(), Failure::transient())),
-            );
+            return Poll::Ready(result.map_err(Error::judged));
         }
         match this.sleep.poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(this.shared.elapsed())),

@@ -6,7 +6,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{ResponseFuture, Timeout};
-use crate::{BoxError, Error, Failure};
+use crate::classify::AsFailure;
+use crate::{BoxError, Error};
 
 /// Wraps services in a [`TimeoutService`] sharing one [`Timeout`]; made by
 /// [`TimeoutLayer::new`] or [`Timeout::layer`].
@@ -70,16 +71,14 @@ impl<S> TimeoutService<S> {
 impl<S, Request> Service<Request> for TimeoutService<S>
 where
     S: Service<Request>,
-    S::Error: Into<BoxError>,
+    S::Error: AsFailure + Into<BoxError>,
 {
     type Response = S::Response;
     type Error = Error;
     type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner
-            .poll_ready(cx)
-            .map_err(|e| Error::from_boxed(e.into(), Failure::transient()))
+        self.inner.poll_ready(cx).map_err(Error::judged)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {

@@ -34,8 +34,9 @@ pub use self::error::{Elapsed, TimeoutScope};
 pub use self::future::ResponseFuture;
 pub use self::layer::{TimeoutLayer, TimeoutService};
 pub use self::stream::FirstItemTimeout;
+use crate::classify::AsFailure;
 use crate::events::{Event, Events};
-use crate::{BoxError, Error, Failure};
+use crate::{BoxError, Error};
 
 /// A per-attempt timeout policy. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -131,10 +132,10 @@ impl Timeout {
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
-        E: Into<BoxError>,
+        E: AsFailure + Into<BoxError>,
     {
         match tokio::time::timeout(self.shared.after, op()).await {
-            Ok(result) => result.map_err(|e| Error::from_boxed(e.into(), Failure::transient())),
+            Ok(result) => result.map_err(Error::judged),
             Err(_) => Err(self.shared.elapsed()),
         }
     }

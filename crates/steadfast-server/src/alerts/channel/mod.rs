@@ -8,6 +8,9 @@ mod webhook;
 
 use std::time::Duration;
 
+use steadfast::classify::AsFailure;
+use steadfast::classify::http::classify_status;
+use steadfast::{Failure, FailureKind};
 use steadfast_config::ChannelConfig;
 
 use super::notice::Notice;
@@ -30,6 +33,23 @@ pub enum DeliveryError {
     /// The channel's settings cannot be used (found when it was built).
     #[error("the channel cannot be used: {0}")]
     Unusable(String),
+}
+
+/// What the outbox's retry makes of a failed delivery: a receiver's status
+/// as the HTTP classification reads it (5xx and 429 are worth another try;
+/// a 4xx, a channel that cannot be used, are not), a timeout as a timeout,
+/// anything else as passing.
+impl AsFailure for DeliveryError {
+    fn as_failure(&self) -> Failure {
+        match self {
+            DeliveryError::Status(status) => classify_status(*status, None, b"")
+                .failure()
+                .unwrap_or_else(Failure::transient),
+            DeliveryError::Http(error) if error.is_timeout() => Failure::timeout(),
+            DeliveryError::Http(_) | DeliveryError::Smtp(_) => Failure::transient(),
+            DeliveryError::Unusable(_) => Failure::new(FailureKind::Misconfigured),
+        }
+    }
 }
 
 impl From<reqwest::Error> for DeliveryError {
