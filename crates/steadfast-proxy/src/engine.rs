@@ -107,15 +107,27 @@ impl fallback::Target for Candidate<'_> {
     }
 }
 
-/// What the attempts of one request share: skips found inside a call, the
-/// targets called in the current pass, the context window known to be too
-/// small, the attempts each target was sent and those retried on the spot.
+/// What the attempts of one request share: skips found inside a call (and
+/// why the last target that could not carry the request could not), the
+/// calls of the current pass, the context window known to be too small, the
+/// attempts each target was sent and those retried on the spot.
 struct Shared {
     skips: Mutex<Vec<(Arc<str>, Skip)>>,
-    called: Mutex<Vec<(usize, Instant)>>,
+    untranslatable: Mutex<Option<AttemptError>>,
+    called: Mutex<Vec<Called>>,
     too_small_window: AtomicU64,
     sent: Vec<AtomicU32>,
     retried: Mutex<Vec<Attempt>>,
+}
+
+/// A call of the current pass: its target's index in the route, when it
+/// began and, once it ended, how and after how long. When the route's time
+/// budget cuts the pass, calls still running are timeouts and the others
+/// keep their own result.
+struct Called {
+    index: usize,
+    started: Instant,
+    ended: Option<(AttemptResult, Duration)>,
 }
 
 /// Runs `attempt` on the route's targets until the strategy has its answer(s).
@@ -141,6 +153,7 @@ where
     route.notice_recoveries();
     let shared = Shared {
         skips: Mutex::new(Vec::new()),
+        untranslatable: Mutex::new(None),
         called: Mutex::new(Vec::new()),
         too_small_window: AtomicU64::new(0),
         sent: route.targets.iter().map(|_| AtomicU32::new(0)).collect(),
@@ -149,8 +162,6 @@ where
     let mut attempts = Vec::new();
     let mut last_failure: Vec<Option<Failure>> = vec![None; route.targets.len()];
     let mut last_error = None;
-    // Why the last target that could not carry the request could not.
-    let mut untranslatable = None;
     let mut backoff = Duration::ZERO;
     for pass in 0..route.max_attempts() {
         let eligible: Vec<usize> = (0..route.targets.len())
@@ -234,9 +245,14 @@ where
                     Ok(admission) => admission,
                     Err(reason) => return skip(reason),
                 };
-                if let Ok(mut called) = shared.called.lock() {
-                    called.push((route_index, Instant::now()));
-                }
+                let slot = shared.called.lock().ok().map(|mut called| {
+                    called.push(Called {
+                        index: route_index,
+                        started: Instant::now(),
+                        ended: None,
+                    });
+                    called.len() - 1
+                });
                 shared.sent[route_index].fetch_add(1, Ordering::Relaxed);
                 let started = Instant::now();
                 let mut result = attempt(admission).await;
@@ -274,15 +290,33 @@ where
                         }
                     }
                 }
-                if let Err(error) = &result {
-                    if let Some(reason) = error.skip() {
-                        tracing::debug!(target_model = %target.name, "{}", error.message);
-                        note_skip(reason);
-                        return result;
-                    }
-                    if error.failure.kind == FailureKind::ContextLength {
-                        let window = target.settings.context_window.unwrap_or(0);
-                        shared.too_small_window.fetch_max(window, Ordering::Relaxed);
+                let ended = match &result {
+                    Ok(_) => AttemptResult::Served,
+                    Err(error) => match error.skip() {
+                        Some(reason) => {
+                            tracing::debug!(target_model = %target.name, "{}", error.message);
+                            note_skip(reason);
+                            if reason == Skip::Untranslatable {
+                                if let Ok(mut why) = shared.untranslatable.lock() {
+                                    *why = Some(error.clone());
+                                }
+                            }
+                            AttemptResult::Skipped { reason }
+                        }
+                        None => {
+                            if error.failure.kind == FailureKind::ContextLength {
+                                let window = target.settings.context_window.unwrap_or(0);
+                                shared.too_small_window.fetch_max(window, Ordering::Relaxed);
+                            }
+                            AttemptResult::Failed {
+                                kind: error.failure.kind,
+                            }
+                        }
+                    },
+                };
+                if let (Some(slot), Ok(mut called)) = (slot, shared.called.lock()) {
+                    if let Some(call) = called.get_mut(slot) {
+                        call.ended = Some((ended, call.started.elapsed()));
                     }
                 }
                 result
@@ -334,20 +368,28 @@ where
                 return Ok(Served { values, attempts });
             }
             Err(None) => {
-                // The time budget cut the calls still running: they timed out.
+                // The time budget cut the calls still running: they timed
+                // out; those that had ended keep their own result.
                 if let Ok(mut retried) = shared.retried.lock() {
                     attempts.append(&mut retried);
                 }
-                let called = shared.called.lock().map(|c| c.clone()).unwrap_or_default();
-                for (index, started) in called {
-                    let result = AttemptResult::Failed {
-                        kind: FailureKind::Timeout,
-                    };
-                    route.metrics.attempt(index, result);
+                let called = shared
+                    .called
+                    .lock()
+                    .map(|mut called| std::mem::take(&mut *called))
+                    .unwrap_or_default();
+                for call in called {
+                    let (result, elapsed) = call.ended.unwrap_or_else(|| {
+                        let timeout = AttemptResult::Failed {
+                            kind: FailureKind::Timeout,
+                        };
+                        (timeout, call.started.elapsed())
+                    });
+                    route.metrics.attempt(call.index, result);
                     attempts.push(Attempt {
-                        target: Arc::clone(&route.targets[index].name),
+                        target: Arc::clone(&route.targets[call.index].name),
                         result,
-                        elapsed: started.elapsed(),
+                        elapsed,
                     });
                 }
                 return Err(Failed {
@@ -364,10 +406,8 @@ where
                     }
                 }
                 attempts.extend(convert(route, events, &eligible, &ran, &shared));
-                match error.as_ref().map(AttemptError::skip) {
-                    Some(None) => last_error = error,
-                    Some(Some(Skip::Untranslatable)) => untranslatable = error,
-                    _ => {}
+                if error.is_some() {
+                    last_error = error;
                 }
                 if let fallback::StopReason::NotFailover(failure) = reason {
                     // The client's own mistake goes back to it; any other
@@ -402,6 +442,11 @@ where
                 }
             )
         });
+    let untranslatable = shared
+        .untranslatable
+        .lock()
+        .ok()
+        .and_then(|mut why| why.take());
     if let (true, Some(why)) = (none_can_carry, untranslatable) {
         let message = format!(
             "No target of route {:?} can take this request. {}",
@@ -446,21 +491,19 @@ fn convert(
             let result = match attempt.outcome {
                 AttemptOutcome::Served => AttemptResult::Served,
                 AttemptOutcome::Cancelled => AttemptResult::Cancelled,
+                // Passed over at the call (its reason noted there), or
+                // unavailable before it.
                 AttemptOutcome::Skipped => AttemptResult::Skipped {
-                    reason: eligible
-                        .get(attempt.index)
-                        .map_or(Skip::Unavailable, |&index| {
-                            unavailable(events, &route.targets[index])
-                        }),
+                    reason: match skips.iter().position(|(name, _)| *name == attempt.target) {
+                        Some(position) => skips.swap_remove(position).1,
+                        None => eligible
+                            .get(attempt.index)
+                            .map_or(Skip::Unavailable, |&index| {
+                                unavailable(events, &route.targets[index])
+                            }),
+                    },
                 },
-                AttemptOutcome::Failed(failure) => {
-                    match skips.iter().position(|(name, _)| *name == attempt.target) {
-                        Some(position) => AttemptResult::Skipped {
-                            reason: skips.swap_remove(position).1,
-                        },
-                        None => AttemptResult::Failed { kind: failure.kind },
-                    }
-                }
+                AttemptOutcome::Failed(failure) => AttemptResult::Failed { kind: failure.kind },
             };
             if let Some(&index) = eligible.get(attempt.index) {
                 route.metrics.attempt(index, result);

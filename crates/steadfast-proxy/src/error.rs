@@ -24,6 +24,12 @@ impl AsFailure for AttemptError {
     fn as_failure(&self) -> Failure {
         self.failure
     }
+
+    /// A target passed over ([`AttemptError::passed_over`]) is a skip to the
+    /// route's strategy: it moves on whatever `fallback_on` says.
+    fn passed_over(&self) -> bool {
+        self.skipped.is_some()
+    }
 }
 
 impl AttemptError {

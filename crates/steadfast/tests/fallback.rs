@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use steadfast::budget::Budget;
+use steadfast::classify::AsFailure;
 use steadfast::events::{Event, Events};
 use steadfast::fallback::{
     AttemptInfo, AttemptOutcome, FailoverOn, Hedged, Parallel, Pick, Quorum, QuorumMiss,
@@ -231,6 +232,80 @@ async fn sequential_stops_at_a_failure_that_does_not_fail_over() {
     assert_eq!(
         models.iter().map(Model::calls).collect::<Vec<_>>(),
         [1, 1, 0]
+    );
+}
+
+/// A call's error that says the target was passed over (its queue full, a
+/// format it cannot carry).
+#[derive(Debug, PartialEq)]
+enum Refusal {
+    PassedOver,
+    Failed(FailureKind),
+}
+
+impl AsFailure for Refusal {
+    fn as_failure(&self) -> Failure {
+        match self {
+            Refusal::PassedOver => Failure::new(FailureKind::Overloaded),
+            Refusal::Failed(kind) => Failure::new(*kind),
+        }
+    }
+
+    fn passed_over(&self) -> bool {
+        *self == Refusal::PassedOver
+    }
+}
+
+/// A target whose call says it was passed over is a skip: the run moves on
+/// even when `fallback_on` would stop at the failure kind it names, for
+/// every strategy.
+#[tokio::test(start_paused = true)]
+async fn a_target_passed_over_at_the_call_is_skipped_whatever_fallback_on_says() {
+    let models = [Model::ok("a", 1), Model::ok("b", 2)];
+    let only_rate_limits = || FailoverOn::kinds([FailureKind::RateLimited]);
+    let passed_over_first = |_: &Model, info: AttemptInfo| async move {
+        if info.index == 0 {
+            Err(Refusal::PassedOver)
+        } else {
+            Ok(info.index)
+        }
+    };
+    let strategies: Vec<(&str, Strategy)> = vec![
+        (
+            "sequential",
+            Sequential::new().fallback_on(only_rate_limits()).into(),
+        ),
+        (
+            "parallel",
+            Parallel::new().fallback_on(only_rate_limits()).into(),
+        ),
+        (
+            "hedged",
+            Hedged::new(HedgeDelay::Fixed(Duration::from_secs(1)))
+                .fallback_on(only_rate_limits())
+                .into(),
+        ),
+    ];
+    for (name, strategy) in strategies {
+        let served = strategy.run(&models, passed_over_first).await.unwrap();
+        assert_eq!(served.value, 1, "{name}");
+        assert_eq!(
+            outcomes(&served.attempts),
+            [(0, AttemptOutcome::Skipped), (1, AttemptOutcome::Served)],
+            "{name}"
+        );
+    }
+    // A failure of a kind not fallen back on still stops the run.
+    let stopped = Sequential::new()
+        .fallback_on(only_rate_limits())
+        .run(&models, |_: &Model, _| async {
+            Err::<usize, _>(Refusal::Failed(FailureKind::Overloaded))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        stopped.reason,
+        StopReason::NotFailover(Failure::new(FailureKind::Overloaded))
     );
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use steadfast_mock::{Faults, Mode};
 
+use crate::support::observe::{scrape, value};
 use crate::support::{Harness, eventually, header};
 
 fn latency(ms: u64) -> Faults {
@@ -231,6 +232,72 @@ async fn fallback_on_limits_which_failures_move_on() {
     });
     let response = h.chat("x").await;
     assert_eq!(header(&response, "x-steadfast-target"), "m1");
+}
+
+/// A target passed over — its bulkhead full — is no failure: the request
+/// moves on to the next target even when `fallback_on` names only
+/// `[rate_limited, context_length]` (it used to end with a 503).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_passed_over_moves_on_whatever_fallback_on_says() {
+    let h = Harness::start(
+        &["primary", "secondary"],
+        "max_concurrency: 1",
+        "fallback_on: [rate_limited, context_length]\nretry: { max_attempts: 1 }",
+    )
+    .await;
+    h.mocks[0].control().set(latency(1_500));
+    let holder = {
+        let request = h
+            .client
+            .post(h.url("/v1/chat/completions"))
+            .json(&json!({"model": "chat", "messages": [{"role": "user", "content": "hold"}]}))
+            .send();
+        tokio::spawn(async move { request.await.unwrap().status() })
+    };
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            h.mocks[0].control().counts().requests == 1
+        })
+        .await
+    );
+    let response = h.chat("x").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-steadfast-target"), "m1");
+    assert_eq!(
+        h.mocks[0].control().counts().requests,
+        1,
+        "the full one was not called"
+    );
+    assert_eq!(holder.await.unwrap(), 200);
+}
+
+/// When the route's time budget runs out, the calls still running time out
+/// and those that had ended keep their own result: a 502 that came back
+/// first is counted as the 502 it was, not as a timeout.
+#[tokio::test]
+async fn a_route_out_of_time_counts_each_attempt_as_it_ended() {
+    let h = Harness::start(
+        &["broken", "slow"],
+        "",
+        "strategy: parallel\ntimeout: 1s\nretry: { max_attempts: 1 }",
+    )
+    .await;
+    h.mocks[0].control().set(Faults {
+        mode: Mode::Error,
+        status: 502,
+        ..Faults::default()
+    });
+    h.mocks[1].control().set(latency(5_000));
+    let response = h.chat("x").await;
+    assert_eq!(response.status(), 504);
+    let text = scrape(&h).await;
+    let failed = |target: &str, kind: &str| {
+        let labels = [("target", target), ("result", "failed"), ("kind", kind)];
+        value(&text, "steadfast_attempts_total", &labels).unwrap_or(0.0)
+    };
+    assert_eq!(failed("m0", "transient"), 1.0, "{text}");
+    assert_eq!(failed("m0", "timeout"), 0.0, "{text}");
+    assert_eq!(failed("m1", "timeout"), 1.0, "{text}");
 }
 
 #[tokio::test]

@@ -62,6 +62,15 @@ pub type Outcome = crate::Outcome;
 pub trait AsFailure {
     /// The failure this error stands for.
     fn as_failure(&self) -> crate::Failure;
+
+    /// Whether the error says the target was passed over rather than called
+    /// (it could not take the request now: its own queue full, a format it
+    /// cannot carry). The fallback strategies then record a skip, not a
+    /// failure, and move on to the next target whatever their `fallback_on`
+    /// says. Default: `false`.
+    fn passed_over(&self) -> bool {
+        false
+    }
 }
 
 impl AsFailure for crate::Failure {

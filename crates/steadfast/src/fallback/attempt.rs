@@ -23,7 +23,8 @@ pub enum AttemptOutcome {
     Served,
     /// The target answered with a failure.
     Failed(Failure),
-    /// The target was unavailable and not called.
+    /// The target was passed over: unavailable before the call, or its
+    /// call said so ([`AsFailure::passed_over`](crate::classify::AsFailure::passed_over)).
     Skipped,
     /// The attempt was running when the run ended, and was dropped.
     Cancelled,
@@ -38,7 +39,7 @@ pub struct Attempt {
     pub index: usize,
     /// How it ended.
     pub outcome: AttemptOutcome,
-    /// How long it ran; zero for a skipped target.
+    /// How long it ran; zero for a target unavailable before the call.
     pub elapsed: Duration,
 }
 

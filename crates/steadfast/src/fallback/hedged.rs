@@ -135,8 +135,7 @@ impl Hedged {
                     return Ok(success);
                 }
                 Step::Finished(index, Err(error)) => {
-                    let failure = run.failed(index, error);
-                    if !common.fallback_on.allows(&failure) {
+                    if let Some(failure) = run.failed(index, error) {
                         drop(running);
                         return Err(run.all_failed(StopReason::NotFailover(failure)));
                     }

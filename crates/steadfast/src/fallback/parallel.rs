@@ -72,8 +72,7 @@ impl Parallel {
                     return Ok(run.success(index, value));
                 }
                 Err(error) => {
-                    let failure = run.failed(index, error);
-                    if !self.common.fallback_on.allows(&failure) {
+                    if let Some(failure) = run.failed(index, error) {
                         drop(racing);
                         return Err(run.all_failed(StopReason::NotFailover(failure)));
                     }

@@ -172,8 +172,7 @@ impl Quorum {
                     }
                 }
                 Step::Finished(index, Err(error)) => {
-                    let failure = run.failed(index, error);
-                    if !self.common.fallback_on.allows(&failure) {
+                    if let Some(failure) = run.failed(index, error) {
                         break QuorumMiss::NotFailover(failure);
                     }
                 }

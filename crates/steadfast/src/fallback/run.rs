@@ -34,6 +34,7 @@ impl Common {
 pub(super) struct Run<'a, T, E> {
     targets: &'a [T],
     events: &'a Events,
+    fallback_on: &'a FailoverOn,
     attempts: Vec<Attempt>,
     last_error: Option<E>,
     calls: u32,
@@ -47,6 +48,7 @@ impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
         Run {
             targets,
             events: &common.events,
+            fallback_on: &common.fallback_on,
             attempts: Vec::with_capacity(targets.len()),
             last_error: None,
             calls: 0,
@@ -119,14 +121,25 @@ impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
         self.push(index, AttemptOutcome::Served, started);
     }
 
-    /// Records the failure of target `index` and returns it.
-    pub(super) fn failed(&mut self, index: usize, error: E) -> Failure {
-        let failure = error.as_failure();
+    /// Records what became of a call of target `index` that gave `error`,
+    /// and returns the failure that ends the run, if it does: one the run
+    /// does not fall back on. An error saying the target was passed over
+    /// ([`AsFailure::passed_over`]) is a skip, not a failure: recorded as
+    /// [`AttemptOutcome::Skipped`], not counted as a call, and the run
+    /// moves on whatever `fallback_on` says.
+    pub(super) fn failed(&mut self, index: usize, error: E) -> Option<Failure> {
         let started = self.finish(index);
+        if error.passed_over() {
+            self.calls -= 1;
+            self.push(index, AttemptOutcome::Skipped, started);
+            self.leaving = Some((index, None));
+            return None;
+        }
+        let failure = error.as_failure();
         self.push(index, AttemptOutcome::Failed(failure), started);
         self.last_error = Some(error);
         self.leaving = Some((index, Some(failure)));
-        failure
+        (!self.fallback_on.allows(&failure)).then_some(failure)
     }
 
     /// Calls made so far.

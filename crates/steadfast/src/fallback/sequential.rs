@@ -72,8 +72,7 @@ where
         match run.start(index, &mut call).await {
             Ok(value) => return Ok(run.success(index, value)),
             Err(error) => {
-                let failure = run.failed(index, error);
-                if !common.fallback_on.allows(&failure) {
+                if let Some(failure) = run.failed(index, error) {
                     return Err(run.all_failed(StopReason::NotFailover(failure)));
                 }
             }
