@@ -274,3 +274,60 @@ async fn googles_official_libraries_are_answered_by_the_simulated_provider() {
     .await;
     assert!(mock.control().counts().requests >= 2);
 }
+
+/// Gemini on Vertex AI calls a tool as Gemini does: an OpenAI client gets
+/// the call as `tool_calls`, plain and streamed, and its result is answered.
+#[tokio::test]
+async fn gemini_on_vertex_calls_tools_for_an_openai_client() {
+    let (h, _) = vertex("").await;
+    let tools = json!([{"type": "function", "function": {"name": "weather",
+        "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}}]);
+    let mut asked = ask("gem", false);
+    asked["tools"] = tools.clone();
+    let body: Value = h
+        .post_json("/v1/chat/completions", asked.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let choice = &body["choices"][0];
+    assert_eq!(choice["finish_reason"], "tool_calls", "{body}");
+    let call = &choice["message"]["tool_calls"][0];
+    assert_eq!(call["function"]["name"], "weather");
+    assert_eq!(call["function"]["arguments"], r#"{"text":"hello vertex"}"#);
+    let sent = h.mocks[0].control().last_request().unwrap();
+    assert_eq!(
+        sent["tools"][0]["functionDeclarations"][0]["name"],
+        "weather"
+    );
+
+    asked["stream"] = json!(true);
+    let streamed = h
+        .post_json("/v1/chat/completions", asked.clone())
+        .await
+        .text()
+        .await
+        .unwrap();
+    let names: Vec<Value> = crate::support::events(&streamed)
+        .iter()
+        .filter_map(|e| {
+            e["choices"][0]["delta"]["tool_calls"][0]["function"]["name"]
+                .as_str()
+                .map(Value::from)
+        })
+        .collect();
+    assert_eq!(names, [json!("weather")], "{streamed}");
+
+    asked["stream"] = json!(false);
+    asked["messages"] = json!([
+        {"role": "user", "content": "hello vertex"},
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "{\"celsius\":21}"}]);
+    let body: Value = h
+        .post_json("/v1/chat/completions", asked)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["choices"][0]["finish_reason"], "stop", "{body}");
+}
