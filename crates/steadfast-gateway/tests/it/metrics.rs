@@ -231,3 +231,38 @@ async fn streams_count_time_to_first_token_and_streamed_usage() {
         Some(0.0)
     );
 }
+
+/// Refusals are counted once, in one place, for every client API: the
+/// Messages and Responses APIs' too (the Messages API's were not counted).
+/// Other tests share the registry, so the counts may grow by more.
+#[tokio::test]
+async fn refusals_are_counted_for_every_client_api() {
+    let h = Harness::start(&["refusing"], "", "").await;
+    let refused = |text: &str, endpoint: &str| {
+        value(
+            text,
+            "steadfast_invalid_requests_total",
+            &[("endpoint", endpoint)],
+        )
+        .unwrap_or(0.0)
+    };
+    let before = scrape(&h).await;
+    for path in ["/v1/chat/completions", "/v1/messages", "/v1/responses"] {
+        for _ in 0..3 {
+            let response = h
+                .client
+                .post(h.url(path))
+                .header("content-type", "application/json")
+                .body("{not json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 400, "{path}");
+        }
+    }
+    let after = scrape(&h).await;
+    for endpoint in ["chat_completions", "messages", "responses"] {
+        let counted = refused(&after, endpoint) - refused(&before, endpoint);
+        assert!(counted >= 3.0, "{endpoint}: {counted}");
+    }
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use steadfast_mock::{Faults, Mode};
 
-use crate::support::observe::{scrape, value};
+use crate::support::observe::{renamed, scrape, value};
 use crate::support::{Harness, eventually, header};
 
 fn latency(ms: u64) -> Faults {
@@ -276,28 +276,37 @@ async fn a_target_passed_over_moves_on_whatever_fallback_on_says() {
 /// first is counted as the 502 it was, not as a timeout.
 #[tokio::test]
 async fn a_route_out_of_time_counts_each_attempt_as_it_ended() {
-    let h = Harness::start(
-        &["broken", "slow"],
+    // The metrics registry is the process's: models and route named apart.
+    let mocks = crate::support::mocks(&["broken", "slow"]).await;
+    let yaml = renamed(
+        &mocks,
         "",
         "strategy: parallel\ntimeout: 1s\nretry: { max_attempts: 1 }",
-    )
-    .await;
+        "out-of-time",
+        "out-of-time-",
+    );
+    let h = Harness::with_config(mocks, &yaml).await;
     h.mocks[0].control().set(Faults {
         mode: Mode::Error,
         status: 502,
         ..Faults::default()
     });
     h.mocks[1].control().set(latency(5_000));
-    let response = h.chat("x").await;
+    let response = h
+        .post_json(
+            "/v1/chat/completions",
+            json!({"model": "out-of-time", "messages": [{"role": "user", "content": "x"}]}),
+        )
+        .await;
     assert_eq!(response.status(), 504);
     let text = scrape(&h).await;
     let failed = |target: &str, kind: &str| {
         let labels = [("target", target), ("result", "failed"), ("kind", kind)];
         value(&text, "steadfast_attempts_total", &labels).unwrap_or(0.0)
     };
-    assert_eq!(failed("m0", "transient"), 1.0, "{text}");
-    assert_eq!(failed("m0", "timeout"), 0.0, "{text}");
-    assert_eq!(failed("m1", "timeout"), 1.0, "{text}");
+    assert_eq!(failed("out-of-time-0", "transient"), 1.0, "{text}");
+    assert_eq!(failed("out-of-time-0", "timeout"), 0.0, "{text}");
+    assert_eq!(failed("out-of-time-1", "timeout"), 1.0, "{text}");
 }
 
 #[tokio::test]

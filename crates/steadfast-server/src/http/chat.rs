@@ -6,19 +6,14 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
-use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
-use steadfast_proxy::headers::REQUEST_ID;
+use axum::response::Response;
 use steadfast_proxy::inbound::Inbound;
 use steadfast_wire::Format;
 use steadfast_wire::fields::{Fields, Kind};
 
+use super::client_api::{ClientApi, ClientRequest, serve};
 use super::error::ApiError;
-use super::forward::{Routed, estimate_tokens, forward};
-use super::{body, clients, request_id};
 use crate::state::AppState;
-use crate::telemetry::INVALID_REQUESTS;
 
 /// Which OpenAI endpoint a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +25,7 @@ enum Endpoint {
 
 impl Endpoint {
     /// The endpoint's name in metrics labels.
-    fn name(self) -> &'static str {
+    const fn name(self) -> &'static str {
         match self {
             Endpoint::Chat => "chat_completions",
             Endpoint::Embeddings => "embeddings",
@@ -38,7 +33,7 @@ impl Endpoint {
         }
     }
 
-    fn path(self) -> &'static str {
+    const fn path(self) -> &'static str {
         match self {
             Endpoint::Chat => "/chat/completions",
             Endpoint::Embeddings => "/embeddings",
@@ -47,71 +42,47 @@ impl Endpoint {
     }
 }
 
+/// The chat completions API.
+const CHAT: ClientApi = ClientApi {
+    name: Endpoint::Chat.name(),
+    format: Format::Openai,
+    parse: |bytes| parse(bytes, Endpoint::Chat),
+    inbound: |fields, stream| Inbound::chat(Format::Openai, fields, stream),
+};
+
+/// The embeddings API (OpenAI-compatible targets only).
+const EMBEDDINGS: ClientApi = ClientApi {
+    name: Endpoint::Embeddings.name(),
+    format: Format::Openai,
+    parse: |bytes| parse(bytes, Endpoint::Embeddings),
+    inbound: |fields, stream| {
+        Inbound::native(Format::Openai, Endpoint::Embeddings.path(), fields, stream)
+    },
+};
+
+/// The legacy completions API (OpenAI-compatible targets only).
+const COMPLETIONS: ClientApi = ClientApi {
+    name: Endpoint::Completions.name(),
+    format: Format::Openai,
+    parse: |bytes| parse(bytes, Endpoint::Completions),
+    inbound: |fields, stream| {
+        Inbound::native(Format::Openai, Endpoint::Completions.path(), fields, stream)
+    },
+};
+
 /// `POST /v1/chat/completions`.
 pub(super) async fn chat(State(app): State<Arc<AppState>>, request: Request) -> Response {
-    serve(app, request, Endpoint::Chat).await
+    serve(app, request, &CHAT).await
 }
 
 /// `POST /v1/embeddings`.
 pub(super) async fn embeddings(State(app): State<Arc<AppState>>, request: Request) -> Response {
-    serve(app, request, Endpoint::Embeddings).await
+    serve(app, request, &EMBEDDINGS).await
 }
 
 /// `POST /v1/completions` (legacy text completions).
 pub(super) async fn completions(State(app): State<Arc<AppState>>, request: Request) -> Response {
-    serve(app, request, Endpoint::Completions).await
-}
-
-/// The request taken whole rather than through a `HeaderMap` extractor, which
-/// would copy every header.
-async fn serve(app: Arc<AppState>, request: Request, endpoint: Endpoint) -> Response {
-    let (Parts { headers, .. }, body) = request.into_parts();
-    let request_id = request_id(&headers);
-    let runtime = app.runtime();
-    let server = &runtime.config.server;
-    let result = async {
-        let pass = clients::admit(&runtime, &headers).await?;
-        let bytes = body::read(
-            &headers,
-            body,
-            server.max_body_bytes,
-            server.client_timeout.0,
-        )
-        .await?;
-        let request = parse(&bytes, endpoint)?;
-        let units = estimate_tokens(&request.fields, bytes.len());
-        let inbound = match endpoint {
-            Endpoint::Chat => Inbound::chat(Format::Openai, request.fields, request.stream),
-            Endpoint::Embeddings | Endpoint::Completions => Inbound::native(
-                Format::Openai,
-                endpoint.path(),
-                request.fields,
-                request.stream,
-            ),
-        };
-        let routed = Routed {
-            route: request.route,
-            inbound,
-            units,
-        };
-        forward(&app, &runtime, pass, routed, &request_id, &headers).await
-    }
-    .await;
-    let mut response = result.unwrap_or_else(|error| {
-        metrics::counter!(INVALID_REQUESTS, "endpoint" => endpoint.name()).increment(1);
-        error.into_response()
-    });
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    response
-}
-
-/// The fields the gateway reads; the rest passes through.
-struct ClientRequest {
-    fields: Fields,
-    route: String,
-    stream: bool,
+    serve(app, request, &COMPLETIONS).await
 }
 
 fn parse(bytes: &[u8], endpoint: Endpoint) -> Result<ClientRequest, ApiError> {

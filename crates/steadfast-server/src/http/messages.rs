@@ -7,55 +7,31 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
-use axum::http::request::Parts;
 use axum::response::Response;
 use steadfast_proxy::inbound::Inbound;
 use steadfast_wire::Format;
 use steadfast_wire::fields::{Fields, Kind};
 
+use super::client_api::{ClientApi, ClientRequest, serve};
 use super::error::ApiError;
-use super::forward::{Routed, estimate_tokens, forward};
-use super::{body, clients, request_id};
 use crate::state::AppState;
+
+/// Anthropic's Messages API.
+const API: ClientApi = ClientApi {
+    name: "messages",
+    format: Format::Anthropic,
+    parse,
+    inbound: |fields, stream| Inbound::chat(Format::Anthropic, fields, stream),
+};
 
 /// `POST /v1/messages`.
 pub(super) async fn messages(State(app): State<Arc<AppState>>, request: Request) -> Response {
-    let (Parts { headers, .. }, body) = request.into_parts();
-    let request_id = request_id(&headers);
-    let runtime = app.runtime();
-    let server = &runtime.config.server;
-    let result = async {
-        let pass = clients::admit(&runtime, &headers).await?;
-        let bytes = body::read(
-            &headers,
-            body,
-            server.max_body_bytes,
-            server.client_timeout.0,
-        )
-        .await?;
-        let (fields, route, stream) = parse(&bytes)?;
-        let units = estimate_tokens(&fields, bytes.len());
-        let routed = Routed {
-            route,
-            inbound: Inbound::chat(Format::Anthropic, fields, stream),
-            units,
-        };
-        forward(&app, &runtime, pass, routed, &request_id, &headers).await
-    }
-    .await;
-    let mut response = result.unwrap_or_else(|error| error.respond_as(Format::Anthropic));
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response
-            .headers_mut()
-            .insert(steadfast_proxy::headers::REQUEST_ID, value);
-    }
-    response
+    serve(app, request, &API).await
 }
 
 /// Checks what the gateway itself needs (and what Anthropic requires of
 /// every request), with Anthropic's wording; the rest is the targets' to judge.
-fn parse(bytes: &[u8]) -> Result<(Fields, String, bool), ApiError> {
+fn parse(bytes: &[u8]) -> Result<ClientRequest, ApiError> {
     let invalid = |message: String| ApiError::bad_request("invalid_request", message);
     let fields = Fields::parse(bytes)
         .map_err(|error| invalid(format!("The request body is not a JSON object: {error}.")))?;
@@ -86,5 +62,9 @@ fn parse(bytes: &[u8]) -> Result<(Fields, String, bool), ApiError> {
         Some(Kind::Bool) => fields.get::<bool>("stream").unwrap_or_default(),
         Some(_) => return Err(invalid("stream: Input should be a valid boolean".into())),
     };
-    Ok((fields, route, stream))
+    Ok(ClientRequest {
+        fields,
+        route,
+        stream,
+    })
 }

@@ -8,6 +8,7 @@ mod alerts;
 mod auth;
 mod body;
 mod chat;
+mod client_api;
 mod clients;
 mod dashboard;
 pub mod error;

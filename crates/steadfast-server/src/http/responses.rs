@@ -7,57 +7,30 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
-use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
-use steadfast_proxy::headers::REQUEST_ID;
+use axum::response::Response;
 use steadfast_proxy::inbound::Inbound;
 use steadfast_wire::Format;
 use steadfast_wire::fields::{Fields, Kind};
 
+use super::client_api::{ClientApi, ClientRequest, serve};
 use super::error::ApiError;
-use super::forward::{Routed, estimate_tokens, forward};
-use super::{body, clients, request_id};
 use crate::state::AppState;
-use crate::telemetry::INVALID_REQUESTS;
+
+/// OpenAI's Responses API.
+const API: ClientApi = ClientApi {
+    name: "responses",
+    format: Format::Responses,
+    parse,
+    inbound: |fields, stream| Inbound::chat(Format::Responses, fields, stream),
+};
 
 /// `POST /v1/responses`.
 pub(super) async fn responses(State(app): State<Arc<AppState>>, request: Request) -> Response {
-    let (Parts { headers, .. }, body) = request.into_parts();
-    let request_id = request_id(&headers);
-    let runtime = app.runtime();
-    let server = &runtime.config.server;
-    let result = async {
-        let pass = clients::admit(&runtime, &headers).await?;
-        let bytes = body::read(
-            &headers,
-            body,
-            server.max_body_bytes,
-            server.client_timeout.0,
-        )
-        .await?;
-        let (fields, route, stream) = parse(&bytes)?;
-        let units = estimate_tokens(&fields, bytes.len());
-        let routed = Routed {
-            route,
-            inbound: Inbound::chat(Format::Responses, fields, stream),
-            units,
-        };
-        forward(&app, &runtime, pass, routed, &request_id, &headers).await
-    }
-    .await;
-    let mut response = result.unwrap_or_else(|error| {
-        metrics::counter!(INVALID_REQUESTS, "endpoint" => "responses").increment(1);
-        error.into_response()
-    });
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    response
+    serve(app, request, &API).await
 }
 
 /// The fields the gateway needs; the rest is translated for each target.
-fn parse(bytes: &[u8]) -> Result<(Fields, String, bool), ApiError> {
+fn parse(bytes: &[u8]) -> Result<ClientRequest, ApiError> {
     let fields = Fields::parse(bytes).map_err(|error| {
         ApiError::bad_request(
             "invalid_json",
@@ -116,5 +89,9 @@ fn parse(bytes: &[u8]) -> Result<(Fields, String, bool), ApiError> {
             ));
         }
     };
-    Ok((fields, route, stream))
+    Ok(ClientRequest {
+        fields,
+        route,
+        stream,
+    })
 }
