@@ -121,6 +121,12 @@ impl AsFailure for Error {
     fn as_failure(&self) -> Failure {
         self.failure()
     }
+
+    /// A local rejection (an open breaker, a full bulkhead, a local rate
+    /// limit) passes the target over: nothing was sent to it.
+    fn passed_over(&self) -> bool {
+        self.is_local_rejection()
+    }
 }
 
 #[cfg(test)]

@@ -137,10 +137,6 @@ impl Rejection {
     }
 }
 
-/// The old path of [`crate::fault::InjectedKind`], kept for one release.
-#[deprecated(since = "0.2.0", note = "use steadfast::fault::InjectedKind")]
-pub type InjectedKind = crate::states::InjectedKind;
-
 /// A bus that policies publish [`Event`]s into. Cheap to clone; clones share
 /// subscribers. [`Events::none`] only counts metrics.
 #[derive(Debug, Clone, Default)]

@@ -30,7 +30,6 @@
 //! | [`fallback`] | sequential, parallel, hedged, weighted and quorum calls across targets |
 //! | [`pipeline`] | every policy for one target, composed in the right order |
 //! | [`rng`] | the small seedable random source behind jitter, sampling and fault injection |
-//! | [`error`] | deprecated: the 0.1 paths of the error types, kept for one release |
 
 // Examples in the docs and the README teach no deprecated path.
 #![doc(test(attr(deny(deprecated))))]
@@ -40,7 +39,6 @@ pub mod breaker;
 pub mod budget;
 pub mod bulkhead;
 pub mod classify;
-pub mod error;
 pub mod events;
 mod failure;
 pub mod fallback;
@@ -60,19 +58,12 @@ pub mod timeout;
 pub use boundary::{BoxError, Error};
 pub use failure::{Failure, FailureKind, Outcome};
 
-/// The old root path of [`breaker::Breaker`], kept for one release.
-#[deprecated(since = "0.2.0", note = "use steadfast::breaker::Breaker")]
-pub type Breaker = breaker::Breaker;
-
-/// The old root path of [`breaker::BreakerConfig`], kept for one release.
-#[deprecated(since = "0.2.0", note = "use steadfast::breaker::BreakerConfig")]
-pub type BreakerConfig = breaker::BreakerConfig;
-
-/// The old root path of [`pipeline::Pipeline`], kept for one release.
-#[deprecated(since = "0.2.0", note = "use steadfast::pipeline::Pipeline")]
-pub type Pipeline = pipeline::Pipeline;
-
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The crate README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

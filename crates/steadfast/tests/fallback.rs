@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use steadfast::breaker::Breaker;
 use steadfast::budget::Budget;
 use steadfast::classify::AsFailure;
 use steadfast::events::{Event, Events};
 use steadfast::fallback::{
-    AttemptInfo, AttemptOutcome, FailoverOn, Hedged, Parallel, Pick, Quorum, QuorumMiss,
+    AttemptInfo, AttemptOutcome, FailoverOn, Guarded, Hedged, Parallel, Pick, Quorum, QuorumMiss,
     Sequential, StopReason, Strategy, Target, TargetWeights, Weighted,
 };
 use steadfast::hedge::HedgeDelay;
@@ -306,6 +307,32 @@ async fn a_target_passed_over_at_the_call_is_skipped_whatever_fallback_on_says()
     assert_eq!(
         stopped.reason,
         StopReason::NotFailover(Failure::new(FailureKind::Overloaded))
+    );
+}
+
+/// A local rejection at the call (a breaker that opened after the
+/// strategy looked) is a skip too: nothing reached the target.
+#[tokio::test(start_paused = true)]
+async fn a_local_rejection_at_the_call_is_a_skip() {
+    let breaker = Breaker::builder("first").build();
+    let models = [
+        Guarded::new(1, breaker.clone()),
+        Guarded::new(2, Breaker::builder("second").build()),
+    ];
+    let served = Sequential::new()
+        .fallback_on(FailoverOn::kinds([FailureKind::RateLimited]))
+        .run(&models, |model, info| {
+            if info.index == 0 {
+                breaker.trip(); // opens between the look and the call
+            }
+            model.call(|value| async move { Ok::<_, std::io::Error>(value) })
+        })
+        .await
+        .unwrap();
+    assert_eq!(served.value, 2);
+    assert_eq!(
+        outcomes(&served.attempts),
+        [(0, AttemptOutcome::Skipped), (1, AttemptOutcome::Served)]
     );
 }
 

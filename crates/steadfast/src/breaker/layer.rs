@@ -113,14 +113,6 @@ impl<S, C> BreakerService<S, C> {
     }
 }
 
-/// The old name of [`BreakerService`], kept for one release.
-#[deprecated(since = "0.2.0", note = "renamed to BreakerService")]
-pub type CircuitBreaker<S, C = ByFailure> = BreakerService<S, C>;
-
-/// The old name of [`BreakerLayer`], kept for one release.
-#[deprecated(since = "0.2.0", note = "renamed to BreakerLayer")]
-pub type CircuitBreakerLayer<C = ByFailure> = BreakerLayer<C>;
-
 impl<S, C, Request> Service<Request> for BreakerService<S, C>
 where
     S: Service<Request>,

@@ -73,8 +73,7 @@ pub use self::config::{
 };
 pub use self::error::BreakerOpen;
 pub use self::future::ResponseFuture;
-#[allow(deprecated)]
-pub use self::layer::{BreakerLayer, BreakerService, CircuitBreaker, CircuitBreakerLayer};
+pub use self::layer::{BreakerLayer, BreakerService};
 pub use self::permit::{OwnedPermit, Permit};
 pub use self::stats::BreakerStats;
 pub use crate::states::State;

@@ -10,18 +10,6 @@
 
 pub mod http;
 
-/// The old path of [`crate::Failure`], kept for one release.
-#[deprecated(since = "0.2.0", note = "use steadfast::Failure")]
-pub type Failure = crate::Failure;
-
-/// The old path of [`crate::FailureKind`], kept for one release.
-#[deprecated(since = "0.2.0", note = "use steadfast::FailureKind")]
-pub type FailureKind = crate::FailureKind;
-
-/// The old path of [`crate::Outcome`], kept for one release.
-#[deprecated(since = "0.2.0", note = "use steadfast::Outcome")]
-pub type Outcome = crate::Outcome;
-
 /// An error that knows what kind of failure it is: every policy judges a
 /// call's error by it — `call` on a breaker, retry, pipeline or hedge, every
 /// tower layer, and the fallback strategies.

@@ -11,7 +11,8 @@
 //!
 //! Targets are the caller's own type implementing [`Target`]: a name, and
 //! whether it takes calls now (for instance: its breaker is not open and its
-//! health is available). Every strategy
+//! health is available); [`Guarded`] is one ready to use, a target behind
+//! its own breaker. Every strategy
 //! - passes over unavailable targets without calling them, recording a
 //!   [`Skipped`](AttemptOutcome::Skipped) attempt;
 //! - moves on only after failures its [`FailoverOn`] predicate accepts (by
@@ -102,6 +103,7 @@ macro_rules! common_setters {
 use common_setters;
 
 mod attempt;
+mod guarded;
 mod hedged;
 mod parallel;
 mod quorum;
@@ -116,16 +118,13 @@ use std::sync::Arc;
 pub use attempt::{
     AllFailed, Attempt, AttemptInfo, AttemptOutcome, FailoverOn, StopReason, Success,
 };
+pub use guarded::Guarded;
 pub use hedged::Hedged;
 pub use parallel::Parallel;
 pub use quorum::{Quorum, QuorumFailed, QuorumMiss, QuorumSuccess};
 pub use sequential::Sequential;
 pub use weighted::{Pick, Weighted};
 pub use weights::{FAILURE_PENALTY, MIN_RAMP, TargetWeights, WeightSnapshot};
-
-/// The old path of [`crate::hedge::HedgeDelay`], kept for one release.
-#[deprecated(since = "0.2.0", note = "use steadfast::hedge::HedgeDelay")]
-pub type HedgeDelay = crate::hedge::HedgeDelay;
 
 use crate::classify::AsFailure;
 
@@ -144,6 +143,16 @@ pub trait Target {
 impl Target for Arc<str> {
     fn name(&self) -> &Arc<str> {
         self
+    }
+}
+
+impl<T: Target + ?Sized> Target for Arc<T> {
+    fn name(&self) -> &Arc<str> {
+        (**self).name()
+    }
+
+    fn is_available(&self) -> bool {
+        (**self).is_available()
     }
 }
 

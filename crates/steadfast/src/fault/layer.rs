@@ -71,10 +71,6 @@ impl<S> FaultService<S> {
     }
 }
 
-/// The old name of [`FaultService`], kept for one release.
-#[deprecated(since = "0.2.0", note = "renamed to FaultService")]
-pub type Fault<S> = FaultService<S>;
-
 /// While the injector is off a request goes straight to the inner service (no
 /// allocation); while on, the injection and the inner call run in a boxed
 /// future, and an injected failure never reaches the inner service.

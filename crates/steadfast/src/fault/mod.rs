@@ -36,8 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use self::config::FaultConfig;
 use self::config::Knobs;
 pub use self::error::InjectedFault;
-#[allow(deprecated)]
-pub use self::layer::{Fault, FaultLayer, FaultService, ResponseFuture};
+pub use self::layer::{FaultLayer, FaultService, ResponseFuture};
 use crate::classify::AsFailure;
 use crate::events::{Event, Events};
 use crate::rng::Rng;

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use super::HedgePolicy;
 use crate::Error;
-use crate::classify::{ByFailure, Classify};
+use crate::classify::Classify;
 use crate::policy_layer::{AttemptPolicy, attempt_middleware};
 
 attempt_middleware! {
@@ -16,10 +16,6 @@ attempt_middleware! {
     /// uses a clone of the inner service (driven to readiness) and of the request.
     service: HedgeService,
 }
-
-/// The old name of [`HedgeService`], kept for one release.
-#[deprecated(since = "0.2.0", note = "renamed to HedgeService")]
-pub type Hedge<S, C = ByFailure> = HedgeService<S, C>;
 
 impl AttemptPolicy for HedgePolicy {
     fn run_attempts<T, C, F, Fut>(

@@ -48,8 +48,6 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 
 pub use config::{HedgeBuilder, HedgeDelay};
-#[allow(deprecated)]
-pub use layer::Hedge;
 pub use layer::{HedgeLayer, HedgeService, ResponseFuture};
 
 use crate::budget::Budget;

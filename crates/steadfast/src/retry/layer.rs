@@ -4,7 +4,7 @@ use std::future::Future;
 
 use super::RetryPolicy;
 use crate::Error;
-use crate::classify::{ByFailure, Classify};
+use crate::classify::Classify;
 use crate::policy_layer::{AttemptPolicy, attempt_middleware};
 
 attempt_middleware! {
@@ -16,10 +16,6 @@ attempt_middleware! {
     /// clone of the inner service (driven to readiness) and of the request.
     service: RetryService,
 }
-
-/// The old name of [`RetryService`], kept for one release.
-#[deprecated(since = "0.2.0", note = "renamed to RetryService")]
-pub type Retry<S, C = ByFailure> = RetryService<S, C>;
 
 impl AttemptPolicy for RetryPolicy {
     fn run_attempts<T, C, F, Fut>(

@@ -55,8 +55,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use backoff::{Backoff, BackoffKind, Jitter};
-#[allow(deprecated)]
-pub use layer::Retry;
 pub use layer::{ResponseFuture, RetryLayer, RetryService};
 pub use policy::{DEFAULT_MAX_RETRY_AFTER, RetryBuilder, RetryPredicate};
 pub use stats::RetryStats;
