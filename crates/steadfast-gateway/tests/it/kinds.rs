@@ -273,66 +273,114 @@ async fn a_json_answer_is_asked_of_each_kind_in_its_terms_or_not_at_all() {
     );
 }
 
-/// The tool conversation every OpenAI client replays: a system prompt, a
+/// The tool conversation every OpenAI client replays — a system prompt, a
 /// tool, the assistant's call with `content: ""`, the tool's result and a
-/// follow-up. Bedrock and Gemini refuse a blank text part (their mocks as
-/// the services do): the gateway never sends one.
+/// follow-up — sent by the official OpenAI SDK through the gateway to a
+/// route over each kind of provider, each answering. The simulated
+/// providers refuse what their services refuse (blank text, turns out of
+/// order, tool blocks without tools), and what the gateway sent Bedrock and
+/// Gemini is judged by their official SDKs' own schemas (botocore's service
+/// model, google-genai's types), which also read the simulated providers'
+/// answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replayed_tool_conversation_reaches_bedrock_and_gemini_without_blank_text() {
-    let h = four_kinds("").await;
-    let conversation = json!({"model": "mixed", "messages": [
-        {"role": "system", "content": "Use the tools."},
-        {"role": "user", "content": "Weather in Paris?"},
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "type": "function",
-            "function": {"name": "weather", "arguments": "{\"city\":\"Paris\"}"}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": "{\"celsius\":21}"},
-        {"role": "user", "content": "And tomorrow?"}],
-        "tools": [{"type": "function", "function": {"name": "weather",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]});
-    fail(&h, 0, Mode::Error, 503);
-    fail(&h, 1, Mode::Error, 503);
-    for (down, kind) in [(None, "k-bedrock"), (Some(2), "k-gemini")] {
-        if let Some(index) = down {
-            fail(&h, index, Mode::Error, 503);
-        }
-        let response = h
-            .post_json("/v1/chat/completions", conversation.clone())
-            .await;
-        assert_eq!(response.status(), 200, "{kind}");
-        assert_eq!(header(&response, "x-steadfast-target"), kind);
+async fn the_official_openai_sdk_replays_a_tool_conversation_to_every_kind() {
+    let (pem, public_key) = crate::support::rsa_key_pair();
+    let mut mocks = Vec::new();
+    for (kind, name) in [
+        (ProviderKind::Openai, "openai"),
+        (ProviderKind::Azure, "azure"),
+        (ProviderKind::Anthropic, "anthropic"),
+        (ProviderKind::Gemini, "gemini"),
+        (ProviderKind::Bedrock, "bedrock"),
+        (ProviderKind::Vertex, "vertex"),
+    ] {
+        let options = MockOptions {
+            kind,
+            google_public_key: Some(public_key.clone()),
+            ..MockOptions::named(name)
+        };
+        mocks.push(MockServer::start(options).await.unwrap());
     }
-    let bedrock = h.mocks[2].control().last_request().unwrap();
-    assert!(!bedrock.to_string().contains(r#""text":"""#), "{bedrock}");
-    let gemini = h.mocks[3].control().last_request().unwrap();
-    assert!(!gemini.to_string().contains(r#""text":"""#), "{gemini}");
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("service-account.json");
+    let account = json!({"type": "service_account", "project_id": "p", "private_key": pem,
+        "client_email": "gw@p.iam.gserviceaccount.com",
+        "token_uri": format!("{}/token", mocks[5].base_url())});
+    std::fs::write(&key_file, account.to_string()).unwrap();
+    let yaml = format!(
+        "server: {{ listen: \"127.0.0.1:0\" }}
+providers:
+  oa: {{ kind: openai, base_url: \"{}\" }}
+  az: {{ kind: azure, base_url: \"{}\", api_key: az-key, api_version: \"2024-10-21\" }}
+  an: {{ kind: anthropic, base_url: \"{}\", api_key: an-key }}
+  ge: {{ kind: gemini, base_url: \"{}\", api_key: ge-key }}
+  br: {{ kind: bedrock, base_url: \"{}\", region: us-east-1, access_key_id: AKIATOOLS, secret_access_key: {MOCK_AWS_SECRET} }}
+  vg: {{ kind: vertex, base_url: \"{vertex}\", project: p, region: us-central1, credentials_file: {key:?} }}
+  va: {{ kind: vertex, base_url: \"{vertex}\", project: p, region: us-central1, publisher: anthropic, credentials_file: {key:?} }}
+models:
+  openai: {{ provider: oa, model: gpt-4o }}
+  azure: {{ provider: az, model: gpt4o-deploy }}
+  anthropic: {{ provider: an, model: claude-sonnet-4-5 }}
+  gemini: {{ provider: ge, model: gemini-2.0-flash }}
+  bedrock: {{ provider: br, model: \"anthropic.claude-3-haiku-20240307-v1:0\" }}
+  vertex-gemini: {{ provider: vg, model: gemini-2.0-flash }}
+  vertex-claude: {{ provider: va, model: \"claude-3-5-sonnet@20240620\" }}
+routes:
+  r-openai: {{ targets: [openai], retry: {{ max_attempts: 1 }} }}
+  r-azure: {{ targets: [azure], retry: {{ max_attempts: 1 }} }}
+  r-anthropic: {{ targets: [anthropic], retry: {{ max_attempts: 1 }} }}
+  r-gemini: {{ targets: [gemini], retry: {{ max_attempts: 1 }} }}
+  r-bedrock: {{ targets: [bedrock], retry: {{ max_attempts: 1 }} }}
+  r-vertex-gemini: {{ targets: [vertex-gemini], retry: {{ max_attempts: 1 }} }}
+  r-vertex-claude: {{ targets: [vertex-claude], retry: {{ max_attempts: 1 }} }}
+",
+        mocks[0].base_url(),
+        mocks[1].base_url(),
+        mocks[2].base_url(),
+        mocks[3].base_url(),
+        mocks[4].base_url(),
+        vertex = mocks[5].base_url(),
+        key = key_file.display().to_string(),
+    );
+    let h = Harness::with_config(mocks, &yaml).await;
+    let routes = [
+        "r-openai",
+        "r-azure",
+        "r-anthropic",
+        "r-gemini",
+        "r-bedrock",
+        "r-vertex-gemini",
+        "r-vertex-claude",
+    ];
+    let mut args = vec![h.url("/v1")];
+    args.extend(routes.iter().map(|route| (*route).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    crate::support::run_script("tool_conversation.py", &args).await;
+    let sent = |index: usize| h.mocks[index].control().last_request().unwrap();
+    for index in 0..h.mocks.len() {
+        assert!(
+            !sent(index).to_string().contains(r#""text":"""#),
+            "{}",
+            sent(index)
+        );
+    }
 
     // What the gateway sent, judged by each provider's official SDK (and the
     // simulated providers by the same SDKs, as clients).
-    for mock in &h.mocks {
-        mock.control().set(Faults::default());
-    }
     let dir = tempfile::tempdir().unwrap();
-    for (mock, script, sent, model) in [
+    let judged = [
         (
-            &h.mocks[2],
+            4,
             "bedrock_official.py",
-            &bedrock,
             "anthropic.claude-3-haiku-20240307-v1:0",
         ),
-        (
-            &h.mocks[3],
-            "gemini_official.py",
-            &gemini,
-            "gemini-2.0-flash",
-        ),
-    ] {
+        (3, "gemini_official.py", "gemini-2.0-flash"),
+    ];
+    for (index, script, model) in judged {
         let path = dir.path().join(format!("{script}.json"));
-        std::fs::write(&path, sent.to_string()).unwrap();
-        let url = mock.base_url();
-        crate::support::run_script(
-            script,
-            &[&url, path.to_str().unwrap(), model, MOCK_AWS_SECRET],
-        )
-        .await;
+        std::fs::write(&path, sent(index).to_string()).unwrap();
+        let url = h.mocks[index].base_url();
+        let args = [url.as_str(), path.to_str().unwrap(), model, MOCK_AWS_SECRET];
+        crate::support::run_script(script, &args).await;
     }
 }
