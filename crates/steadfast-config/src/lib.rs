@@ -11,6 +11,7 @@ mod duration;
 mod env;
 mod providers;
 mod state;
+mod strategy_values;
 mod types;
 mod validate;
 
@@ -25,8 +26,8 @@ pub use duration::{ConfigDuration, format_duration, parse_duration};
 pub use env::{Redactor, Secret};
 pub use providers::{ServiceAccount, read_service_account};
 pub use state::REDIS_SCHEMES;
+pub use strategy_values::{FailoverKind, HedgeAfter, parse_hedge_after};
 pub use types::*;
-pub use validate::{HedgeAfter, parse_hedge_after};
 
 /// One thing wrong with a config: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

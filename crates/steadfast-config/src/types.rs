@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::alerts::AlertsConfig;
 use super::duration::ConfigDuration;
 use super::env::Secret;
+use super::strategy_values::{FailoverKind, HedgeAfter};
 
 /// The whole config file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -475,14 +476,14 @@ pub struct RouteConfig {
     /// Failure kinds that move on to the next target (default: every kind but
     /// `invalid_request`).
     #[serde(default)]
-    pub fallback_on: Option<Vec<String>>,
+    pub fallback_on: Option<Vec<FailoverKind>>,
     /// `parallel` and `quorum`: how many available targets to call at once (default all).
     #[serde(default)]
     pub fan_out: Option<usize>,
     /// `hedged`: when to start the next target — a duration (`"300ms"`) or a
     /// percentile of recent latency (`"p95"`).
     #[serde(default)]
-    pub hedge_after: Option<String>,
+    pub hedge_after: Option<HedgeAfter>,
     /// `hedged`: extra requests allowed as a share of requests (0.1 = 10%).
     #[serde(default = "defaults::hedge_budget")]
     pub hedge_budget: f64,

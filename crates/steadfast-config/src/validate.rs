@@ -429,46 +429,9 @@ fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
     }
 }
 
-/// Parses `hedge_after`: a duration, or `pNN` (a percentile of recent latency).
-pub fn parse_hedge_after(text: &str) -> Result<HedgeAfter, String> {
-    if let Some(digits) = text.strip_prefix('p') {
-        return match digits.parse::<f64>() {
-            Ok(q) if q > 0.0 && q < 100.0 => Ok(HedgeAfter::Percentile(q / 100.0)),
-            _ => Err(format!("{text:?} is not a percentile: write e.g. \"p95\"")),
-        };
-    }
-    super::parse_duration(text).map(HedgeAfter::Fixed)
-}
-
-/// When a hedged route starts its next target.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum HedgeAfter {
-    /// After a fixed delay.
-    Fixed(std::time::Duration),
-    /// After this quantile (0 to 1) of the first target's recent latency.
-    Percentile(f64),
-}
-
 fn strategy_problems(route: &RouteConfig, path: &str, report: &mut impl FnMut(String, String)) {
-    for (index, kind) in route.fallback_on.iter().flatten().enumerate() {
-        if steadfast::FailureKind::from_name(kind).is_none() {
-            let known: Vec<&str> = steadfast::FailureKind::ALL
-                .iter()
-                .map(|k| k.as_str())
-                .collect();
-            report(
-                format!("{path}.fallback_on[{index}]"),
-                format!("unknown failure kind {kind:?}; known: {}", known.join(", ")),
-            );
-        }
-    }
     if route.fan_out == Some(0) {
         report(format!("{path}.fan_out"), "must be at least 1".into());
-    }
-    if let Some(after) = &route.hedge_after {
-        if let Err(reason) = parse_hedge_after(after) {
-            report(format!("{path}.hedge_after"), reason);
-        }
     }
     if !(0.0..=1.0).contains(&route.hedge_budget) {
         report(

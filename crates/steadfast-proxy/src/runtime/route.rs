@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use steadfast::FailureKind;
 use steadfast::budget::Budget;
 use steadfast::events::Events;
 use steadfast::fallback::{
@@ -14,7 +13,7 @@ use steadfast::fallback::{
 use steadfast::hedge::HedgeDelay;
 use steadfast::retry::{Backoff, BackoffKind, Jitter};
 use steadfast::rng::Rng;
-use steadfast_config::{HedgeAfter, JitterConfig, RouteConfig, Strategy, parse_hedge_after};
+use steadfast_config::{HedgeAfter, JitterConfig, RouteConfig, Strategy};
 
 use super::shed::Shedder;
 use super::signals::RouteSignals;
@@ -168,9 +167,10 @@ fn strategy(
     weights: Option<&Arc<TargetWeights>>,
     events: &Events,
 ) -> RouteStrategy {
-    let failover = settings.fallback_on.as_ref().map(|kinds| {
-        FailoverOn::kinds(kinds.iter().filter_map(|kind| FailureKind::from_name(kind)))
-    });
+    let failover = settings
+        .fallback_on
+        .as_ref()
+        .map(|kinds| FailoverOn::kinds(kinds.iter().map(|kind| kind.0)));
     let fan_out = settings.fan_out.unwrap_or(targets);
     macro_rules! common {
         ($strategy:expr) => {{
@@ -187,13 +187,14 @@ fn strategy(
             RouteStrategy::Single(common!(Parallel::new().fan_out(fan_out)).into())
         }
         (Strategy::Hedged, _) => {
-            let delay = match settings.hedge_after.as_deref().map(parse_hedge_after) {
-                Some(Ok(HedgeAfter::Percentile(q))) => HedgeDelay::Percentile {
+            // Validation requires `hedge_after` of a hedged route.
+            let delay = match settings.hedge_after {
+                Some(HedgeAfter::Percentile(q)) => HedgeDelay::Percentile {
                     q,
                     fallback: HEDGE_FALLBACK,
                 },
-                Some(Ok(HedgeAfter::Fixed(delay))) => HedgeDelay::Fixed(delay),
-                _ => HedgeDelay::Fixed(HEDGE_FALLBACK),
+                Some(HedgeAfter::Fixed(delay)) => HedgeDelay::Fixed(delay),
+                None => HedgeDelay::Fixed(HEDGE_FALLBACK),
             };
             let budget = Budget::new(settings.hedge_budget, 0.0, BUDGET_WINDOW);
             RouteStrategy::Single(common!(Hedged::new(delay).budget(budget)).into())
