@@ -182,9 +182,14 @@ impl Target {
         self.cool_down_until.fetch_max(until, Ordering::Relaxed);
     }
 
-    /// Forgets a `Retry-After` (manual reset).
-    pub fn clear_cool_down(&self) {
+    /// An operator's reset: the breaker closed, a `Retry-After` and a
+    /// misconfiguration forgotten, the model taken as healthy until its next
+    /// probe says otherwise.
+    pub fn reset(&self) {
+        self.breaker.reset();
+        self.misconfigured.store(false, Ordering::Relaxed);
         self.cool_down_until.store(0, Ordering::Relaxed);
+        self.health.mark_healthy();
     }
 
     /// How long the target still asked not to be called, if at all.

@@ -84,10 +84,7 @@ async fn manual(app: &AppState, headers: &HeaderMap, name: &str, action: &'stati
     if action == "trip" {
         target.breaker.force_open();
     } else {
-        target.breaker.reset();
-        target.set_misconfigured(false);
-        target.clear_cool_down();
-        target.health.mark_healthy();
+        target.reset();
         app.proxy.probe_now(name).await;
     }
     let state = target.breaker.state();
