@@ -527,6 +527,16 @@ pub enum CacheMode {
     StaleIfError,
 }
 
+/// Whose kept answers a request may get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheScope {
+    /// Any client's: one client's answer answers another asking the same.
+    Shared,
+    /// Its own client's only (the client of its key).
+    Client,
+}
+
 /// A route's answer cache: exact matches of the request (its messages,
 /// tools and the settings that change the answer).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -549,6 +559,11 @@ pub struct CacheConfig {
     /// or none given, which providers take as 1).
     #[serde(default)]
     pub sampled: bool,
+    /// Whose kept answers a request may get: `client` (its own client's)
+    /// or `shared`. Default `client` when clients are configured, `shared`
+    /// when the gateway is open to anyone.
+    #[serde(default)]
+    pub scope: Option<CacheScope>,
 }
 
 /// A route's static last answer.

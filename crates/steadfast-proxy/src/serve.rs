@@ -39,6 +39,9 @@ pub struct Request<'a> {
     pub headers: &'a HeaderMap,
     /// How it fares when the route sheds load.
     pub priority: Priority,
+    /// The client that sent it (by its key), if clients are configured:
+    /// a route's cache kept per client answers it from its own answers only.
+    pub client: Option<&'a str>,
 }
 
 /// Why a request got no answer.
@@ -70,6 +73,7 @@ impl Proxy {
             request_id,
             headers,
             priority,
+            client,
         } = request;
         inbound.translating_within(self.translating.clone());
         if matches!(route.strategy, RouteStrategy::Quorum(_))
@@ -82,9 +86,10 @@ impl Proxy {
         }
         let span = trace::request_span(&route.name, request_id, headers);
         let mut record = RequestRecord::new(route, request_id, inbound.stream, span.clone());
-        let plan = route.cache.as_ref().and_then(|cache| {
-            cache.plan(inbound.format, inbound.is_chat(), inbound.fields(), headers)
-        });
+        let plan = route
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.plan(&inbound, client, headers));
         if let Some(plan) = plan
             .as_ref()
             .filter(|plan| plan.mode() == CacheMode::Normal)

@@ -1,5 +1,6 @@
-//! The key of a cached answer: the route, the client's format and the
-//! request normalised — its fields in name order, each value re-written
+//! The key of a cached answer: where it was asked (the route, what answers
+//! it — each target's provider, address and model — and, for a cache kept
+//! per client, the client), the client's format and the request normalised — its fields in name order, each value re-written
 //! without spacing and with object keys in order — leaving out what never
 //! changes the answer (streaming, the end user's id, metadata). A request
 //! that asks for several choices or for log-probabilities is not cached (the
@@ -37,9 +38,10 @@ const UNCACHEABLE: [&str; 5] = [
     "background",
 ];
 
-/// The key of a request of `format` on `route`, if its answer may be kept;
+/// The key of a request of `format` asked at `place` (the route, what
+/// answers it, the client when kept per client), if its answer may be kept;
 /// `sampled` allows requests that sample (a `temperature` above 0, or none).
-pub fn key(route: &str, format: Format, fields: &Fields, sampled: bool) -> Option<CacheKey> {
+pub fn key(place: &[&str], format: Format, fields: &Fields, sampled: bool) -> Option<CacheKey> {
     if !cacheable(fields, sampled) {
         return None;
     }
@@ -55,7 +57,9 @@ pub fn key(route: &str, format: Format, fields: &Fields, sampled: bool) -> Optio
         digest.update((bytes.len() as u64).to_le_bytes());
         digest.update(bytes);
     };
-    part(route.as_bytes());
+    for where_asked in place {
+        part(where_asked.as_bytes());
+    }
     part(format.as_str().as_bytes());
     for name in names {
         let raw = fields.raw(name)?;
@@ -98,17 +102,17 @@ mod tests {
             r#"{ "messages" : [ { "content" : "hi", "role" : "user" } ], "temperature": 0, "model": "chat", "metadata": {"x": 1} }"#,
         );
         assert_eq!(
-            key("chat", Format::Openai, &a, false),
-            key("chat", Format::Openai, &b, false)
+            key(&["chat"], Format::Openai, &a, false),
+            key(&["chat"], Format::Openai, &b, false)
         );
-        assert!(key("chat", Format::Openai, &a, false).is_some());
+        assert!(key(&["chat"], Format::Openai, &a, false).is_some());
     }
 
     #[test]
     fn what_changes_the_answer_changes_the_key() {
         let base =
             r#"{"model":"chat","temperature":0,"messages":[{"role":"user","content":"hi"}]}"#;
-        let one = key("chat", Format::Openai, &fields(base), false);
+        let one = key(&["chat"], Format::Openai, &fields(base), false);
         for other in [
             r#"{"model":"chat","temperature":0,"messages":[{"role":"user","content":"hello"}]}"#,
             r#"{"model":"chat","temperature":0,"max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#,
@@ -116,12 +120,22 @@ mod tests {
         ] {
             assert_ne!(
                 one,
-                key("chat", Format::Openai, &fields(other), false),
+                key(&["chat"], Format::Openai, &fields(other), false),
                 "{other}"
             );
         }
-        assert_ne!(one, key("other", Format::Openai, &fields(base), false));
-        assert_ne!(one, key("chat", Format::Anthropic, &fields(base), false));
+        assert_ne!(one, key(&["other"], Format::Openai, &fields(base), false));
+        assert_ne!(one, key(&["chat"], Format::Anthropic, &fields(base), false));
+    }
+
+    #[test]
+    fn the_place_asked_is_part_of_the_key() {
+        let asked = fields(r#"{"model":"chat","temperature":0,"messages":[]}"#);
+        let at = |place: &[&str]| key(place, Format::Openai, &asked, false).unwrap();
+        let here = at(&["chat", "m0\0p0\0https://a\0gpt-4o", ""]);
+        assert_ne!(here, at(&["chat", "m0\0p0\0https://a\0gpt-4.1", ""]), "another model");
+        assert_ne!(here, at(&["chat", "m0\0p0\0https://a\0gpt-4o", "team-a"]), "a client");
+        assert_ne!(at(&["ab", ""]), at(&["a", "b"]), "parts cannot run together");
     }
 
     #[test]
@@ -130,20 +144,20 @@ mod tests {
         let joined =
             fields(r#"{"model":"chat","temperature":0,"stop\u0000\"S\"\u0000temperature":0}"#);
         assert_ne!(
-            key("chat", Format::Openai, &apart, false),
-            key("chat", Format::Openai, &joined, false)
+            key(&["chat"], Format::Openai, &apart, false),
+            key(&["chat"], Format::Openai, &joined, false)
         );
         let off = fields(r#"{"model":"chat","temperature":0,"background":false,"input":"hi"}"#);
-        assert!(key("chat", Format::Responses, &off, false).is_some());
+        assert!(key(&["chat"], Format::Responses, &off, false).is_some());
     }
 
     #[test]
     fn sampling_several_choices_and_log_probabilities_are_not_cached() {
         let sampling = fields(r#"{"model":"chat","messages":[]}"#);
-        assert!(key("chat", Format::Openai, &sampling, false).is_none());
-        assert!(key("chat", Format::Openai, &sampling, true).is_some());
+        assert!(key(&["chat"], Format::Openai, &sampling, false).is_none());
+        assert!(key(&["chat"], Format::Openai, &sampling, true).is_some());
         let hot = fields(r#"{"model":"chat","temperature":0.7,"messages":[]}"#);
-        assert!(key("chat", Format::Openai, &hot, false).is_none());
+        assert!(key(&["chat"], Format::Openai, &hot, false).is_none());
         for refused in [
             r#"{"model":"chat","temperature":0,"n":2,"messages":[]}"#,
             r#"{"model":"chat","temperature":0,"logprobs":true,"messages":[]}"#,
@@ -152,7 +166,7 @@ mod tests {
             r#"{"model":"chat","temperature":0,"conversation":"conv_1","input":"hi"}"#,
         ] {
             assert!(
-                key("chat", Format::Openai, &fields(refused), true).is_none(),
+                key(&["chat"], Format::Openai, &fields(refused), true).is_none(),
                 "{refused}"
             );
         }

@@ -16,14 +16,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::HeaderMap;
 use metrics::{Counter, Gauge, counter, gauge};
-use steadfast_config::{CacheConfig, CacheMode};
-use steadfast_wire::fields::Fields;
+use steadfast_config::{CacheConfig, CacheMode, CacheScope};
 use steadfast_wire::format::{self, Format};
 use steadfast_wire::{ChatResponse, FinishReason, replay};
 
 use self::key::CacheKey;
 use self::memory::MemoryStore;
 use crate::fleet::{Fleet, FleetAnswers};
+use crate::inbound::Inbound;
+use crate::runtime::Target;
 use crate::telemetry::{CACHE_BYTES, CACHE_ENTRIES, CACHE_LOOKUPS};
 
 /// Where a route's answers are kept.
@@ -37,6 +38,10 @@ enum Store {
 /// One route's cache.
 pub struct AnswerCache {
     route: Arc<str>,
+    /// What answers the route (each target's name, provider, address and
+    /// model): part of every key, so answers of other models are never
+    /// served, in memory or in the fleet's store.
+    answered_by: String,
     settings: CacheConfig,
     store: Store,
     hits: Counter,
@@ -66,8 +71,14 @@ pub struct CachePlan {
 }
 
 impl AnswerCache {
-    /// The cache of `route`, in the fleet's store if there is one.
-    pub fn new(route: &str, settings: &CacheConfig, fleet: Option<&dyn Fleet>) -> AnswerCache {
+    /// The cache of `route`, answered by `answered_by` (see
+    /// [`AnswerCache::answered_by`]), in the fleet's store if there is one.
+    pub fn new(
+        route: &str,
+        answered_by: String,
+        settings: &CacheConfig,
+        fleet: Option<&dyn Fleet>,
+    ) -> AnswerCache {
         let store = match fleet {
             Some(fleet) => Store::Fleet(fleet.answers()),
             None => Store::Memory(MemoryStore::new(settings.max_bytes, settings.ttl.0)),
@@ -75,6 +86,7 @@ impl AnswerCache {
         let lookups = |result: &'static str| counter!(CACHE_LOOKUPS, "route" => route.to_owned(), "result" => result);
         AnswerCache {
             route: route.into(),
+            answered_by,
             settings: settings.clone(),
             store,
             hits: lookups("hit"),
@@ -91,17 +103,42 @@ impl AnswerCache {
         &self.settings
     }
 
-    /// How a request of `format` with `fields` (sent with `headers`) uses
-    /// the cache; `None` when its answer may not be kept (not a `chat`
-    /// request, sampling, several choices) or the client said `no-store`.
+    /// What answers a route with `targets`, in order: each target's name,
+    /// provider, address and upstream model.
+    pub fn answered_by(targets: &[Arc<Target>]) -> String {
+        targets
+            .iter()
+            .map(|target| {
+                format!(
+                    "{}\0{}\0{}\0{}",
+                    target.name,
+                    target.provider.name,
+                    target.provider.base_url(),
+                    target.upstream_model()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Whether this cache keeps the answers of `answered_by` with `settings`
+    /// (so a reload may keep it).
+    pub fn keeps(&self, answered_by: &str, settings: &CacheConfig) -> bool {
+        self.answered_by == answered_by && self.settings == *settings
+    }
+
+    /// How `inbound` (sent by `client`, with `headers`) uses the cache;
+    /// `None` when its answer may not be kept (not a `chat` request,
+    /// sampling, several choices) or the client said `no-store`. A cache kept
+    /// per client (`scope: client`, the default when clients are configured)
+    /// answers a client from its own answers only.
     pub fn plan(
         self: &Arc<Self>,
-        format: Format,
-        chat: bool,
-        fields: &Fields,
+        inbound: &Inbound,
+        client: Option<&str>,
         headers: &HeaderMap,
     ) -> Option<CachePlan> {
-        if !chat {
+        if !inbound.is_chat() {
             return None;
         }
         let directives: Vec<String> = headers
@@ -115,7 +152,22 @@ impl AnswerCache {
             self.bypassed.increment(1);
             return None;
         }
-        let key = key::key(&self.route, format, fields, self.settings.sampled)?;
+        let default_scope = if client.is_some() {
+            CacheScope::Client
+        } else {
+            CacheScope::Shared
+        };
+        let owner = match self.settings.scope.unwrap_or(default_scope) {
+            CacheScope::Client => client.unwrap_or_default(),
+            CacheScope::Shared => "",
+        };
+        let place = [&*self.route, self.answered_by.as_str(), owner];
+        let key = key::key(
+            &place,
+            inbound.format,
+            inbound.fields(),
+            self.settings.sampled,
+        )?;
         let look = !directives.iter().any(|d| d == "no-cache");
         if !look {
             self.bypassed.increment(1);

@@ -44,6 +44,8 @@ pub struct ClientPass {
     _slot: Option<OwnedSemaphorePermit>,
     /// The client's priority.
     pub priority: Priority,
+    /// The client's name; none when the gateway is open to anyone.
+    pub client: Option<Arc<str>>,
 }
 
 impl Client {
@@ -89,6 +91,7 @@ impl Client {
         Ok(ClientPass {
             _slot: slot,
             priority: self.settings.priority,
+            client: Some(Arc::clone(&self.name)),
         })
     }
 }

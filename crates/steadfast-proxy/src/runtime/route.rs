@@ -85,12 +85,12 @@ impl Route {
     ) -> Route {
         // Kept answers live on while the route answers from the same models.
         let cache = settings.cache.as_ref().map(|wanted| {
+            let answered_by = AnswerCache::answered_by(&targets);
             previous
-                .filter(|old| old.settings.targets == settings.targets)
                 .and_then(|old| old.cache.as_ref())
-                .filter(|old| old.settings() == wanted)
+                .filter(|old| old.keeps(&answered_by, wanted))
                 .cloned()
-                .unwrap_or_else(|| Arc::new(AnswerCache::new(name, wanted, fleet)))
+                .unwrap_or_else(|| Arc::new(AnswerCache::new(name, answered_by, wanted, fleet)))
         });
         let shedder = settings.shedding.as_ref().map(|shedding| {
             let in_flight = previous

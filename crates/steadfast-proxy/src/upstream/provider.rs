@@ -119,6 +119,11 @@ fn format_of(kind: ProviderKind) -> Format {
 }
 
 impl Provider {
+    /// The base URL it was configured with (or derived for its kind).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// Prepares a provider from its config; the config was validated already,
     /// so only header names and values can still be refused.
     pub fn from_config(name: &str, config: &ProviderConfig) -> Result<Provider, String> {

@@ -69,12 +69,14 @@ pub(super) async fn forward(
     };
     let format = inbound.format;
     let priority = super::clients::priority(runtime, &pass, headers)?;
+    let client = pass.client.clone();
     let request = steadfast_proxy::Request {
         inbound,
         units,
         request_id,
         headers,
         priority,
+        client: client.as_deref(),
     };
     let stall = runtime.config.server.write_timeout.0;
     match app.proxy.serve(route, request).await {

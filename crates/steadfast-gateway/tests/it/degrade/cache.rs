@@ -322,3 +322,72 @@ async fn writing_ten_times_the_bound_keeps_the_cache_within_it() {
         .unwrap();
     assert_eq!(header(&first, "x-steadfast-cache"), "");
 }
+
+/// With clients configured, a kept answer answers only the client that
+/// asked (one client's answer never reaches another, nor tells it that
+/// someone asked the same); `scope: shared` shares them.
+#[tokio::test]
+async fn kept_answers_are_each_clients_own_unless_the_route_shares_them() {
+    let clients =
+        "clients:\n  team-a: { key: \"key-a-123456\" }\n  team-b: { key: \"key-b-123456\" }\n";
+    for (scope, shared) in [("", false), (", scope: shared", true)] {
+        let mocks = crate::support::mocks(&["primary"]).await;
+        let route = format!("cache: {{ mode: normal, ttl: 1m{scope} }}");
+        let yaml = crate::support::config_yaml(&mocks, "", &route) + clients;
+        let h = Harness::with_config(mocks, &yaml).await;
+        let ask = |key: &'static str| {
+            h.client
+                .post(h.url("/v1/chat/completions"))
+                .bearer_auth(key)
+                .json(&chat_body("the launch codes?", json!({})))
+                .send()
+        };
+        assert_eq!(
+            header(&ask("key-a-123456").await.unwrap(), "x-steadfast-cache"),
+            ""
+        );
+        let again = ask("key-a-123456").await.unwrap();
+        assert_eq!(
+            header(&again, "x-steadfast-cache"),
+            "hit",
+            "the same client"
+        );
+        let other = ask("key-b-123456").await.unwrap();
+        let expected = if shared { "hit" } else { "" };
+        assert_eq!(
+            header(&other, "x-steadfast-cache"),
+            expected,
+            "scope{scope}"
+        );
+        let calls = if shared { 1 } else { 2 };
+        assert_eq!(h.mocks[0].control().counts().requests, calls);
+    }
+}
+
+/// A reload that puts another model behind a target's name never serves
+/// the old model's kept answers.
+#[tokio::test]
+async fn a_reload_to_another_model_does_not_serve_the_old_models_answers() {
+    let h = Harness::start(&["primary"], "", NORMAL).await;
+    let first = post(&h, chat_body("capital of France?", json!({}))).await;
+    assert_eq!(header(&first, "x-steadfast-cache"), "");
+    let again = post(&h, chat_body("capital of France?", json!({}))).await;
+    assert_eq!(header(&again, "x-steadfast-cache"), "hit");
+
+    let yaml = std::fs::read_to_string(&h.config_path)
+        .unwrap()
+        .replace("model: upstream-0", "model: upstream-0-newer");
+    std::fs::write(&h.config_path, yaml).unwrap();
+    let reloaded = h.admin_post("/admin/reload").await;
+    assert_eq!(reloaded.status(), 200, "{}", reloaded.text().await.unwrap());
+    let after = post(&h, chat_body("capital of France?", json!({}))).await;
+    assert_eq!(
+        header(&after, "x-steadfast-cache"),
+        "",
+        "the old model's answer"
+    );
+    assert_eq!(
+        h.mocks[0].control().last_request().unwrap()["model"],
+        "upstream-0-newer"
+    );
+}
