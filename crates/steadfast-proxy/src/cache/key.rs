@@ -133,9 +133,21 @@ mod tests {
         let asked = fields(r#"{"model":"chat","temperature":0,"messages":[]}"#);
         let at = |place: &[&str]| key(place, Format::Openai, &asked, false).unwrap();
         let here = at(&["chat", "m0\0p0\0https://a\0gpt-4o", ""]);
-        assert_ne!(here, at(&["chat", "m0\0p0\0https://a\0gpt-4.1", ""]), "another model");
-        assert_ne!(here, at(&["chat", "m0\0p0\0https://a\0gpt-4o", "team-a"]), "a client");
-        assert_ne!(at(&["ab", ""]), at(&["a", "b"]), "parts cannot run together");
+        assert_ne!(
+            here,
+            at(&["chat", "m0\0p0\0https://a\0gpt-4.1", ""]),
+            "another model"
+        );
+        assert_ne!(
+            here,
+            at(&["chat", "m0\0p0\0https://a\0gpt-4o", "team-a"]),
+            "a client"
+        );
+        assert_ne!(
+            at(&["ab", ""]),
+            at(&["a", "b"]),
+            "parts cannot run together"
+        );
     }
 
     #[test]
