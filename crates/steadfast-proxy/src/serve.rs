@@ -86,10 +86,10 @@ impl Proxy {
         }
         let span = trace::request_span(&route.name, request_id, headers);
         let mut record = RequestRecord::new(route, request_id, inbound.stream, span.clone());
-        let plan = route
-            .cache
-            .as_ref()
-            .and_then(|cache| cache.plan(&inbound, client, headers));
+        let plan = route.cache.as_ref().and_then(|cache| {
+            let request = (inbound.format, inbound.fields());
+            cache.plan(request, inbound.is_chat(), client, headers)
+        });
         if let Some(plan) = plan
             .as_ref()
             .filter(|plan| plan.mode() == CacheMode::Normal)

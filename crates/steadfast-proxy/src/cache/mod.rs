@@ -17,14 +17,13 @@ use bytes::Bytes;
 use http::HeaderMap;
 use metrics::{Counter, Gauge, counter, gauge};
 use steadfast_config::{CacheConfig, CacheMode, CacheScope};
+use steadfast_wire::fields::Fields;
 use steadfast_wire::format::{self, Format};
 use steadfast_wire::{ChatResponse, FinishReason, replay};
 
 use self::key::CacheKey;
 use self::memory::MemoryStore;
 use crate::fleet::{Fleet, FleetAnswers};
-use crate::inbound::Inbound;
-use crate::runtime::Target;
 use crate::telemetry::{CACHE_BYTES, CACHE_ENTRIES, CACHE_LOOKUPS};
 
 /// Where a route's answers are kept.
@@ -71,8 +70,9 @@ pub struct CachePlan {
 }
 
 impl AnswerCache {
-    /// The cache of `route`, answered by `answered_by` (see
-    /// [`AnswerCache::answered_by`]), in the fleet's store if there is one.
+    /// The cache of `route`, answered by `answered_by` (what answers the
+    /// route: each target's name, provider, address and model), in the
+    /// fleet's store if there is one.
     pub fn new(
         route: &str,
         answered_by: String,
@@ -103,44 +103,28 @@ impl AnswerCache {
         &self.settings
     }
 
-    /// What answers a route with `targets`, in order: each target's name,
-    /// provider, address and upstream model.
-    pub fn answered_by(targets: &[Arc<Target>]) -> String {
-        targets
-            .iter()
-            .map(|target| {
-                format!(
-                    "{}\0{}\0{}\0{}",
-                    target.name,
-                    target.provider.name,
-                    target.provider.base_url(),
-                    target.upstream_model()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
     /// Whether this cache keeps the answers of `answered_by` with `settings`
     /// (so a reload may keep it).
     pub fn keeps(&self, answered_by: &str, settings: &CacheConfig) -> bool {
         self.answered_by == answered_by && self.settings == *settings
     }
 
-    /// How `inbound` (sent by `client`, with `headers`) uses the cache;
-    /// `None` when its answer may not be kept (not a `chat` request,
-    /// sampling, several choices) or the client said `no-store`. A cache kept
-    /// per client (`scope: client`, the default when clients are configured)
-    /// answers a client from its own answers only.
+    /// How a request of `format` with `fields` (sent by `client`, with
+    /// `headers`) uses the cache; `None` when its answer may not be kept
+    /// (not a `chat` request, sampling, several choices) or the client said
+    /// `no-store`. A cache kept per client (`scope: client`, the default when
+    /// clients are configured) answers a client from its own answers only.
     pub fn plan(
         self: &Arc<Self>,
-        inbound: &Inbound,
+        request: (Format, &Fields),
+        chat: bool,
         client: Option<&str>,
         headers: &HeaderMap,
     ) -> Option<CachePlan> {
-        if !inbound.is_chat() {
+        if !chat {
             return None;
         }
+        let (format, fields) = request;
         let directives: Vec<String> = headers
             .get_all(http::header::CACHE_CONTROL)
             .iter()
@@ -162,12 +146,7 @@ impl AnswerCache {
             CacheScope::Shared => "",
         };
         let place = [&*self.route, self.answered_by.as_str(), owner];
-        let key = key::key(
-            &place,
-            inbound.format,
-            inbound.fields(),
-            self.settings.sampled,
-        )?;
+        let key = key::key(&place, format, fields, self.settings.sampled)?;
         let look = !directives.iter().any(|d| d == "no-cache");
         if !look {
             self.bypassed.increment(1);

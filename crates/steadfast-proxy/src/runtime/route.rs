@@ -85,7 +85,7 @@ impl Route {
     ) -> Route {
         // Kept answers live on while the route answers from the same models.
         let cache = settings.cache.as_ref().map(|wanted| {
-            let answered_by = AnswerCache::answered_by(&targets);
+            let answered_by = answered_by(&targets);
             previous
                 .and_then(|old| old.cache.as_ref())
                 .filter(|old| old.keeps(&answered_by, wanted))
@@ -158,6 +158,24 @@ impl Route {
             }
         }
     }
+}
+
+/// What answers a route with `targets`, in order: each target's name,
+/// provider, address and upstream model (part of its cache's keys).
+fn answered_by(targets: &[Arc<Target>]) -> String {
+    targets
+        .iter()
+        .map(|target| {
+            format!(
+                "{}\0{}\0{}\0{}",
+                target.name,
+                target.provider.name,
+                target.provider.base_url(),
+                target.upstream_model()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn strategy(
