@@ -238,6 +238,15 @@ impl Config {
                     .to_owned(),
             );
         }
+        for (name, route) in &self.routes {
+            if route.shedding.as_ref().is_some_and(|s| s.shares.is_some()) {
+                warnings.push(format!(
+                    "routes.{name}.shedding.shares: no longer used — the route's capacity is \
+                     not divided into shares any more; requests wait for a place by priority \
+                     (shedding.max_wait)"
+                ));
+            }
+        }
         warnings
     }
 }
@@ -263,5 +272,22 @@ mod tests {
             error.contains("server.threads: must be at least 1"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_old_shedding_shares_are_taken_with_a_warning() {
+        let text = "providers:\n  p: { kind: openai, base_url: \"http://127.0.0.1:1/v1\" }\n\
+                    models:\n  m: { provider: p, model: x, max_concurrency: 4 }\n\
+                    routes:\n  chat: { targets: [m], shedding: { shares: { low: 0.5 } } }\n";
+        let config = parse(text, Path::new("steadfast.yaml"), &|_| None).unwrap();
+        let warnings = config.warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("routes.chat.shedding.shares: no longer used")),
+            "{warnings:?}"
+        );
+        let waits = &config.routes["chat"].shedding.as_ref().unwrap().max_wait;
+        assert_eq!(waits.of(Priority::Low), std::time::Duration::from_secs(1));
     }
 }

@@ -582,48 +582,60 @@ pub struct SheddingConfig {
     /// default: the sum of its targets' `max_concurrency`.
     #[serde(default)]
     pub capacity: Option<usize>,
-    /// The share (0 to 1] of the route's current capacity that requests of
-    /// each priority may fill.
+    /// Requests that may wait for a place when the route is full (default:
+    /// its capacity). A full queue makes room for a higher priority by
+    /// refusing the lowest priority's latest waiter.
     #[serde(default)]
-    pub shares: PriorityShares,
-    /// The `Retry-After` given to a shed request.
+    pub max_queue: Option<usize>,
+    /// How long a request of each priority may wait for a place before it
+    /// is refused (503 `load_shed`).
+    #[serde(default)]
+    pub max_wait: PriorityWaits,
+    /// The least `Retry-After` given to a shed request (longer when the
+    /// queue drains slowly).
     #[serde(default = "defaults::shed_retry_after")]
     pub retry_after: ConfigDuration,
+    /// No longer used: a route's capacity is not divided into static
+    /// shares any more (what one priority leaves unused stayed idle);
+    /// requests wait by priority instead (`max_wait`). Accepted, with a
+    /// warning.
+    #[serde(default)]
+    pub shares: Option<serde_json::Value>,
 }
 
-/// The share of a route's capacity each priority may fill.
+/// How long a request of each priority may wait for a place.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
-pub struct PriorityShares {
+pub struct PriorityWaits {
     /// `critical` requests.
-    pub critical: f64,
+    pub critical: ConfigDuration,
     /// `high` requests.
-    pub high: f64,
+    pub high: ConfigDuration,
     /// `normal` requests.
-    pub normal: f64,
+    pub normal: ConfigDuration,
     /// `low` requests.
-    pub low: f64,
+    pub low: ConfigDuration,
 }
 
-impl Default for PriorityShares {
-    fn default() -> PriorityShares {
-        PriorityShares {
-            critical: 1.0,
-            high: 0.9,
-            normal: 0.7,
-            low: 0.5,
+impl Default for PriorityWaits {
+    fn default() -> PriorityWaits {
+        PriorityWaits {
+            critical: ConfigDuration::secs(10),
+            high: ConfigDuration::secs(5),
+            normal: ConfigDuration::secs(2),
+            low: ConfigDuration::secs(1),
         }
     }
 }
 
-impl PriorityShares {
-    /// The share of `priority`.
-    pub fn of(&self, priority: Priority) -> f64 {
+impl PriorityWaits {
+    /// The wait of `priority`.
+    pub fn of(&self, priority: Priority) -> Duration {
         match priority {
-            Priority::Low => self.low,
-            Priority::Normal => self.normal,
-            Priority::High => self.high,
-            Priority::Critical => self.critical,
+            Priority::Low => self.low.0,
+            Priority::Normal => self.normal.0,
+            Priority::High => self.high.0,
+            Priority::Critical => self.critical.0,
         }
     }
 }

@@ -5,9 +5,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use super::Problem;
-use super::types::{
-    BreakerConfig, Config, Priority, ProviderKind, RouteConfig, ServerConfig, Strategy,
-};
+use super::types::{BreakerConfig, Config, ProviderKind, RouteConfig, ServerConfig, Strategy};
 
 /// Every problem in `config`, in file order.
 pub(super) fn validate(config: &Config) -> Vec<Problem> {
@@ -306,17 +304,8 @@ fn degradation_problems(
                 ),
             );
         }
-        let mut last = f64::INFINITY;
-        for priority in Priority::ALL.iter().rev() {
-            let share = shedding.shares.of(*priority);
-            let key = format!("{path}.shares.{}", priority.as_str());
-            if !(share > 0.0 && share <= 1.0) {
-                report(key, "must be in (0, 1]".into());
-            } else if share > last {
-                report(key, "must not exceed the share of a higher priority".into());
-            } else {
-                last = share;
-            }
+        if shedding.max_queue == Some(0) {
+            report(format!("{path}.max_queue"), "must be at least 1".into());
         }
         if shedding.retry_after.0.is_zero() {
             report(

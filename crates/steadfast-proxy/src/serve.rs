@@ -105,7 +105,7 @@ impl Proxy {
             }
         }
         if let Some(shedder) = &route.shedder {
-            match shedder.admit(priority, &route.targets) {
+            match shedder.admit(priority, &route.targets).await {
                 Ok(place) => record.hold(place),
                 Err(shed) => {
                     record.finish(Outcome::Shed);

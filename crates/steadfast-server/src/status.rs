@@ -70,7 +70,8 @@ pub fn snapshot(app: &AppState) -> Value {
             }
             if let Some(shedder) = &route.shedder {
                 entry["shedding"] = json!({
-                    "in_flight": shedder.in_flight().load(std::sync::atomic::Ordering::Relaxed),
+                    "in_flight": shedder.gate().in_flight(),
+                    "waiting": shedder.gate().waiting(),
                     "capacity_now": shedder.capacity_now(&route.targets),
                 });
             }

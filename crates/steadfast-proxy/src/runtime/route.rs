@@ -93,10 +93,10 @@ impl Route {
                 .unwrap_or_else(|| Arc::new(AnswerCache::new(name, answered_by, wanted, fleet)))
         });
         let shedder = settings.shedding.as_ref().map(|shedding| {
-            let in_flight = previous
+            let gate = previous
                 .and_then(|old| old.shedder.as_ref())
-                .map(|old| Arc::clone(old.in_flight()));
-            Shedder::new(name, shedding, &targets, in_flight)
+                .map(|old| Arc::clone(old.gate()));
+            Shedder::new(name, shedding, &targets, gate)
         });
         let retry = &settings.retry;
         let jitter = match retry.jitter {

@@ -131,9 +131,9 @@ fn shed_answer(route: &str, shed: &Shed, format: Format) -> Response {
     let mut error = ApiError::unavailable(
         "load_shed",
         format!(
-            "Route {route:?} is short of capacity and takes {} {} requests at a time now: lower priorities are refused first. Try again in {seconds} s.",
-            shed.allowed,
-            shed.priority.as_str()
+            "Route {route:?} is short of capacity: this {} priority request found no place within {} ms (higher priorities go first). Try again in {seconds} s.",
+            shed.priority.as_str(),
+            shed.waited.as_millis()
         ),
     );
     error.retry_after = Some(seconds);

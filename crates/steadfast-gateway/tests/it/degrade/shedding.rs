@@ -1,5 +1,7 @@
-//! Priority shedding: with part of a route's capacity gone, low-priority
-//! requests are refused first and high-priority ones keep their share.
+//! Priority admission: nothing is refused while the route has a free place;
+//! when it is full, requests wait by priority, a place given back goes to
+//! the highest priority waiting, and a request is refused (503 `load_shed`)
+//! only past its priority's wait.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +27,8 @@ async fn gateway(server: &str) -> Harness {
         });
     }
     let server = format!("listen: \"127.0.0.1:0\"\nadmin_token: \"{ADMIN_TOKEN}\"\n{server}");
-    let mut yaml = config_with(&mocks, &server, "max_concurrency: 4", "shedding: {}");
+    let shedding = "shedding: { max_wait: { low: 300ms, high: 5s, critical: 5s } }";
+    let mut yaml = config_with(&mocks, &server, "max_concurrency: 4", shedding);
     yaml.push_str(&format!(
         "clients:\n  batch: {{ key: \"{LOW}\", priority: low }}\n  app: {{ key: \"{HIGH}\", priority: high }}\n  \
          pager: {{ key: \"{CRITICAL}\", priority: critical }}\n"
@@ -66,63 +69,70 @@ async fn send(h: &Harness, key: &str, extra: &[(&str, &str)]) -> reqwest::Respon
 }
 
 #[tokio::test]
-async fn with_half_the_capacity_gone_low_priority_is_shed_and_high_priority_served() {
+async fn nothing_is_shed_while_the_route_has_a_free_place() {
     let h = Arc::new(gateway("").await);
-    h.admin_post("/admin/models/m1/trip").await;
-    // Capacity now 4: low may fill 2, high 3 (90%, rounded down).
-    let low: Vec<_> = (0..6)
+    // Both providers up: 8 places, all of them for low priority if free.
+    let low: Vec<_> = (0..8)
         .map(|_| {
             let h = Arc::clone(&h);
             tokio::spawn(async move { send(&h, LOW, &[]).await })
         })
         .collect();
-    settle(&h, 2, 4).await;
-    // With 2 of the 4 places taken, high may fill up to 3 (90%) and
-    // critical all 4.
-    let mut high = Vec::new();
-    for (key, in_flight) in [(HIGH, 3), (CRITICAL, 4)] {
-        let h2 = Arc::clone(&h);
-        high.push(tokio::spawn(async move { send(&h2, key, &[]).await }));
-        settle(&h, in_flight, 4).await;
-    }
-    let mut shed = 0;
+    settle(&h, 8, 0).await;
     for answer in low {
-        let answer = answer.await.unwrap();
-        if answer.status() == StatusCode::SERVICE_UNAVAILABLE {
-            shed += 1;
-            assert_eq!(header(&answer, "retry-after"), "1");
-            let error: Value = answer.json().await.unwrap();
-            assert_eq!(error["error"]["code"], "load_shed");
-        } else {
-            assert_eq!(answer.status(), StatusCode::OK);
-        }
+        assert_eq!(answer.await.unwrap().status(), StatusCode::OK);
     }
-    assert_eq!(shed, 4, "low may hold 2 of the 4 places left");
-    for answer in high {
-        assert_eq!(
-            answer.await.unwrap().status(),
-            StatusCode::OK,
-            "high priority was shed"
-        );
+}
+
+#[tokio::test]
+async fn with_half_the_capacity_gone_high_priority_goes_first_and_low_waits_then_is_shed() {
+    let h = Arc::new(gateway("").await);
+    h.admin_post("/admin/models/m1/trip").await;
+    // Capacity now 4: four low requests take every place for a second.
+    let spawn = |key: &'static str| {
+        let h = Arc::clone(&h);
+        tokio::spawn(async move { send(&h, key, &[]).await })
+    };
+    let first: Vec<_> = (0..4).map(|_| spawn(LOW)).collect();
+    settle(&h, 4, 0).await;
+    // Two more low requests wait, and a high one waits ahead of them.
+    let late: Vec<_> = (0..2).map(|_| spawn(LOW)).collect();
+    let high = spawn(HIGH);
+    // Past their 300 ms the low ones are refused; the high one waits on.
+    settle(&h, 4, 2).await;
+    for answer in late {
+        let answer = answer.await.unwrap();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!header(&answer, "retry-after").is_empty());
+        let error: Value = answer.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "load_shed");
+    }
+    assert_eq!(
+        high.await.unwrap().status(),
+        StatusCode::OK,
+        "the high request took the first place given back"
+    );
+    for answer in first {
+        assert_eq!(answer.await.unwrap().status(), StatusCode::OK);
     }
     let status = h.status().await;
-    assert_eq!(status["routes"][0]["degraded"]["shed"], 4, "{status}");
+    assert_eq!(status["routes"][0]["degraded"]["shed"], 2, "{status}");
 }
 
 #[tokio::test]
 async fn the_priority_header_counts_only_where_allowed_and_never_above_the_client() {
     let h = Arc::new(gateway("priority_header: true").await);
     h.admin_post("/admin/models/m1/trip").await;
-    // Low fills its share (2 of the 4 places left) for a second.
-    let held: Vec<_> = (0..2)
+    // Low fills the 4 places left for a second.
+    let held: Vec<_> = (0..4)
         .map(|_| {
             let h = Arc::clone(&h);
             tokio::spawn(async move { send(&h, LOW, &[]).await })
         })
         .collect();
-    settle(&h, 2, 0).await;
-    // A high-priority client that lowers itself is shed as low; a low one
-    // cannot rise above its own priority.
+    settle(&h, 4, 0).await;
+    // A high-priority client that lowers itself waits as low and is shed; a
+    // low one cannot rise above its own priority.
     let lowered = send(&h, HIGH, &[("x-steadfast-priority", "low")]).await;
     assert_eq!(lowered.status(), StatusCode::SERVICE_UNAVAILABLE);
     let risen = send(&h, LOW, &[("x-steadfast-priority", "critical")]).await;
@@ -133,7 +143,7 @@ async fn the_priority_header_counts_only_where_allowed_and_never_above_the_clien
     assert_eq!(
         kept.status(),
         StatusCode::OK,
-        "high without the header keeps its share"
+        "high without the header waits for a place and gets it"
     );
     for answer in held {
         assert_eq!(answer.await.unwrap().status(), StatusCode::OK);
