@@ -4,7 +4,7 @@
 //! pass, within the retry budget and after a backoff that honours their
 //! `Retry-After`. With `retry.same_target`, a target whose failure says "try
 //! again soon" is retried at once, before the strategy moves on
-//! ([`same_target`](crate::same_target)). Every target gets at most
+//! (module `same_target`). Every target gets at most
 //! `max_attempts` attempts; the route's time budget bounds the whole.
 
 use std::future::Future;
