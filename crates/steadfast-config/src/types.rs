@@ -443,6 +443,10 @@ pub enum Strategy {
     Weighted,
     /// `quorum` answers from different targets, returned as that many choices.
     Quorum,
+    /// Across equivalent targets (keys, regions, replicas of one model): the
+    /// less loaded of two (requests in flight × peak-EWMA latency, more for a
+    /// key near the end of its rate limit), then the others by load.
+    LeastLoaded,
 }
 
 impl Strategy {
@@ -454,6 +458,7 @@ impl Strategy {
             Strategy::Hedged => "hedged",
             Strategy::Weighted => "weighted",
             Strategy::Quorum => "quorum",
+            Strategy::LeastLoaded => "least_loaded",
         }
     }
 }

@@ -92,6 +92,10 @@ pub struct Faults {
     /// The mode applies to this many model requests from when it is set,
     /// then the provider answers normally; 0: to every request.
     pub times: u32,
+    /// OpenAI chat: requests left in the provider's rate limit, told as
+    /// OpenAI does (`x-ratelimit-remaining-requests`, of a
+    /// `x-ratelimit-limit-requests` of 1000); none sends no such header.
+    pub ratelimit_remaining: Option<u64>,
 }
 
 impl Default for Faults {
@@ -110,6 +114,7 @@ impl Default for Faults {
             token_lifetime_s: 3600,
             refuse_prefill: false,
             times: 0,
+            ratelimit_remaining: None,
         }
     }
 }

@@ -39,6 +39,7 @@ pub(crate) async fn plain(
                 request_id,
             )
             .await?;
+        target.note_rate_limit(response.headers());
         let status = response.status();
         if !status.is_success() {
             let headers = response.headers().clone();
@@ -105,6 +106,7 @@ pub(crate) async fn open_stream(
                 request_id,
             )
             .await?;
+        target.note_rate_limit(response.headers());
         let status = response.status();
         if !status.is_success() {
             let headers = response.headers().clone();

@@ -105,7 +105,17 @@ impl fallback::Target for Candidate<'_> {
     fn is_available(&self) -> bool {
         self.0.is_available() && self.0.cooling_down().is_none()
     }
+
+    /// A key near the end of its provider's rate limit costs more, so a
+    /// least-loaded route gives it less before it answers 429.
+    fn load_factor(&self) -> f64 {
+        1.0 / self.0.headroom().clamp(MIN_HEADROOM, 1.0)
+    }
 }
+
+/// The least share of a rate limit left counted (a key with less costs 20
+/// times one with all of it, not infinitely more).
+const MIN_HEADROOM: f64 = 0.05;
 
 /// What the attempts of one request share: skips found inside a call (and
 /// why the last target that could not carry the request could not), the

@@ -12,8 +12,8 @@ use steadfast::budget::Budget;
 use steadfast::classify::AsFailure;
 use steadfast::events::{Event, Events};
 use steadfast::fallback::{
-    AttemptInfo, AttemptOutcome, FailoverOn, Guarded, Hedged, Parallel, Pick, Quorum, QuorumMiss,
-    Sequential, StopReason, Strategy, Target, TargetWeights, Weighted,
+    AttemptInfo, AttemptOutcome, FailoverOn, Guarded, Hedged, LeastLoaded, Parallel, Pick, Quorum,
+    QuorumMiss, Sequential, StopReason, Strategy, Target, TargetWeights, Weighted,
 };
 use steadfast::hedge::HedgeDelay;
 use steadfast::rng::Rng;
@@ -333,6 +333,84 @@ async fn a_local_rejection_at_the_call_is_a_skip() {
     assert_eq!(
         outcomes(&served.attempts),
         [(0, AttemptOutcome::Skipped), (1, AttemptOutcome::Served)]
+    );
+}
+
+/// Least loaded: calls in flight spread over equivalent targets (power of
+/// two choices on in flight × latency), never more than one apart.
+#[tokio::test(start_paused = true)]
+async fn least_loaded_spreads_calls_in_flight() {
+    let keys: Vec<Arc<str>> = ["a", "b", "c"].into_iter().map(Arc::from).collect();
+    let balance = LeastLoaded::new(keys.len()).rng(Rng::with_seed(7));
+    let runs: Vec<_> = (0..9)
+        .map(|_| {
+            let (balance, keys) = (balance.clone(), keys.clone());
+            tokio::spawn(async move {
+                balance
+                    .run(&keys, |_, info| async move {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        Ok::<_, Failure>(info.index)
+                    })
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let in_flight: Vec<usize> = balance
+        .loads()
+        .snapshot()
+        .iter()
+        .map(|l| l.in_flight)
+        .collect();
+    assert_eq!(in_flight.iter().sum::<usize>(), 9);
+    let (most, least) = (
+        in_flight.iter().max().unwrap(),
+        in_flight.iter().min().unwrap(),
+    );
+    assert!(most - least <= 1, "{in_flight:?}");
+    for run in runs {
+        run.await.unwrap().unwrap();
+    }
+    assert!(balance.loads().snapshot().iter().all(|l| l.in_flight == 0));
+}
+
+/// Least loaded moves away from a target that slows down (its latency
+/// peak counts at once) and returns once it is fast again.
+#[tokio::test(start_paused = true)]
+async fn least_loaded_moves_away_from_a_slowing_target() {
+    let keys: Vec<Arc<str>> = ["a", "b"].into_iter().map(Arc::from).collect();
+    let balance = LeastLoaded::new(2)
+        .rng(Rng::with_seed(3))
+        .decay(Duration::from_secs(1));
+    let latency = Arc::new(Mutex::new([10u64, 50]));
+    let ask = |balance: LeastLoaded| {
+        let (keys, latency) = (keys.clone(), Arc::clone(&latency));
+        async move {
+            balance
+                .run(&keys, |_, info| {
+                    let ms = latency.lock().unwrap()[info.index];
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        Ok::<_, Failure>(info.index)
+                    }
+                })
+                .await
+                .unwrap()
+                .value
+        }
+    };
+    // Both measured, then the faster one gets every call.
+    let mut picks = Vec::new();
+    for _ in 0..6 {
+        picks.push(ask(balance.clone()).await);
+    }
+    assert_eq!(&picks[2..], [0, 0, 0, 0], "{picks:?}");
+    latency.lock().unwrap()[0] = 500;
+    assert_eq!(ask(balance.clone()).await, 0, "not known to be slow yet");
+    assert_eq!(
+        ask(balance.clone()).await,
+        1,
+        "its slow call counts at once"
     );
 }
 

@@ -1,6 +1,7 @@
 //! Every routing strategy end to end over real sockets.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -361,4 +362,62 @@ async fn verify_model_rejects_an_answer_from_another_model() {
         ..Faults::default()
     });
     assert_eq!(h.chat("x").await.status(), 200);
+}
+
+/// `least_loaded` spreads requests in flight over equivalent targets, and
+/// moves away from one that slows down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn least_loaded_spreads_by_load_and_moves_away_from_a_slow_target() {
+    let h = Arc::new(Harness::start(&["a", "b", "c"], "", "strategy: least_loaded").await);
+    for mock in &h.mocks {
+        mock.control().set(latency(400));
+    }
+    let spread: Vec<_> = (0..9)
+        .map(|_| {
+            let h = Arc::clone(&h);
+            tokio::spawn(async move { h.chat("spread").await.status() })
+        })
+        .collect();
+    for answer in spread {
+        assert_eq!(answer.await.unwrap(), 200);
+    }
+    let counts: Vec<u64> = h
+        .mocks
+        .iter()
+        .map(|m| m.control().counts().requests)
+        .collect();
+    assert!(counts.iter().all(|&n| (2..=4).contains(&n)), "{counts:?}");
+
+    h.mocks[0].control().set(latency(1_500));
+    h.mocks[1].control().set(latency(50));
+    h.mocks[2].control().set(latency(50));
+    let mut served = Vec::new();
+    for _ in 0..8 {
+        served.push(header(&h.chat("again").await, "x-steadfast-target"));
+    }
+    // Its first slow call is enough: its latency peak counts at once.
+    let slow_calls = served.iter().filter(|target| *target == "m0").count();
+    assert!(slow_calls <= 1, "{served:?}");
+}
+
+/// `least_loaded` gives less to a key near the end of its provider's rate
+/// limit (`x-ratelimit-remaining-requests`) before it answers 429.
+#[tokio::test]
+async fn least_loaded_spares_a_key_near_the_end_of_its_rate_limit() {
+    let h = Harness::start(&["spent", "fresh"], "", "strategy: least_loaded").await;
+    for (mock, remaining) in h.mocks.iter().zip([10, 900]) {
+        mock.control().set(Faults {
+            latency_ms: 20,
+            ratelimit_remaining: Some(remaining),
+            ..Faults::default()
+        });
+    }
+    // Each is measured (and its headroom told) once, then the fresh key
+    // takes the calls.
+    for _ in 0..12 {
+        assert_eq!(h.chat("quota").await.status(), 200);
+    }
+    let spent = h.mocks[0].control().counts().requests;
+    let fresh = h.mocks[1].control().counts().requests;
+    assert!(spent <= 2 && fresh >= 10, "spent {spent}, fresh {fresh}");
 }

@@ -37,7 +37,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use steadfast_wire::Format;
@@ -135,8 +135,20 @@ pub(super) async fn chat(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    answer_chat(&state, &headers, &body, None).await
+    let mut response = answer_chat(&state, &headers, &body, None).await;
+    if let Some(remaining) = state.control.faults().ratelimit_remaining {
+        let headers = response.headers_mut();
+        headers.insert("x-ratelimit-limit-requests", HeaderValue::from(RATE_LIMIT));
+        headers.insert(
+            "x-ratelimit-remaining-requests",
+            HeaderValue::from(remaining),
+        );
+    }
+    response
 }
+
+/// The request limit the simulated provider tells with `ratelimit_remaining`.
+const RATE_LIMIT: u64 = 1000;
 
 /// Answers a chat completion, with `annotations` if the service adds them.
 pub(super) async fn answer_chat(

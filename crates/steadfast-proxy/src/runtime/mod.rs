@@ -2,6 +2,7 @@
 //! reload while keeping the state of every model whose settings did not change.
 
 mod clients;
+mod headroom;
 mod health;
 mod limit;
 mod recovery;

@@ -8,7 +8,8 @@ use std::time::Duration;
 use steadfast::budget::Budget;
 use steadfast::events::Events;
 use steadfast::fallback::{
-    FailoverOn, Hedged, Parallel, Quorum, Sequential, Strategy as Pick, TargetWeights, Weighted,
+    FailoverOn, Hedged, LeastLoaded, Parallel, Quorum, Sequential, Strategy as Pick, TargetWeights,
+    Weighted,
 };
 use steadfast::hedge::HedgeDelay;
 use steadfast::retry::{Backoff, BackoffKind, Jitter};
@@ -221,6 +222,9 @@ fn strategy(
             RouteStrategy::Single(common!(Weighted::new(Arc::clone(weights))).into())
         }
         (Strategy::Weighted, None) => RouteStrategy::Single(common!(Sequential::new()).into()),
+        (Strategy::LeastLoaded, _) => {
+            RouteStrategy::Single(common!(LeastLoaded::new(targets)).into())
+        }
         (Strategy::Quorum, _) => {
             let k = settings.quorum.unwrap_or(1);
             RouteStrategy::Quorum(common!(

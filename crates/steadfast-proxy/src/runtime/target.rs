@@ -17,6 +17,9 @@ use steadfast_wire::format;
 use tokio::time::Instant;
 
 use super::limit::Limiter;
+
+/// How long a provider's word on the rate limit left holds.
+const HEADROOM_KEPT: Duration = Duration::from_secs(60);
 use super::signals::TargetSignals;
 use crate::fleet::Fleet;
 use crate::telemetry::TargetMetrics;
@@ -50,6 +53,10 @@ pub struct Target {
     cool_down_until: AtomicU64,
     /// Nanoseconds after `born` before which its own rate limit refuses.
     limited_until: AtomicU64,
+    /// The share of its provider's rate limit left (`f64` bits), as last
+    /// told, and when (nanoseconds after `born`; 0: never told).
+    headroom: AtomicU64,
+    headroom_at: AtomicU64,
     misconfigured: AtomicBool,
     /// It refused a continuation given as the start of its own turn.
     refuses_prefill: AtomicBool,
@@ -124,6 +131,8 @@ impl Target {
             born: Instant::now(),
             cool_down_until: AtomicU64::new(0),
             limited_until: AtomicU64::new(0),
+            headroom: AtomicU64::new(1.0f64.to_bits()),
+            headroom_at: AtomicU64::new(0),
             misconfigured: AtomicBool::new(false),
             refuses_prefill: AtomicBool::new(false),
             counters: Counters::default(),
@@ -203,6 +212,28 @@ impl Target {
     pub fn note_limited(&self, wait: Duration) {
         let until = self.since_born(Instant::now() + wait);
         self.limited_until.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// Reads what an answer's headers say of the provider's rate limit left
+    /// (see the `headroom` module).
+    pub fn note_rate_limit(&self, headers: &http::HeaderMap) {
+        if let Some(left) = super::headroom::headroom(headers) {
+            self.headroom.store(left.to_bits(), Ordering::Relaxed);
+            let now = self.since_born(Instant::now()).max(1);
+            self.headroom_at.store(now, Ordering::Relaxed);
+        }
+    }
+
+    /// The share (0 to 1) of its provider's rate limit the target was last
+    /// told it has left; 1 when never told or told over a minute ago (limits
+    /// refill).
+    pub fn headroom(&self) -> f64 {
+        let told = self.headroom_at.load(Ordering::Relaxed);
+        let now = self.since_born(Instant::now());
+        if told == 0 || now.saturating_sub(told) > HEADROOM_KEPT.as_nanos() as u64 {
+            return 1.0;
+        }
+        f64::from_bits(self.headroom.load(Ordering::Relaxed))
     }
 
     /// Whether the target's own rate limit refused a request lately (and the

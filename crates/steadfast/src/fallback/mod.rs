@@ -7,6 +7,7 @@
 //! | [`Parallel`] | all (or the first `fan_out`) at once; first success wins |
 //! | [`Hedged`] | the first; the next one whenever the last is slower than a delay |
 //! | [`Weighted`] | a first target by adaptive weight, then the rest by weight |
+//! | [`LeastLoaded`] | the less loaded of two (in flight × peak-EWMA latency), then the rest by load |
 //! | [`Quorum`] | several at once, until `k` succeed (its own result type) |
 //!
 //! Targets are the caller's own type implementing [`Target`]: a name, and
@@ -105,6 +106,7 @@ use common_setters;
 mod attempt;
 mod guarded;
 mod hedged;
+mod least_loaded;
 mod parallel;
 mod quorum;
 mod run;
@@ -120,6 +122,7 @@ pub use attempt::{
 };
 pub use guarded::Guarded;
 pub use hedged::Hedged;
+pub use least_loaded::{DEFAULT_DECAY, LeastLoaded, LoadSnapshot, TargetLoads};
 pub use parallel::Parallel;
 pub use quorum::{Quorum, QuorumFailed, QuorumMiss, QuorumSuccess};
 pub use sequential::Sequential;
@@ -136,6 +139,13 @@ pub trait Target {
     /// Whether the target takes calls now; unavailable targets are skipped.
     fn is_available(&self) -> bool {
         true
+    }
+
+    /// How much more than its load says one more request costs on this
+    /// target (at least 1): [`LeastLoaded`] weighs its load by it, e.g. by
+    /// the inverse of the share of a rate limit the target has left.
+    fn load_factor(&self) -> f64 {
+        1.0
     }
 }
 
@@ -154,6 +164,10 @@ impl<T: Target + ?Sized> Target for Arc<T> {
     fn is_available(&self) -> bool {
         (**self).is_available()
     }
+
+    fn load_factor(&self) -> f64 {
+        (**self).load_factor()
+    }
 }
 
 impl<T: Target + ?Sized> Target for &T {
@@ -163,6 +177,10 @@ impl<T: Target + ?Sized> Target for &T {
 
     fn is_available(&self) -> bool {
         (**self).is_available()
+    }
+
+    fn load_factor(&self) -> f64 {
+        (**self).load_factor()
     }
 }
 
@@ -178,6 +196,8 @@ pub enum Strategy {
     Hedged(Hedged),
     /// See [`Weighted`].
     Weighted(Weighted),
+    /// See [`LeastLoaded`].
+    LeastLoaded(LeastLoaded),
 }
 
 impl Strategy {
@@ -198,6 +218,7 @@ impl Strategy {
             Strategy::Parallel(strategy) => strategy.run(targets, call).await,
             Strategy::Hedged(strategy) => strategy.run(targets, call).await,
             Strategy::Weighted(strategy) => strategy.run(targets, call).await,
+            Strategy::LeastLoaded(strategy) => strategy.run(targets, call).await,
         }
     }
 }
@@ -223,5 +244,11 @@ impl From<Hedged> for Strategy {
 impl From<Weighted> for Strategy {
     fn from(strategy: Weighted) -> Strategy {
         Strategy::Weighted(strategy)
+    }
+}
+
+impl From<LeastLoaded> for Strategy {
+    fn from(strategy: LeastLoaded) -> Strategy {
+        Strategy::LeastLoaded(strategy)
     }
 }
