@@ -7,6 +7,7 @@
 //! variant answers [`Error::failure`] (its [`FailureKind`] and retry-after hint)
 //! and [`Error::is_retryable`].
 
+use crate::adaptive::LimitReached;
 use crate::breaker::BreakerOpen;
 use crate::bulkhead::BulkheadFull;
 use crate::classify::AsFailure;
@@ -36,6 +37,9 @@ pub enum Error {
     /// A bulkhead had no room for the call.
     #[error(transparent)]
     BulkheadFull(#[from] BulkheadFull),
+    /// An adaptive concurrency limit had no room for the call.
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
     /// A local rate limiter refused the call.
     #[error(transparent)]
     RateLimited(#[from] RateLimitExceeded),
@@ -80,7 +84,9 @@ impl Error {
             Error::BreakerOpen(open) => {
                 Failure::with_retry_after(FailureKind::Overloaded, open.retry_after)
             }
-            Error::BulkheadFull(_) => Failure::new(FailureKind::Overloaded),
+            Error::BulkheadFull(_) | Error::LimitReached(_) => {
+                Failure::new(FailureKind::Overloaded)
+            }
             Error::RateLimited(limited) => Failure::rate_limited(Some(limited.retry_after)),
             Error::Timeout(_) => Failure::timeout(),
             Error::Injected(fault) => fault.failure,
@@ -93,12 +99,15 @@ impl Error {
     }
 
     /// Whether a policy of this process refused the call before it reached the
-    /// target (open breaker, full bulkhead, local rate limit). Such rejections
+    /// target (open breaker, full bulkhead or adaptive limit, local rate limit). Such rejections
     /// say nothing about the target's health and are not counted against it.
     pub fn is_local_rejection(&self) -> bool {
         matches!(
             self,
-            Error::BreakerOpen(_) | Error::BulkheadFull(_) | Error::RateLimited(_)
+            Error::BreakerOpen(_)
+                | Error::BulkheadFull(_)
+                | Error::LimitReached(_)
+                | Error::RateLimited(_)
         )
     }
 
@@ -122,7 +131,7 @@ impl AsFailure for Error {
         self.failure()
     }
 
-    /// A local rejection (an open breaker, a full bulkhead, a local rate
+    /// A local rejection (an open breaker, a full bulkhead or adaptive limit, a local rate
     /// limit) passes the target over: nothing was sent to it.
     fn passed_over(&self) -> bool {
         self.is_local_rejection()

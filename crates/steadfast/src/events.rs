@@ -106,6 +106,15 @@ pub enum Event {
         /// Its new status.
         to: HealthStatus,
     },
+    /// An adaptive concurrency limit changed.
+    LimitChanged {
+        /// The limit's name.
+        name: Arc<str>,
+        /// The limit before.
+        from: usize,
+        /// The limit now.
+        to: usize,
+    },
     /// The fault-injection policy injected a fault.
     FaultInjected {
         /// The policy's name.
@@ -122,6 +131,8 @@ pub enum Rejection {
     BreakerOpen,
     /// A full bulkhead.
     BulkheadFull,
+    /// An adaptive concurrency limit was reached.
+    LimitReached,
     /// A local rate limiter.
     RateLimited,
 }
@@ -132,6 +143,7 @@ impl Rejection {
         match self {
             Rejection::BreakerOpen => "breaker_open",
             Rejection::BulkheadFull => "bulkhead_full",
+            Rejection::LimitReached => "limit_reached",
             Rejection::RateLimited => "rate_limited",
         }
     }
@@ -217,6 +229,10 @@ fn record_metrics(event: &Event) {
         Event::HealthChanged { name, to, .. } => {
             counter!("steadfast_health_changes_total", "name" => name.to_string(), "to" => to.as_str())
                 .increment(1);
+        }
+        Event::LimitChanged { name, to, .. } => {
+            metrics::gauge!("steadfast_concurrency_limit", "name" => name.to_string())
+                .set(*to as f64);
         }
         Event::FaultInjected { name, fault } => {
             counter!("steadfast_faults_injected_total", "name" => name.to_string(), "fault" => fault.as_str())

@@ -25,6 +25,7 @@
 //! | [`latency`] | lock-free rolling latency percentiles and EWMA |
 //! | [`timeout`] | per-attempt timeout, overall deadline, first-item timeout for streams |
 //! | [`bulkhead`] | bounded concurrency with a bounded, fair wait queue |
+//! | [`adaptive`] | a concurrency limit learned from overloads (AIMD), with the bulkhead's queue |
 //! | [`rate_limit`] | GCRA request and token quotas, with after-the-fact corrections |
 //! | [`fault`] | seeded injection of latency, errors, hangs and rate limits |
 //! | [`fallback`] | sequential, parallel, hedged, weighted and quorum calls across targets |
@@ -34,6 +35,7 @@
 // Examples in the docs and the README teach no deprecated path.
 #![doc(test(attr(deny(deprecated))))]
 
+pub mod adaptive;
 mod boundary;
 pub mod breaker;
 pub mod budget;

@@ -41,7 +41,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use self::error::{BulkheadFull, BulkheadRejection};
 pub use self::layer::{BulkheadLayer, BulkheadService, ResponseFuture};
-use self::queue::QueueSlot;
+pub(crate) use self::queue::QueueSlot;
 use crate::classify::AsFailure;
 use crate::events::{Event, Events, Rejection};
 use crate::{BoxError, Error};

@@ -1,17 +1,17 @@
-//! Exact accounting of the bulkhead's wait queue.
+//! Exact accounting of a wait queue (the bulkhead's, the adaptive limit's).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A place in the wait queue, given back when dropped: on admission, on
 /// timeout, or when the waiting future is cancelled.
 #[derive(Debug)]
-pub(super) struct QueueSlot<'a> {
+pub(crate) struct QueueSlot<'a> {
     queued: &'a AtomicUsize,
 }
 
 impl<'a> QueueSlot<'a> {
     /// Takes a place if fewer than `max` are taken.
-    pub(super) fn take(queued: &'a AtomicUsize, max: usize) -> Option<QueueSlot<'a>> {
+    pub(crate) fn take(queued: &'a AtomicUsize, max: usize) -> Option<QueueSlot<'a>> {
         queued
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
