@@ -290,4 +290,50 @@ mod tests {
         let waits = &config.routes["chat"].shedding.as_ref().unwrap().max_wait;
         assert_eq!(waits.of(Priority::Low), std::time::Duration::from_secs(1));
     }
+
+    fn model(settings: &str, route: &str) -> Result<Config, ConfigError> {
+        let text = format!(
+            "providers:\n  p: {{ kind: openai, base_url: \"http://127.0.0.1:1/v1\" }}\n\
+             models:\n  m: {{ provider: p, model: x, {settings} }}\nroutes:\n  chat: {{ targets: [m], {route} }}\n"
+        );
+        parse(&text, Path::new("steadfast.yaml"), &|_| None)
+    }
+
+    #[test]
+    fn an_adaptive_limit_is_checked_and_bounds_a_shedding_route() {
+        let config = model("adaptive_concurrency: {}", "shedding: {}").unwrap();
+        let adaptive = config.models["m"].adaptive_concurrency.as_ref().unwrap();
+        assert_eq!((adaptive.initial, adaptive.min), (8, 1));
+        for (settings, key, why) in [
+            (
+                "adaptive_concurrency: { initial: 0 }",
+                "initial",
+                "must be at least 1",
+            ),
+            (
+                "adaptive_concurrency: { backoff: 0.3 }",
+                "backoff",
+                "must be between 0.5 and 0.99",
+            ),
+            (
+                "adaptive_concurrency: { min: 9 }, max_concurrency: 4",
+                "min",
+                "must not be above max_concurrency (4)",
+            ),
+            (
+                "adaptive_concurrency: { slow_call: 0s }",
+                "slow_call",
+                "must be greater than 0",
+            ),
+        ] {
+            let error = model(settings, "").unwrap_err().to_string();
+            let expected = format!("models.m.adaptive_concurrency.{key}: {why}");
+            assert!(error.contains(&expected), "{settings}: {error}");
+        }
+        let error = model("", "shedding: {}").unwrap_err().to_string();
+        assert!(
+            error.contains("routes.chat.shedding.capacity: needed: not every target has max_concurrency or adaptive_concurrency (m has neither)"),
+            "{error}"
+        );
+    }
 }

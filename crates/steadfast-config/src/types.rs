@@ -292,9 +292,14 @@ pub struct ModelConfig {
     /// Most requests in flight to this model at once.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
-    /// Requests allowed to wait for a free slot when `max_concurrency` is reached.
+    /// Requests allowed to wait for a free slot when `max_concurrency` (or
+    /// the adaptive limit) is reached.
     #[serde(default)]
     pub max_queue: usize,
+    /// Learn this model's concurrency limit from its answers (AIMD), within
+    /// `max_concurrency` when set; `{}` turns it on with the defaults.
+    #[serde(default)]
+    pub adaptive_concurrency: Option<AdaptiveConcurrencyConfig>,
     /// Requests and tokens per minute this model may be sent.
     #[serde(default)]
     pub rate_limit: Option<RateLimitConfig>,
@@ -330,6 +335,35 @@ pub enum Continuation {
     Instruction,
     /// Never asked to continue a stream.
     Off,
+}
+
+/// How a model's concurrency limit is learned (`models.<name>.adaptive_concurrency`):
+/// +1 per success until the first overload, then +1/limit per success; an
+/// overload (429, 503, 529, a timeout, a call slower than `slow_call`)
+/// multiplies the limit by `backoff`, once per round of calls.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptiveConcurrencyConfig {
+    /// The limit to start from.
+    pub initial: usize,
+    /// The lowest limit.
+    pub min: usize,
+    /// The factor an overload multiplies the limit by (0.5 to 0.99).
+    pub backoff: f64,
+    /// A success slower than this counts as an overload (whole answers and
+    /// whole streams alike); none: slowness counts only as timeouts.
+    pub slow_call: Option<ConfigDuration>,
+}
+
+impl Default for AdaptiveConcurrencyConfig {
+    fn default() -> AdaptiveConcurrencyConfig {
+        AdaptiveConcurrencyConfig {
+            initial: 8,
+            min: 1,
+            backoff: 0.9,
+            slow_call: None,
+        }
+    }
 }
 
 /// Circuit-breaker settings of a model.

@@ -99,6 +99,30 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
                 "must be at least 1".into(),
             );
         }
+        if let Some(adaptive) = &model.adaptive_concurrency {
+            let path = format!("{path}.adaptive_concurrency");
+            if adaptive.initial == 0 {
+                report(format!("{path}.initial"), "must be at least 1".into());
+            }
+            if adaptive.min == 0 {
+                report(format!("{path}.min"), "must be at least 1".into());
+            }
+            if let Some(max) = model.max_concurrency.filter(|max| adaptive.min > *max) {
+                report(
+                    format!("{path}.min"),
+                    format!("must not be above max_concurrency ({max})"),
+                );
+            }
+            if !(0.5..=0.99).contains(&adaptive.backoff) {
+                report(
+                    format!("{path}.backoff"),
+                    "must be between 0.5 and 0.99".into(),
+                );
+            }
+            if adaptive.slow_call.is_some_and(|slow| slow.0.is_zero()) {
+                report(format!("{path}.slow_call"), "must be greater than 0".into());
+            }
+        }
         breaker_problems(
             &model.circuit_breaker,
             &format!("{path}.circuit_breaker"),
@@ -288,10 +312,9 @@ fn degradation_problems(
             .targets
             .iter()
             .filter(|t| {
-                config
-                    .models
-                    .get(*t)
-                    .is_some_and(|m| m.max_concurrency.is_none())
+                config.models.get(*t).is_some_and(|m| {
+                    m.max_concurrency.is_none() && m.adaptive_concurrency.is_none()
+                })
             })
             .map(String::as_str)
             .collect();
@@ -299,7 +322,7 @@ fn degradation_problems(
             report(
                 format!("{path}.capacity"),
                 format!(
-                    "needed: not every target has max_concurrency ({} has none)",
+                    "needed: not every target has max_concurrency or adaptive_concurrency ({} has neither)",
                     unbounded.join(", ")
                 ),
             );

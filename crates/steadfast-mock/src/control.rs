@@ -1,7 +1,7 @@
 //! The fault controls of a simulated provider: what it does with the next
 //! requests, settable at start and at run time, and what it has seen.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -96,6 +96,10 @@ pub struct Faults {
     /// OpenAI does (`x-ratelimit-remaining-requests`, of a
     /// `x-ratelimit-limit-requests` of 1000); none sends no such header.
     pub ratelimit_remaining: Option<u64>,
+    /// Model requests the provider serves at once; past it a request is
+    /// refused at once, as an overloaded service does (429 without
+    /// `Retry-After`; Anthropic 529 `overloaded_error`); 0: no bound.
+    pub capacity: usize,
 }
 
 impl Default for Faults {
@@ -115,6 +119,7 @@ impl Default for Faults {
             refuse_prefill: false,
             times: 0,
             ratelimit_remaining: None,
+            capacity: 0,
         }
     }
 }
@@ -142,6 +147,8 @@ pub struct Control {
     faults: watch::Sender<Faults>,
     rng: Rng,
     requests: AtomicU64,
+    /// Model requests begun and not yet ended.
+    in_flight: AtomicUsize,
     /// `requests` when the faults were last set (for `times`).
     requests_at_set: AtomicU64,
     completed: AtomicU64,
@@ -162,6 +169,7 @@ impl Control {
             faults: watch::channel(faults).0,
             rng: Rng::with_seed(seed),
             requests: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
             requests_at_set: AtomicU64::new(0),
             completed: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
@@ -220,6 +228,11 @@ impl Control {
         }
     }
 
+    /// Model requests begun and not yet ended.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
     /// The JSON body of the last model request.
     pub fn last_request(&self) -> Option<serde_json::Value> {
         self.last_request.lock().ok().and_then(|last| last.clone())
@@ -268,6 +281,7 @@ impl Control {
         authorization: Option<String>,
     ) -> RequestGuard {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut last) = self.last_request.lock() {
             *last = Some(body.clone());
         }
@@ -326,6 +340,7 @@ impl RequestGuard {
 
 impl Drop for RequestGuard {
     fn drop(&mut self) {
+        self.control.in_flight.fetch_sub(1, Ordering::Relaxed);
         if !self.done {
             self.control.cancelled.fetch_add(1, Ordering::Relaxed);
         }

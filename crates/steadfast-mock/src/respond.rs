@@ -36,8 +36,16 @@ pub(super) enum Verdict {
 
 /// Applies latency and the fault mode to one request.
 pub(super) async fn judge(control: &Control, faults: &Faults, kind: ProviderKind) -> Verdict {
-    control.delay(faults).await;
+    // Over capacity at arrival: refused at once.
+    let over_capacity = faults.capacity > 0 && control.in_flight() > faults.capacity;
+    if !over_capacity {
+        control.delay(faults).await;
+    }
     let (status, retry_after, fault) = match faults.mode {
+        _ if over_capacity && kind == ProviderKind::Anthropic => {
+            (529, None, Fault::Server("Overloaded (simulated capacity)"))
+        }
+        _ if over_capacity => (429, None, Fault::RateLimit(0)),
         Mode::Flood => return Verdict::Fail(flood()),
         Mode::Ok
         | Mode::CutStream

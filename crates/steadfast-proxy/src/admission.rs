@@ -1,11 +1,13 @@
 //! Admission of one attempt to one target: every local check that can skip a
 //! target without a network call (retry-after cool-down, open breaker, ejected
-//! or unhealthy, rate limit, full bulkhead), and the recording of the
-//! attempt's outcome into the target's state once it is known.
+//! or unhealthy, rate limit, full bulkhead or adaptive limit), and the
+//! recording of the attempt's outcome into the target's state once it is
+//! known (the adaptive limit learns from it).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use steadfast::adaptive::LimitPermit;
 use steadfast::breaker::OwnedPermit;
 use steadfast::bulkhead::BulkheadPermit;
 use steadfast::{Failure, FailureKind};
@@ -23,7 +25,7 @@ use crate::runtime::Target;
 pub(crate) struct Admission {
     target: Arc<Target>,
     permit: OwnedPermit,
-    _slot: Option<BulkheadPermit>,
+    slot: Slot,
     started: Instant,
     estimated_units: u64,
 }
@@ -52,18 +54,11 @@ impl Admission {
                 Skip::RateLimited
             })?;
         }
-        let slot = match &target.bulkhead {
-            None => None,
-            Some(bulkhead) => match bulkhead.try_acquire() {
-                Ok(slot) => Some(slot),
-                Err(_) if last_resort => Some(bulkhead.acquire().await.map_err(|_| Skip::Busy)?),
-                Err(_) => return Err(Skip::Busy),
-            },
-        };
+        let slot = Slot::take(target, last_resort).await?;
         Ok(Admission {
             target: Arc::clone(target),
             permit,
-            _slot: slot,
+            slot,
             started: Instant::now(),
             estimated_units,
         })
@@ -97,17 +92,30 @@ impl Admission {
             }
         }
         self.permit.record_success();
+        if let Slot::Learned(slot) = self.slot {
+            slot.success();
+        }
     }
 
-    /// The attempt failed with `failure`.
+    /// The attempt failed with `failure`. An overload answer without a
+    /// `Retry-After` (429, 503, 529) from a target whose concurrency limit is
+    /// learned is answered by lowering that limit: it says "too many at
+    /// once", not "broken", so its breaker and health do not count it.
     pub(crate) fn fail(self, failure: Failure) {
+        let answered_by_limit = matches!(self.slot, Slot::Learned(_))
+            && matches!(
+                failure.kind,
+                FailureKind::RateLimited | FailureKind::Overloaded
+            )
+            && failure.retry_after.is_none();
+        let against_target = failure.kind.counts_against_target() && !answered_by_limit;
         self.target.count(false);
-        self.target
-            .signals
-            .failure(failure.kind.counts_against_target());
-        self.target
-            .health
-            .record(&steadfast::Outcome::Failure(failure), self.elapsed());
+        self.target.signals.failure(against_target);
+        if !answered_by_limit {
+            self.target
+                .health
+                .record(&steadfast::Outcome::Failure(failure), self.elapsed());
+        }
         if let Some(after) = failure.retry_after {
             self.target.cool_down(after);
         }
@@ -119,10 +127,49 @@ impl Admission {
                 "the provider refused the gateway's credentials: check the provider's api_key"
             );
         }
-        if failure.kind.counts_against_target() {
+        if against_target {
             self.permit.record_failure(failure);
         } else {
             self.permit.record_ignored();
         }
+        if let Slot::Learned(slot) = self.slot {
+            slot.record(&steadfast::Outcome::Failure(failure));
+        }
+    }
+}
+
+/// A target's place for one attempt, where its concurrency is bounded.
+#[derive(Debug)]
+enum Slot {
+    /// No bound.
+    Unbounded,
+    /// A place under `max_concurrency`.
+    Fixed(
+        #[expect(dead_code, reason = "held, not read: the place is given back on drop")]
+        BulkheadPermit,
+    ),
+    /// A place under the learned limit, which learns from the attempt's end.
+    Learned(LimitPermit),
+}
+
+impl Slot {
+    /// Takes a place in `target`, waiting in its queue only as the
+    /// `last_resort`; `Skip::Busy` when there is none.
+    async fn take(target: &Target, last_resort: bool) -> Result<Slot, Skip> {
+        if let Some(adaptive) = &target.adaptive {
+            let place = match adaptive.try_acquire() {
+                Err(_) if last_resort => adaptive.acquire().await,
+                taken => taken,
+            };
+            return place.map(Slot::Learned).map_err(|_| Skip::Busy);
+        }
+        let Some(bulkhead) = &target.bulkhead else {
+            return Ok(Slot::Unbounded);
+        };
+        let place = match bulkhead.try_acquire() {
+            Err(_) if last_resort => bulkhead.acquire().await,
+            taken => taken,
+        };
+        place.map(Slot::Fixed).map_err(|_| Skip::Busy)
     }
 }

@@ -37,6 +37,7 @@ pub fn snapshot(app: &AppState) -> Value {
                 "available": target.is_available(),
                 "misconfigured": target.is_misconfigured(),
                 "cooling_down_ms": target.cooling_down().map(|d| d.as_millis() as u64),
+                "concurrency": target.concurrency(),
                 "counts": counts,
                 "success_rate": ratio(counts.successes, counts.attempts),
                 "traffic_share": ratio(counts.attempts, all_attempts),

@@ -1,8 +1,9 @@
 //! Priority admission (`routes.<name>.shedding`): a route takes at most its
-//! capacity in flight — its targets' `max_concurrency` summed, or as
-//! configured — scaled by the share of its targets that can take requests
-//! now (breaker not open, healthy, not cooling down after a `Retry-After`,
-//! not at their rate limit).
+//! capacity in flight — the concurrency limits of its targets that can take
+//! requests now (breaker not open, healthy, not cooling down after a
+//! `Retry-After`, not at their rate limit) summed: each target's learned
+//! limit (`adaptive_concurrency`) as it is now, or its `max_concurrency`. A
+//! configured `capacity` is scaled by the share of those limits that is up.
 //!
 //! It is work-conserving: a request is admitted at once while the route has
 //! a free place and nobody of its priority or higher waits; nothing is
@@ -42,7 +43,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// A route's admission.
 #[derive(Debug)]
 pub struct Shedder {
-    capacity: usize,
+    /// The configured capacity with every target up, if any.
+    capacity: Option<usize>,
     waits: PriorityWaits,
     max_queue: usize,
     retry_after: Duration,
@@ -172,16 +174,13 @@ impl Shedder {
         targets: &[Arc<Target>],
         gate: Option<Arc<Gate>>,
     ) -> Shedder {
-        let capacity = settings.capacity.unwrap_or_else(|| {
-            targets
-                .iter()
-                .map(|t| t.settings.max_concurrency.unwrap_or(1))
-                .fold(0, usize::saturating_add)
-        });
+        let whole = settings
+            .capacity
+            .unwrap_or_else(|| targets.iter().map(limit).fold(0, usize::saturating_add));
         Shedder {
-            capacity,
+            capacity: settings.capacity,
             waits: settings.max_wait.clone(),
-            max_queue: settings.max_queue.unwrap_or(capacity).max(1),
+            max_queue: settings.max_queue.unwrap_or(whole).max(1),
             retry_after: settings.retry_after.0,
             gate: gate.unwrap_or_default(),
             shed: Priority::ALL.map(|priority| {
@@ -195,20 +194,22 @@ impl Shedder {
         &self.gate
     }
 
-    /// The route's capacity now: its whole capacity scaled by the weight
-    /// (`max_concurrency`, else 1) of the targets that can take requests.
+    /// The route's capacity now: the limits of the targets that can take
+    /// requests, summed, or the configured capacity scaled by their share.
     pub fn capacity_now(&self, targets: &[Arc<Target>]) -> usize {
-        let weight = |t: &Arc<Target>| t.settings.max_concurrency.unwrap_or(1) as f64;
-        let whole: f64 = targets.iter().map(weight).sum();
-        let up: f64 = targets
+        let up = targets
             .iter()
             .filter(|t| t.has_capacity())
-            .map(weight)
-            .sum();
-        if whole <= 0.0 {
+            .map(limit)
+            .fold(0, usize::saturating_add);
+        let Some(configured) = self.capacity else {
+            return up;
+        };
+        let whole = targets.iter().map(limit).fold(0, usize::saturating_add);
+        if whole == 0 {
             return 0;
         }
-        (self.capacity as f64 * up / whole).round() as usize
+        (configured as f64 * up as f64 / whole as f64).round() as usize
     }
 
     /// A place for a request of `priority`, at once or after waiting its
@@ -277,6 +278,12 @@ impl Shedder {
             retry_after: drain.clamp(self.retry_after, MAX_RETRY_AFTER.max(self.retry_after)),
         }
     }
+}
+
+/// A target's concurrency limit now, as its weight in the route's capacity
+/// (1 where unbounded: only with a configured `capacity`).
+fn limit(target: &Arc<Target>) -> usize {
+    target.concurrency_limit().unwrap_or(1)
 }
 
 /// Makes room in a full queue for a request of `priority`: the latest waiter

@@ -6,24 +6,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use steadfast::adaptive::AdaptiveLimit;
 use steadfast::breaker::{Breaker, BreakerConfig as PolicyBreakerConfig, SlidingWindow, State};
 use steadfast::bulkhead::Bulkhead;
 use steadfast::events::Events;
 use steadfast::health::HealthState;
 use steadfast::latency::LatencyTracker;
 use steadfast::rate_limit::Quota;
-use steadfast_config::{BreakerConfig, Continuation, ModelConfig};
+use steadfast_config::{AdaptiveConcurrencyConfig, BreakerConfig, Continuation, ModelConfig};
 use steadfast_wire::format;
 use tokio::time::Instant;
 
 use super::limit::Limiter;
+use super::signals::TargetSignals;
+use crate::fleet::Fleet;
+use crate::telemetry::{Concurrency, TargetMetrics};
+use crate::upstream::Provider;
 
 /// How long a provider's word on the rate limit left holds.
 const HEADROOM_KEPT: Duration = Duration::from_secs(60);
-use super::signals::TargetSignals;
-use crate::fleet::Fleet;
-use crate::telemetry::TargetMetrics;
-use crate::upstream::Provider;
 
 /// One model deployment and its live state.
 #[derive(Debug)]
@@ -36,8 +37,11 @@ pub struct Target {
     pub settings: ModelConfig,
     /// The circuit breaker.
     pub breaker: Breaker,
-    /// Concurrency limit, if configured.
+    /// Concurrency limit, if configured (and not learned).
     pub bulkhead: Option<Bulkhead>,
+    /// Concurrency limit learned from the model's answers, if asked for
+    /// (`adaptive_concurrency`), within `max_concurrency`.
+    pub adaptive: Option<AdaptiveLimit>,
     /// Request and token limits, if configured (fleet-wide with a shared state).
     pub rate_limit: Option<Limiter>,
     /// Recent latency of successful attempts.
@@ -98,14 +102,21 @@ impl Target {
             breaker_config(&settings.circuit_breaker),
             events.clone(),
         );
-        let bulkhead = settings.max_concurrency.map(|max| {
-            Bulkhead::builder(max)
-                .max_queue(settings.max_queue)
-                .queue_timeout(settings.timeout.0)
-                .name(Arc::clone(&name))
-                .events(events.clone())
-                .build()
-        });
+        let adaptive = settings
+            .adaptive_concurrency
+            .as_ref()
+            .map(|adaptive| adaptive_limit(&name, adaptive, settings, events));
+        let bulkhead = match (&adaptive, settings.max_concurrency) {
+            (None, Some(max)) => Some(
+                Bulkhead::builder(max)
+                    .max_queue(settings.max_queue)
+                    .queue_timeout(settings.timeout.0)
+                    .name(Arc::clone(&name))
+                    .events(events.clone())
+                    .build(),
+            ),
+            _ => None,
+        };
         let rate_limit = settings.rate_limit.as_ref().map(|limit| {
             Limiter::new(
                 &name,
@@ -123,6 +134,7 @@ impl Target {
             settings: settings.clone(),
             breaker,
             bulkhead,
+            adaptive,
             rate_limit,
             latency: LatencyTracker::new(Duration::from_secs(60)),
             health,
@@ -214,6 +226,32 @@ impl Target {
         self.limited_until.fetch_max(until, Ordering::Relaxed);
     }
 
+    /// Requests this target takes at once now: its learned limit, or its
+    /// `max_concurrency`; none when unbounded.
+    pub fn concurrency_limit(&self) -> Option<usize> {
+        match &self.adaptive {
+            Some(adaptive) => Some(adaptive.limit()),
+            None => self.settings.max_concurrency,
+        }
+    }
+
+    /// Its limit and the requests in flight now, where it has a limit.
+    pub fn concurrency(&self) -> Option<Concurrency> {
+        match (&self.adaptive, &self.bulkhead) {
+            (Some(adaptive), _) => Some(Concurrency {
+                limit: adaptive.limit(),
+                in_flight: adaptive.in_flight(),
+                adaptive: true,
+            }),
+            (None, Some(bulkhead)) => Some(Concurrency {
+                limit: bulkhead.max_concurrent(),
+                in_flight: bulkhead.in_flight(),
+                adaptive: false,
+            }),
+            (None, None) => None,
+        }
+    }
+
     /// Reads what an answer's headers say of the provider's rate limit left
     /// (see the `headroom` module).
     pub fn note_rate_limit(&self, headers: &http::HeaderMap) {
@@ -271,8 +309,11 @@ impl Target {
 
     /// Sets the target's state gauges to its state now.
     pub fn publish_state(&self) {
-        self.metrics
-            .set_state(self.is_available(), self.health.status());
+        self.metrics.set_state(
+            self.is_available(),
+            self.health.status(),
+            self.concurrency(),
+        );
     }
 
     /// Counts an attempt's end.
@@ -301,6 +342,34 @@ impl Target {
 }
 
 /// The library breaker config for a model's `circuit_breaker` settings.
+/// The learned concurrency limit of model `name`, within its
+/// `max_concurrency`, with the bulkhead's queue settings.
+fn adaptive_limit(
+    name: &Arc<str>,
+    adaptive: &AdaptiveConcurrencyConfig,
+    settings: &ModelConfig,
+    events: &Events,
+) -> AdaptiveLimit {
+    let builder = AdaptiveLimit::builder()
+        .initial(adaptive.initial)
+        .min(adaptive.min)
+        .max(
+            settings
+                .max_concurrency
+                .unwrap_or(steadfast::adaptive::DEFAULT_MAX),
+        )
+        .backoff(adaptive.backoff)
+        .max_queue(settings.max_queue)
+        .queue_timeout(settings.timeout.0)
+        .name(Arc::clone(name))
+        .events(events.clone());
+    match adaptive.slow_call {
+        Some(slow) => builder.slow_call(slow.0),
+        None => builder,
+    }
+    .build()
+}
+
 fn breaker_config(settings: &BreakerConfig) -> PolicyBreakerConfig {
     PolicyBreakerConfig {
         failure_rate: settings.failure_rate,

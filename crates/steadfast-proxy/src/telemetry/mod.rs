@@ -18,7 +18,7 @@ pub mod trace;
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 
 pub use route::RouteMetrics;
-pub use target::TargetMetrics;
+pub use target::{Concurrency, TargetMetrics};
 
 /// Requests per route, by the target that ended them and their outcome.
 pub const REQUESTS: &str = "steadfast_requests_total";
@@ -34,6 +34,10 @@ pub const TOKENS: &str = "steadfast_tokens_total";
 pub const TARGET_AVAILABLE: &str = "steadfast_target_available";
 /// A target's health: 0 unknown, 1 healthy, 2 unhealthy.
 pub const HEALTH_STATUS: &str = "steadfast_health_status";
+/// Requests a target takes at once now: its learned limit or `max_concurrency`.
+pub const TARGET_CONCURRENCY_LIMIT: &str = "steadfast_target_concurrency_limit";
+/// Requests in flight to a target with a concurrency limit.
+pub const TARGET_IN_FLIGHT: &str = "steadfast_target_in_flight";
 
 /// Lookups of a route's answer cache, by result.
 pub const CACHE_LOOKUPS: &str = "steadfast_cache_lookups_total";
@@ -106,6 +110,18 @@ pub fn describe() {
         "A target's health: 0 unknown, 1 healthy, 2 unhealthy."
     );
     describe_gauge!(
+        TARGET_CONCURRENCY_LIMIT,
+        "Requests a target takes at once now: its learned limit (adaptive_concurrency) or its max_concurrency."
+    );
+    describe_gauge!(
+        TARGET_IN_FLIGHT,
+        "Requests in flight to a target that has a concurrency limit."
+    );
+    describe_gauge!(
+        "steadfast_concurrency_limit",
+        "An adaptive concurrency limit, as last changed."
+    );
+    describe_gauge!(
         "steadfast_breaker_state",
         "A circuit breaker's state: 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled."
     );
@@ -115,7 +131,7 @@ pub fn describe() {
     );
     describe_counter!(
         "steadfast_rejections_total",
-        "Calls refused before they ran, by reason: breaker_open, bulkhead_full, rate_limited."
+        "Calls refused before they ran, by reason: breaker_open, bulkhead_full, limit_reached, rate_limited."
     );
     describe_counter!(
         "steadfast_retries_total",

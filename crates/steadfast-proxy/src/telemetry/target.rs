@@ -4,7 +4,10 @@ use metrics::{Counter, Gauge, counter, gauge};
 use steadfast::health::Status;
 use steadfast_wire::tokens::Tokens;
 
-use super::{HEALTH_STATUS, MALFORMED_EVENTS, RECOVERY_PROBES, TARGET_AVAILABLE, TOKENS};
+use super::{
+    HEALTH_STATUS, MALFORMED_EVENTS, RECOVERY_PROBES, TARGET_AVAILABLE, TARGET_CONCURRENCY_LIMIT,
+    TARGET_IN_FLIGHT, TOKENS,
+};
 
 /// A target's series: tokens used, availability and health, malformed
 /// stream events and recovery probes.
@@ -15,6 +18,8 @@ pub struct TargetMetrics {
     tokens_out: Counter,
     available: Gauge,
     health: Gauge,
+    concurrency_limit: Gauge,
+    in_flight: Gauge,
     malformed: Counter,
 }
 
@@ -27,6 +32,8 @@ impl TargetMetrics {
             tokens_out: counter!(TOKENS, "target" => target.clone(), "direction" => "out"),
             available: gauge!(TARGET_AVAILABLE, "target" => target.clone()),
             health: gauge!(HEALTH_STATUS, "target" => target.clone()),
+            concurrency_limit: gauge!(TARGET_CONCURRENCY_LIMIT, "target" => target.clone()),
+            in_flight: gauge!(TARGET_IN_FLIGHT, "target" => target.clone()),
             malformed: counter!(MALFORMED_EVENTS, "target" => target.clone()),
             name: target,
         }
@@ -48,8 +55,13 @@ impl TargetMetrics {
         counter!(RECOVERY_PROBES, "target" => self.name.clone(), "result" => result).increment(1);
     }
 
-    /// Sets the state gauges (done at each scrape, so they are never stale).
-    pub fn set_state(&self, available: bool, health: Status) {
+    /// Sets the state gauges (done at each scrape, so they are never stale);
+    /// the concurrency gauges only where the target has a limit.
+    pub fn set_state(&self, available: bool, health: Status, concurrency: Option<Concurrency>) {
+        if let Some(concurrency) = concurrency {
+            self.concurrency_limit.set(concurrency.limit as f64);
+            self.in_flight.set(concurrency.in_flight as f64);
+        }
         self.available.set(if available { 1.0 } else { 0.0 });
         self.health.set(match health {
             Status::Unknown => 0.0,
@@ -57,4 +69,15 @@ impl TargetMetrics {
             Status::Unhealthy => 2.0,
         });
     }
+}
+
+/// A target's concurrency now, where it has a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Concurrency {
+    /// Requests it takes at once: its learned limit, or its `max_concurrency`.
+    pub limit: usize,
+    /// Requests in flight to it.
+    pub in_flight: usize,
+    /// Whether the limit is learned (`adaptive_concurrency`).
+    pub adaptive: bool,
 }

@@ -1,7 +1,9 @@
 //! Graceful degradation: a route's answer cache (fresh hits, stale answers
 //! when every target failed, in memory and shared through Redis), its
-//! static last answer in every client format, and priority shedding.
+//! static last answer in every client format, priority shedding, and
+//! concurrency limits learned from the providers' answers.
 
+mod adaptive;
 mod cache;
 mod last_answer;
 mod shedding;

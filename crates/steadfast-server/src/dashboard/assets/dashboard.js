@@ -102,6 +102,7 @@ function renderTargets(targets) {
     const health = [pill("Health", HEALTH, target.health)];
     if (target.misconfigured) health.push(el("span", { class: "target-detail rate-bad" }, "✖ credentials refused"));
     if (target.cooling_down_ms) health.push(el("span", { class: "target-detail" }, "⏸ retry-after " + Math.ceil(target.cooling_down_ms / 1000) + " s"));
+    if (target.concurrency) health.push(el("span", { class: "target-detail concurrency" }, target.concurrency.in_flight + " of " + target.concurrency.limit + " in flight" + (target.concurrency.adaptive ? " (learned limit)" : "")));
     c.health.replaceChildren(...health);
     const recent = target.recent || {};
     const useRecent = recent.attempts > 0;
