@@ -118,7 +118,10 @@ pub fn judge(report: &Report, targets: &Targets) -> Vec<Verdict> {
     ));
     verdicts.push(verdict(
         "degraded throughput",
-        format!(">= {} of steady", percent(targets.degraded_throughput)),
+        format!(
+            ">= {} of min(steady, capacity left)",
+            percent(targets.degraded_throughput)
+        ),
         report
             .throughput
             .ratio

@@ -28,6 +28,9 @@ pub struct TargetView {
     /// Whether requests may go to it (breaker admits, not ejected, not
     /// cooling down after a `Retry-After`).
     pub available: bool,
+    /// Requests it takes at once (its `max_concurrency` or learned limit);
+    /// none when unbounded.
+    pub concurrency_limit: Option<usize>,
 }
 
 /// What a target's state says about taking traffic.
@@ -49,6 +52,9 @@ impl Admits {
 #[derive(Debug, Default)]
 struct History {
     provider: String,
+    /// The highest concurrency limit seen; none once seen unbounded.
+    limit: Option<usize>,
+    unbounded: bool,
     /// The state at each change.
     changes: Vec<(Duration, Admits)>,
 }
@@ -91,7 +97,8 @@ impl Observer {
         }
     }
 
-    fn note(&self, at: Duration, status: &Value) {
+    /// Records a status snapshot read `at` into the run.
+    pub(crate) fn note(&self, at: Duration, status: &Value) {
         let views: Vec<TargetView> = status["targets"]
             .as_array()
             .map(|targets| targets.iter().map(view).collect())
@@ -100,6 +107,10 @@ impl Observer {
             for target in &views {
                 let entry = history.entry(target.name.clone()).or_default();
                 entry.provider.clone_from(&target.provider);
+                match target.concurrency_limit {
+                    Some(limit) => entry.limit = entry.limit.max(Some(limit)),
+                    None => entry.unbounded = true,
+                }
                 let state = Admits {
                     available: target.available,
                     closed: target.breaker == "closed",
@@ -123,6 +134,22 @@ impl Observer {
     pub fn provider_of(&self, name: &str) -> Option<String> {
         let history = self.history.lock().ok()?;
         history.get(name).map(|h| h.provider.clone())
+    }
+
+    /// Requests `provider` takes at once through the gateway: the highest
+    /// concurrency limits seen of its targets, summed; none when one of them
+    /// is unbounded (or the provider was never seen).
+    pub fn provider_concurrency(&self, provider: &str) -> Option<usize> {
+        let history = self.history.lock().ok()?;
+        let mut targets = history
+            .values()
+            .filter(|h| h.provider == provider)
+            .peekable();
+        targets.peek()?;
+        targets.try_fold(0usize, |sum, h| {
+            (!h.unbounded).then_some(())?;
+            Some(sum + h.limit?)
+        })
     }
 
     /// The first moment in `[from, until)` at which a target of `provider`
@@ -189,5 +216,8 @@ fn view(target: &Value) -> TargetView {
         health: text("health"),
         available: target["available"].as_bool().unwrap_or(true)
             && target["cooling_down_ms"].is_null(),
+        concurrency_limit: target["concurrency"]["limit"]
+            .as_u64()
+            .and_then(|limit| usize::try_from(limit).ok()),
     }
 }

@@ -71,11 +71,12 @@ fn sections(report: &Report) -> Vec<Section> {
             pct(report.overall.error_rate),
         ],
         vec![
-            "throughput steady / degraded".into(),
+            "throughput steady / degraded / expected".into(),
             format!(
-                "{} / {}",
+                "{} / {} / {}",
                 rps(report.throughput.steady_rps),
-                rps(report.throughput.degraded_rps)
+                rps(report.throughput.degraded_rps),
+                rps(report.throughput.expected_rps)
             ),
         ],
     ];

@@ -48,7 +48,10 @@ pub struct ThroughputReport {
     pub steady_rps: Option<f64>,
     /// Faults active, a provider up.
     pub degraded_rps: Option<f64>,
-    /// Degraded over steady.
+    /// What the steady traffic could get during faults from the capacity
+    /// left (see [`expected_rps`]).
+    pub expected_rps: Option<f64>,
+    /// Degraded over expected.
     pub ratio: Option<f64>,
 }
 
@@ -177,6 +180,44 @@ pub struct Inputs<'a> {
     pub notes: Vec<String>,
 }
 
+/// The answers per second the steady traffic could get during the degraded
+/// phases: in each, the steady throughput or the capacity left, whichever is
+/// less, weighted by the phase's length. The capacity left is, over the
+/// providers not down in the phase, each one's concurrency through the
+/// gateway (its targets' limits from `/api/status`) over its latency then;
+/// with a provider unbounded (no limit, or no latency) it is the steady
+/// throughput itself.
+fn expected_rps(steady: f64, phases: &[&Phase], timeline: &Timeline, observer: &Observer) -> f64 {
+    let length = |p: &Phase| (p.end - p.start).as_secs_f64();
+    let total: f64 = phases.iter().map(|p| length(p)).sum();
+    if total <= 0.0 {
+        return steady;
+    }
+    let carried: f64 = phases
+        .iter()
+        .map(|phase| {
+            let capacity = capacity_left(phase, timeline, observer).unwrap_or(f64::INFINITY);
+            capacity.min(steady) * length(phase)
+        })
+        .sum();
+    carried / total
+}
+
+/// Answers per second the providers up in `phase` can give through the
+/// gateway; none when unbounded.
+fn capacity_left(phase: &Phase, timeline: &Timeline, observer: &Observer) -> Option<f64> {
+    let middle = phase.start + (phase.end - phase.start) / 2;
+    timeline
+        .providers()
+        .iter()
+        .filter(|provider| !timeline.down_at(provider, middle))
+        .try_fold(0.0, |sum, provider| {
+            let concurrency = observer.provider_concurrency(provider)?;
+            let latency_ms = timeline.faults_at(provider, middle).latency_ms;
+            (latency_ms > 0).then(|| sum + concurrency as f64 * 1000.0 / latency_ms as f64)
+        })
+}
+
 /// Builds the report.
 pub fn build(inputs: Inputs<'_>) -> Report {
     let Inputs {
@@ -238,6 +279,9 @@ pub fn build(inputs: Inputs<'_>) -> Report {
     };
     let steady_rps = throughput(samples, &spans(&steady));
     let degraded_rps = throughput(samples, &spans(&degraded));
+    let degraded_phases: Vec<&Phase> = phases.iter().filter(|p| degraded(p)).collect();
+    let expected_rps =
+        steady_rps.map(|steady| expected_rps(steady, &degraded_phases, timeline, observer));
     let fast_fail = phases.iter().any(|p| p.all_down).then(|| {
         Percentiles::of(
             samples
@@ -327,10 +371,11 @@ pub fn build(inputs: Inputs<'_>) -> Report {
         throughput: ThroughputReport {
             steady_rps,
             degraded_rps,
-            ratio: steady_rps
+            expected_rps,
+            ratio: expected_rps
                 .zip(degraded_rps)
-                .filter(|(s, _)| *s > 0.0)
-                .map(|(s, d)| d / s),
+                .filter(|(e, _)| *e > 0.0)
+                .map(|(e, d)| d / e),
         },
         fast_fail,
         manual_interventions: 0,
@@ -342,5 +387,67 @@ pub fn build(inputs: Inputs<'_>) -> Report {
         notes,
         verdicts: Vec::new(),
         passed: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+    use steadfast_mock::Faults;
+
+    use super::*;
+    use crate::scenario::Scenario;
+
+    /// Providers `a` and `b` answering in 500 ms, `b` down from 10 s to
+    /// 20 s and slowed to 1 s from 20 s to 30 s.
+    fn timeline() -> Timeline {
+        let text = "name: t\nseed: 7\nduration: 40s\ntraffic: { rate: 1, routes: [chat] }\n\
+             mocks: { a: {}, b: {} }\ngateway: { config: {} }\nfaults:\n\
+             \x20 - { target: b, at: 10s, for: 10s, fault: { kind: refuse } }\n\
+             \x20 - { target: b, at: 20s, for: 10s, fault: { kind: latency, added: 500ms } }\n";
+        let scenario = Scenario::parse(text).unwrap();
+        let base: BTreeMap<String, Faults> = ["a", "b"]
+            .map(|p| {
+                let faults = Faults {
+                    latency_ms: 500,
+                    ..Faults::default()
+                };
+                (p.to_owned(), faults)
+            })
+            .into();
+        Timeline::new(&scenario, base)
+    }
+
+    fn observer(limits: [serde_json::Value; 2]) -> Observer {
+        let observer = Observer::default();
+        let targets: Vec<_> = ["a", "b"]
+            .iter()
+            .zip(limits)
+            .map(|(p, limit)| json!({"name": format!("m{p}"), "provider": p, "concurrency": {"limit": limit}}))
+            .collect();
+        observer.note(Duration::ZERO, &json!({ "targets": targets }));
+        observer
+    }
+
+    #[test]
+    fn throughput_is_expected_of_the_capacity_left_and_never_above_steady() {
+        let timeline = timeline();
+        let phases = timeline.phases();
+        let degraded: Vec<&Phase> = phases.iter().filter(|p| p.faulted).collect();
+        assert_eq!(degraded.len(), 2);
+        // 60 at a time in 500 ms each: 120 answers/s per provider.
+        let limited = observer([json!(60), json!(60)]);
+        assert_eq!(capacity_left(degraded[0], &timeline, &limited), Some(120.0));
+        assert_eq!(capacity_left(degraded[1], &timeline, &limited), Some(180.0));
+        // Steady traffic of 150/s: the first half of the faults carries 120,
+        // the second all 150.
+        let expected = expected_rps(150.0, &degraded, &timeline, &limited);
+        assert!((expected - 135.0).abs() < 1e-9, "{expected}");
+        // A provider without a limit: the steady throughput is expected.
+        let unbounded = observer([json!(null), json!(60)]);
+        assert_eq!(capacity_left(degraded[0], &timeline, &unbounded), None);
+        assert_eq!(expected_rps(150.0, &degraded, &timeline, &unbounded), 150.0);
     }
 }

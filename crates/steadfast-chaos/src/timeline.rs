@@ -183,15 +183,21 @@ impl Timeline {
     /// Whether every provider is down at `t`.
     pub fn all_down(&self, t: Duration) -> bool {
         !self.providers.is_empty()
-            && self.providers.iter().all(|provider| {
-                self.steps.iter().any(|step| {
-                    let (start, end) = self.span(step);
-                    step.fault.is_down()
-                        && !matches!(step.fault, FaultKind::Random { .. })
-                        && self.covers(step, provider)
-                        && (start..end).contains(&t)
-                })
-            })
+            && self
+                .providers
+                .iter()
+                .all(|provider| self.down_at(provider, t))
+    }
+
+    /// Whether `provider` is down at `t` by a fault that is not random.
+    pub fn down_at(&self, provider: &str, t: Duration) -> bool {
+        self.steps.iter().any(|step| {
+            let (start, end) = self.span(step);
+            step.fault.is_down()
+                && !matches!(step.fault, FaultKind::Random { .. })
+                && self.covers(step, provider)
+                && (start..end).contains(&t)
+        })
     }
 
     /// The phases: spans between the steps' starts and ends.
