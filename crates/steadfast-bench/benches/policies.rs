@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
-use futures_util::future::poll_fn;
 use recloser::Recloser;
 use steadfast::Error;
 use steadfast::breaker::{Breaker, BreakerLayer};
@@ -30,18 +29,13 @@ use steadfast::fault::FaultInjector;
 use steadfast::pipeline::Pipeline;
 use steadfast::rate_limit::{Quota, RateLimit};
 use steadfast::retry::{Backoff, RetryLayer, RetryPolicy};
-use tokio::runtime::Runtime;
-use tower::{Layer, Service, service_fn};
+use tower::Layer;
+
+mod common;
+
+use common::{SEC, call_once, ok_service, runtime, settings};
 
 const WINDOW: u32 = 100;
-const SEC: Duration = Duration::from_secs(1);
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-}
 
 fn count_breaker() -> Breaker {
     Breaker::builder("bench").count_window(WINDOW).build()
@@ -56,19 +50,6 @@ fn recloser() -> Recloser {
 }
 
 /// The inner service of every tower bench: always ready, always succeeds.
-fn ok_service()
--> impl Service<(), Response = (), Error = Infallible, Future = Ready<Result<(), Infallible>>> + Clone
-{
-    service_fn(|()| ready(Ok(())))
-}
-
-/// Drives `service` to readiness and calls it once, as a tower client does.
-async fn call_once<S: Service<()>>(service: &RefCell<S>) -> Result<S::Response, S::Error> {
-    poll_fn(|cx| service.borrow_mut().poll_ready(cx)).await?;
-    let future = service.borrow_mut().call(());
-    future.await
-}
-
 /// Runs `op` `iters` times split over two threads; the wall time of the lot.
 fn contended(iters: u64, op: impl Fn() + Sync) -> Duration {
     let start = Instant::now();
@@ -295,13 +276,6 @@ fn pipeline_stages(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-fn settings() -> Criterion {
-    Criterion::default()
-        .warm_up_time(SEC)
-        .measurement_time(2 * SEC)
-        .sample_size(50)
 }
 
 criterion_group! {

@@ -1,5 +1,6 @@
-//! Proof that the breaker's happy path (and a full pipeline's) allocates
-//! nothing, with a counting global allocator.
+//! Proof that the breaker's happy path (and a full pipeline's), a learned
+//! concurrency limit's place and a shedding route's place allocate nothing,
+//! with a counting global allocator.
 //!
 //! One test function only: the allocator counts every thread, and other tests
 //! running at the same time would be counted too.
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use steadfast::Error;
+use steadfast::adaptive::AdaptiveLimit;
 use steadfast::breaker::Breaker;
 use steadfast::budget::Budget;
 use steadfast::bulkhead::Bulkhead;
@@ -18,6 +20,13 @@ use steadfast::fault::FaultInjector;
 use steadfast::pipeline::Pipeline;
 use steadfast::rate_limit::{Quota, RateLimit};
 use steadfast::retry::RetryPolicy;
+use steadfast_config::{Priority, SheddingConfig};
+use steadfast_proxy::runtime::shed::Shedder;
+
+#[path = "../benches/common/target.rs"]
+mod target;
+
+use target::gateway_target;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -91,4 +100,36 @@ fn happy_paths_do_not_allocate() {
     runtime.block_on(run());
     let made = allocations(|| runtime.block_on(run()));
     assert_eq!(made, 0, "full pipeline");
+
+    // A learned limit's place, with the limit rising and falling.
+    let adaptive = AdaptiveLimit::builder().initial(4).max(64).build();
+    let made = allocations(|| {
+        for round in 0..ITERATIONS {
+            let permit = adaptive.try_acquire().unwrap();
+            if round % 50 == 0 {
+                permit.overload();
+            } else {
+                permit.success();
+            }
+        }
+    });
+    assert_eq!(made, 0, "adaptive limit");
+    assert_eq!(adaptive.stats().overloads, 20);
+
+    // A shedding route's place over two learning targets, nothing waiting.
+    let learning = || serde_json::json!({"adaptive_concurrency": {"initial": 64}});
+    let targets = [
+        gateway_target("a", learning()),
+        gateway_target("b", learning()),
+    ];
+    let settings: SheddingConfig = serde_json::from_value(serde_json::json!({})).unwrap();
+    let shedder = Shedder::new("chat", &settings, &targets, None);
+    let admit = || async {
+        for _ in 0..ITERATIONS {
+            drop(shedder.admit(Priority::Normal, &targets).await.unwrap());
+        }
+    };
+    runtime.block_on(admit());
+    let made = allocations(|| runtime.block_on(admit()));
+    assert_eq!(made, 0, "route admission");
 }

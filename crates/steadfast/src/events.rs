@@ -230,10 +230,8 @@ fn record_metrics(event: &Event) {
             counter!("steadfast_health_changes_total", "name" => name.to_string(), "to" => to.as_str())
                 .increment(1);
         }
-        Event::LimitChanged { name, to, .. } => {
-            metrics::gauge!("steadfast_concurrency_limit", "name" => name.to_string())
-                .set(*to as f64);
-        }
+        // The limit sets its own gauge, registered once (`adaptive`).
+        Event::LimitChanged { .. } => {}
         Event::FaultInjected { name, fault } => {
             counter!("steadfast_faults_injected_total", "name" => name.to_string(), "fault" => fault.as_str())
                 .increment(1);

@@ -176,7 +176,10 @@ fn breaker_text(target: &str) -> String {
 
 #[tokio::test]
 async fn browser_shows_every_target_and_a_breaker_opening_within_two_seconds() {
-    let h = Harness::start(&["primary", "secondary", "tertiary"], BREAKER, "").await;
+    // Each model's learned concurrency limit is shown; one request at a
+    // time never raises it.
+    let models = format!("{BREAKER}\nadaptive_concurrency: {{ initial: 5 }}");
+    let h = Harness::start(&["primary", "secondary", "tertiary"], &models, "").await;
     // Some traffic first, so the charts have a few seconds to draw.
     let warmed = eventually(Duration::from_secs(10), || async {
         h.chat("warm up").await;
@@ -207,13 +210,14 @@ async fn browser_shows_every_target_and_a_breaker_opening_within_two_seconds() {
             Duration::from_secs(10),
             "return ['m0', 'm1', 'm2'].every(name => \
                document.querySelector(`tr[data-target=\"${name}\"] .breaker .state-text`)?.textContent === 'closed') \
+             && document.querySelector('tr[data-target=\"m0\"] .concurrency')?.textContent === '0 of 5 in flight (learned limit)' \
              && document.querySelector('[data-route=\"chat\"]') !== null \
              && document.getElementById('connection').textContent.includes('live');",
         )
         .await;
     assert!(
         shown,
-        "every target shown closed, the route, a live connection"
+        "every target shown closed with its learned limit, the route, a live connection"
     );
 
     let injected = Instant::now();

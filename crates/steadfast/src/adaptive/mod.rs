@@ -64,6 +64,10 @@ use crate::classify::AsFailure;
 use crate::events::{Event, Events, Rejection};
 use crate::{BoxError, Error, FailureKind, Outcome};
 
+/// The gauge of each limit (label `name`), with the `metrics` feature.
+#[cfg(feature = "metrics")]
+const LIMIT_GAUGE: &str = "steadfast_concurrency_limit";
+
 /// The limit a new [`AdaptiveLimit`] starts from, unless told.
 pub const DEFAULT_INITIAL: usize = 8;
 
@@ -92,10 +96,15 @@ struct Shared {
     /// As many permits as the limit (less those owed).
     semaphore: Arc<Semaphore>,
     state: Mutex<State>,
+    /// The rule's epoch, mirrored out of the lock for admissions to read.
+    epoch: AtomicU64,
     in_flight: AtomicUsize,
     queued: AtomicUsize,
     overloads: AtomicU64,
     rejected: AtomicU64,
+    /// The limit's gauge, registered once: a change costs no allocation.
+    #[cfg(feature = "metrics")]
+    gauge: metrics::Gauge,
 }
 
 /// The learned limit and how the semaphore stands against it.
@@ -118,7 +127,9 @@ pub struct LimitPermit {
     permit: Option<OwnedSemaphorePermit>,
     epoch: u64,
     in_flight: usize,
-    started: Instant,
+    /// When the call started, where slow calls count (the clock is read
+    /// only then).
+    started: Option<Instant>,
 }
 
 /// A limit's state now.
@@ -223,6 +234,12 @@ impl AdaptiveLimitBuilder {
         };
         let learned = Learned::new(&rule, self.initial);
         let granted = learned.limit();
+        #[cfg(feature = "metrics")]
+        let gauge = {
+            let gauge = metrics::gauge!(LIMIT_GAUGE, "name" => self.name.to_string());
+            gauge.set(granted as f64);
+            gauge
+        };
         AdaptiveLimit {
             shared: Arc::new(Shared {
                 name: self.name,
@@ -237,10 +254,13 @@ impl AdaptiveLimitBuilder {
                     granted,
                     owed: 0,
                 }),
+                epoch: AtomicU64::new(0),
                 in_flight: AtomicUsize::new(0),
                 queued: AtomicUsize::new(0),
                 overloads: AtomicU64::new(0),
                 rejected: AtomicU64::new(0),
+                #[cfg(feature = "metrics")]
+                gauge,
             }),
         }
     }
@@ -356,9 +376,9 @@ impl Shared {
         LimitPermit {
             shared: Arc::clone(self),
             permit: Some(permit),
-            epoch: self.lock().learned.epoch(),
+            epoch: self.epoch.load(Ordering::Acquire),
             in_flight,
-            started: Instant::now(),
+            started: self.slow_call.map(|_| Instant::now()),
         }
     }
 
@@ -384,6 +404,7 @@ impl Shared {
             Some(Ended::Overloaded { epoch }) => {
                 self.overloads.fetch_add(1, Ordering::Relaxed);
                 state.learned.overload(&self.rule, epoch);
+                self.epoch.store(state.learned.epoch(), Ordering::Release);
             }
             None => {}
         }
@@ -410,6 +431,8 @@ impl Shared {
         }
         state.granted = to;
         drop(state);
+        #[cfg(feature = "metrics")]
+        self.gauge.set(to as f64);
         self.events.emit(Event::LimitChanged {
             name: self.name.clone(),
             from,
@@ -442,8 +465,8 @@ impl LimitPermit {
     pub fn record(mut self, outcome: &Outcome) {
         let overloaded = Ended::Overloaded { epoch: self.epoch };
         let ended = match outcome {
-            Outcome::Success => match self.shared.slow_call {
-                Some(slow) if self.started.elapsed() > slow => Some(overloaded),
+            Outcome::Success => match self.shared.slow_call.zip(self.started) {
+                Some((slow, started)) if started.elapsed() > slow => Some(overloaded),
                 _ => Some(Ended::Served {
                     in_flight: self.in_flight,
                 }),
