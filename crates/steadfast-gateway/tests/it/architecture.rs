@@ -102,6 +102,7 @@ fn every_file_and_function_named_exists() {
             assert!(
                 source.contains(&format!("fn {function}"))
                     || source.contains(&format!("struct {function}"))
+                    || source.contains(&format!("enum {function}"))
                     || source.contains(&format!("type {function}")),
                 "ARCHITECTURE.md names {name} in {token}, which has no such item"
             );
