@@ -46,6 +46,11 @@ pub struct ClientConfig {
     /// Requests per minute this client may send.
     #[serde(default)]
     pub requests_per_minute: Option<u64>,
+    /// How much of `requests_per_minute` may be sent at once after a quiet
+    /// spell, as the time the rate takes to earn it (default 5s: a tenth of
+    /// 120/min, at least one request).
+    #[serde(default = "defaults::burst")]
+    pub burst: ConfigDuration,
     /// Requests this client may have in flight at once, an open stream
     /// counting until it ends; past it, 429.
     #[serde(default)]
@@ -460,6 +465,12 @@ pub struct RateLimitConfig {
     /// Tokens (prompt and completion) per minute.
     #[serde(default)]
     pub tokens_per_minute: Option<u64>,
+    /// How much of each rate may be taken at once after a quiet spell, as
+    /// the time the rate takes to earn it (default 5s: 10 requests of 120/min,
+    /// at least one; a request larger than it passes alone when nothing was
+    /// taken for as long).
+    #[serde(default = "defaults::burst")]
+    pub burst: ConfigDuration,
 }
 
 /// How a route picks among its targets.
@@ -821,6 +832,10 @@ mod defaults {
 
     pub(super) fn key_prefix() -> String {
         "steadfast".into()
+    }
+
+    pub(super) fn burst() -> ConfigDuration {
+        ConfigDuration::secs(5)
     }
 
     pub(super) fn redis_timeout() -> ConfigDuration {

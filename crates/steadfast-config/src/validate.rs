@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use super::Problem;
+use super::duration::ConfigDuration;
 use super::types::{BreakerConfig, Config, ProviderKind, RouteConfig, ServerConfig, Strategy};
 
 /// Every problem in `config`, in file order.
@@ -152,7 +153,7 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
             let path = format!("{path}.rate_limit");
             match (limit.requests_per_minute, limit.tokens_per_minute) {
                 (None, None) => report(
-                    path,
+                    path.clone(),
                     "set requests_per_minute, tokens_per_minute or both".into(),
                 ),
                 (Some(0), _) => report(
@@ -165,6 +166,7 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
                 ),
                 _ => {}
             }
+            burst_problems(limit.burst, &format!("{path}.burst"), &mut report);
         }
     }
 
@@ -188,6 +190,7 @@ pub(super) fn validate(config: &Config) -> Vec<Problem> {
                 "must be at least 1".into(),
             );
         }
+        burst_problems(client.burst, &format!("{path}.burst"), &mut report);
         if client.max_concurrent_requests == Some(0) {
             report(
                 format!("{path}.max_concurrent_requests"),
@@ -496,6 +499,16 @@ fn strategy_problems(route: &RouteConfig, path: &str, report: &mut impl FnMut(St
         report(
             format!("{path}.hedge_after"),
             "a hedged route needs `hedge_after` (e.g. \"500ms\" or \"p95\")".into(),
+        );
+    }
+}
+
+/// A rate limit's burst is more than nothing and at most a minute's worth.
+fn burst_problems(burst: ConfigDuration, path: &str, report: &mut impl FnMut(String, String)) {
+    if burst.0.is_zero() || burst.0 > std::time::Duration::from_secs(60) {
+        report(
+            path.to_owned(),
+            "must be more than 0s and at most 60s (a minute's worth of the rate)".into(),
         );
     }
 }

@@ -302,7 +302,7 @@ async fn embeddings_are_served_and_models_lists_routes() {
 async fn a_model_at_its_rate_limit_is_skipped_not_queued() {
     let h = Harness::start(
         &["primary", "secondary"],
-        "rate_limit: { requests_per_minute: 2 }",
+        "rate_limit: { requests_per_minute: 2, burst: 60s }",
         "",
     )
     .await;

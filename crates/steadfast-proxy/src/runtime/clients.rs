@@ -8,10 +8,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use steadfast::events::Events;
-use steadfast::rate_limit::{Quota, RateLimitExceeded};
+use steadfast::rate_limit::RateLimitExceeded;
 use steadfast_config::{ClientConfig, Priority};
 
-use super::limit::Limiter;
+use super::limit::{Limiter, per_minute};
 use crate::fleet::Fleet;
 
 /// One known client.
@@ -58,7 +58,7 @@ impl Client {
             Limiter::new(
                 &name,
                 &scope,
-                Some(Quota::per_minute(rpm)),
+                Some(per_minute(rpm, settings.burst.0)),
                 None,
                 &events,
                 fleet,
@@ -151,7 +151,7 @@ impl Clients {
 mod tests {
     use std::collections::BTreeMap;
 
-    use steadfast_config::{ClientConfig, Secret};
+    use steadfast_config::{ClientConfig, ConfigDuration, Secret};
 
     use super::{ClientRefusal, Clients};
 
@@ -162,6 +162,7 @@ mod tests {
             ClientConfig {
                 key: Secret::new("sk-team-a-0123456789"),
                 requests_per_minute: Some(60),
+                burst: ConfigDuration::secs(5),
                 max_concurrent_requests: None,
                 priority: Default::default(),
             },
@@ -196,6 +197,7 @@ mod tests {
             ClientConfig {
                 key: Secret::new("sk-team-b-0123456789"),
                 requests_per_minute: None,
+                burst: ConfigDuration::secs(5),
                 max_concurrent_requests: Some(2),
                 priority: Default::default(),
             },

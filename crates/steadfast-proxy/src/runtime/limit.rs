@@ -5,11 +5,23 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use steadfast::events::{Event, Events, Rejection};
 use steadfast::rate_limit::{Quota, RateLimit, RateLimitExceeded};
 
 use crate::fleet::{Fleet, FleetLimit};
+
+/// `amount` per minute, of which the rate's worth over `burst` (at least one)
+/// may be taken at once after a quiet spell: a fresh or refilled limit never
+/// lets a whole extra minute through.
+pub(super) fn per_minute(amount: u64, burst: Duration) -> Quota {
+    let earned = (u128::from(amount) * burst.as_millis()).div_ceil(60_000);
+    let burst = u64::try_from(earned)
+        .unwrap_or(u64::MAX)
+        .clamp(1, amount.max(1));
+    Quota::per_minute(amount).with_burst(burst)
+}
 
 /// A request and/or unit (token) limit, local or fleet-wide.
 pub struct Limiter {
@@ -96,5 +108,22 @@ impl Limiter {
         if let Some(fleet) = &self.fleet {
             fleet.correct(estimated, actual);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::per_minute;
+
+    #[test]
+    fn the_burst_is_the_rate_earned_over_its_time_and_at_least_one() {
+        let five = Duration::from_secs(5);
+        assert_eq!(per_minute(120, five).burst, 10);
+        assert_eq!(per_minute(100_000, five).burst, 8_334);
+        assert_eq!(per_minute(2, five).burst, 1);
+        assert_eq!(per_minute(120, Duration::from_secs(60)).burst, 120);
+        assert_eq!(per_minute(120, Duration::from_millis(500)).burst, 1);
     }
 }

@@ -12,12 +12,11 @@ use steadfast::bulkhead::Bulkhead;
 use steadfast::events::Events;
 use steadfast::health::HealthState;
 use steadfast::latency::LatencyTracker;
-use steadfast::rate_limit::Quota;
 use steadfast_config::{AdaptiveConcurrencyConfig, BreakerConfig, Continuation, ModelConfig};
 use steadfast_wire::format;
 use tokio::time::Instant;
 
-use super::limit::Limiter;
+use super::limit::{Limiter, per_minute};
 use super::signals::TargetSignals;
 use crate::fleet::Fleet;
 use crate::telemetry::{Concurrency, TargetMetrics};
@@ -121,8 +120,12 @@ impl Target {
             Limiter::new(
                 &name,
                 &format!("model:{name}"),
-                limit.requests_per_minute.map(Quota::per_minute),
-                limit.tokens_per_minute.map(Quota::per_minute),
+                limit
+                    .requests_per_minute
+                    .map(|amount| per_minute(amount, limit.burst.0)),
+                limit
+                    .tokens_per_minute
+                    .map(|amount| per_minute(amount, limit.burst.0)),
                 events,
                 fleet,
             )
