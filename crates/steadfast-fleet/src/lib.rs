@@ -100,6 +100,16 @@ impl SharedState {
         self.link.as_ref().is_none_or(|link| link.is_up())
     }
 
+    /// Why the fleet's state is not in use though Redis answers: `readonly`
+    /// while the server is a replica (a failover demoted it) and no
+    /// connection has reached the new primary yet.
+    pub fn degraded(&self) -> Option<&'static str> {
+        self.link
+            .as_ref()
+            .filter(|link| !link.is_up() && link.is_readonly())
+            .map(|_| "readonly")
+    }
+
     /// The proxy's seam to the fleet; `None` for memory.
     pub fn fleet(&self) -> Option<Arc<dyn Fleet>> {
         self.link

@@ -3,11 +3,18 @@
 //! logged (never with the URL), counted in `steadfast_shared_state_errors_total`,
 //! and turns the link down until the sync task has checked Redis and
 //! resynchronised; while down, callers use their local state and wait on nothing.
+//!
+//! A server that answers `READONLY` (a primary demoted by a failover, which
+//! keeps its connections) marks the link *read-only*: it stays down, and the
+//! sync task opens new connections (to wherever the address now leads) until
+//! one reaches a writable primary. Without this a demoted primary answers
+//! `PING` and reads, so the link came back at once and failed again on the
+//! next write — up and down on every request.
 
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -23,7 +30,11 @@ pub(super) type Deferred = (&'static str, redis::Cmd);
 /// Redis as the fleet's shared state, from one gateway's side.
 pub(crate) struct Link {
     client: Client,
-    manager: ConnectionManager,
+    config: ConnectionManagerConfig,
+    /// The command connection; replaced when the server turned read-only.
+    manager: Mutex<ConnectionManager>,
+    /// The server answered `READONLY`, or said it is a replica.
+    readonly: AtomicBool,
     prefix: String,
     instance: String,
     timeout: Duration,
@@ -51,13 +62,15 @@ impl Link {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(100))
             .set_max_delay(Duration::from_secs(2));
-        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
+        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
             .map_err(|error| scrub(format!("cannot set up the Redis connection: {error}")))?;
         let rng = steadfast::rng::Rng::from_entropy();
         let (deferred, queue) = mpsc::channel(QUEUED);
         Ok(Link {
             client,
-            manager,
+            config,
+            manager: Mutex::new(manager),
+            readonly: AtomicBool::new(false),
             prefix: prefix.to_owned(),
             instance: format!("{:016x}", rng.next_u64()),
             timeout,
@@ -98,7 +111,40 @@ impl Link {
 
     /// A handle on the command connection, for building a command future.
     pub(crate) fn connection(&self) -> ConnectionManager {
-        self.manager.clone()
+        self.manager().clone()
+    }
+
+    fn manager(&self) -> MutexGuard<'_, ConnectionManager> {
+        // A clone is all that is taken under the lock: it cannot be left half-done.
+        self.manager
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the server answered as a read-only replica since the link
+    /// was last up.
+    pub(crate) fn is_readonly(&self) -> bool {
+        self.readonly.load(Ordering::Relaxed)
+    }
+
+    /// Notes that the server is a read-only replica.
+    pub(super) fn note_readonly(&self) {
+        if !self.readonly.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "shared state: Redis answered as a read-only replica (a failover demoted it); \
+                 reconnecting until the address leads to a writable primary"
+            );
+        }
+    }
+
+    /// Replaces the command connection by a new one (not connected yet),
+    /// which reaches whatever server the address leads to now.
+    pub(super) fn renew(&self) -> Result<(), String> {
+        let fresh =
+            ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
+                .map_err(|error| scrub(&self.secrets, error.to_string()))?;
+        *self.manager() = fresh;
+        Ok(())
     }
 
     /// A new pub/sub connection, within the connect timeout.
@@ -137,7 +183,12 @@ impl Link {
     ) -> Result<T, String> {
         match tokio::time::timeout(self.timeout, command).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(scrub(&self.secrets, error.to_string())),
+            Ok(Err(error)) => {
+                if is_readonly(&error) {
+                    self.note_readonly();
+                }
+                Err(scrub(&self.secrets, error.to_string()))
+            }
             Err(_) => Err(format!("no answer within {:?}", self.timeout)),
         }
     }
@@ -169,6 +220,10 @@ impl Link {
             let sent = command.query_async::<redis::Value>(&mut connection);
             match tokio::time::timeout(link.timeout, sent).await {
                 Ok(Ok(_)) => {}
+                Ok(Err(error)) if is_readonly(&error) => {
+                    link.note_readonly();
+                    link.failed(op, &scrub(&link.secrets, error.to_string()));
+                }
                 Ok(Err(error))
                     if !(error.is_io_error()
                         || error.is_connection_dropped()
@@ -218,6 +273,7 @@ impl Link {
     /// Marks Redis usable again (after a resync).
     pub(super) fn set_up(&self) {
         self.reported.store(false, Ordering::Relaxed);
+        self.readonly.store(false, Ordering::Relaxed);
         if !self.up.send_replace(true) {
             tracing::info!(instance = %self.instance, "shared state: Redis connected");
         }
@@ -242,6 +298,11 @@ impl fmt::Debug for Link {
             .field("up", &self.is_up())
             .finish_non_exhaustive()
     }
+}
+
+/// Whether Redis refused because it is a read-only replica.
+fn is_readonly(error: &redis::RedisError) -> bool {
+    error.code() == Some("READONLY") || error.to_string().contains("READONLY")
 }
 
 /// Connecting (TCP, TLS, AUTH) may take longer than one command.

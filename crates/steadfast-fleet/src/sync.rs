@@ -19,7 +19,7 @@ use super::link::Link;
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// How often a connected link is checked with `PING`.
+/// How often a connected link is checked (`ROLE`: answering, and a primary).
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// Starts the tasks of `link`; they end when `stop` turns true.
@@ -51,9 +51,14 @@ async fn supervise(
     let mut backoff = MIN_BACKOFF;
     loop {
         let connect = async {
+            if link.is_readonly() {
+                // The old connection stays with the demoted server: a new
+                // one goes where the address leads now.
+                link.renew()?;
+            }
             let mut pubsub = link.pubsub().await?;
             link.bounded(pubsub.subscribe(breakers.channel())).await?;
-            ping(&link).await?;
+            writable(&link).await?;
             breakers.resync(&proxy.runtime()).await?;
             Ok::<_, String>(pubsub)
         };
@@ -92,7 +97,7 @@ async fn supervise(
                 },
                 () = link.trouble() => {
                     // A command failed: if Redis answers, resync and carry on.
-                    let recovered = match ping(&link).await {
+                    let recovered = match writable(&link).await {
                         Ok(()) => breakers.resync(&proxy.runtime()).await,
                         Err(reason) => Err(reason),
                     };
@@ -105,7 +110,7 @@ async fn supervise(
                     }
                 }
                 _ = heartbeat.tick() => {
-                    if let Err(reason) = ping(&link).await {
+                    if let Err(reason) = writable(&link).await {
                         link.failed("heartbeat", &reason);
                         break;
                     }
@@ -116,10 +121,23 @@ async fn supervise(
     }
 }
 
-async fn ping(link: &Link) -> Result<(), String> {
+/// Checks that the server answers and is a writable primary (`ROLE`): a
+/// replica is noted as read-only.
+async fn writable(link: &Link) -> Result<(), String> {
     let mut connection = link.connection();
-    link.bounded(redis::cmd("PING").query_async::<()>(&mut connection))
-        .await
+    let role = link
+        .bounded(redis::cmd("ROLE").query_async::<Vec<redis::Value>>(&mut connection))
+        .await?;
+    match role.first() {
+        Some(redis::Value::BulkString(name)) if name.as_slice() == b"master" => Ok(()),
+        _ => {
+            link.note_readonly();
+            Err(
+                "the server is a read-only replica: waiting for the address to lead to the primary"
+                    .into(),
+            )
+        }
+    }
 }
 
 /// Publishes this gateway's breaker transitions to the fleet.

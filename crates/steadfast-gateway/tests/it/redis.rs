@@ -15,6 +15,7 @@ use steadfast_mock::Mode;
 use tokio::time::Instant;
 
 use crate::support::fleet::{Fleet, audit_entries, summary};
+use crate::support::forward::Forwarder;
 use crate::support::redis_server::{RedisServer, TLS_PASSWORD};
 use crate::support::{ServeProcess, eventually};
 
@@ -404,4 +405,113 @@ async fn gateway_on_redis(
     std::fs::write(&path, yaml).unwrap();
     let roots = roots.to_str().unwrap();
     ServeProcess::start(&[], &path, port, &[("SSL_CERT_FILE", roots)]).await
+}
+
+/// Runs one command on `server`.
+async fn redis_command(server: &RedisServer, args: &[&str]) -> redis::Value {
+    let mut connection = server.connection().await;
+    let mut command = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        command.arg(*arg);
+    }
+    command.query_async(&mut connection).await.unwrap()
+}
+
+/// The `state` section of an instance's `/api/status`.
+async fn shared_state(fleet: &Fleet, instance: usize) -> serde_json::Value {
+    let status: serde_json::Value = fleet
+        .client
+        .get(fleet.url(instance, "/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    status["state"].clone()
+}
+
+/// A failover behind one address: the primary is demoted (it keeps the
+/// gateways' connections and answers `READONLY`) and a replica promoted.
+/// While the address still leads to the demoted server, every gateway says
+/// so (`connected: false`, `degraded: readonly`) and serves on its local
+/// state, without failing a request or flapping; once the address leads to
+/// the new primary, each reconnects within seconds and the fleet's limits
+/// hold again there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_behind_one_address_is_followed_and_fails_no_request() {
+    let primary = RedisServer::start().await;
+    let replica = RedisServer::start().await;
+    let primary_port = primary.addr().port().to_string();
+    redis_command(&replica, &["REPLICAOF", "127.0.0.1", &primary_port]).await;
+    let forwarder = Forwarder::start(primary.addr()).await;
+    let clients = "clients:\n  before: { key: \"k-before-failover-1\", requests_per_minute: 120 }\n  \
+                   after: { key: \"k-after-failover-12\", requests_per_minute: 120 }\n";
+    let fleet = Arc::new(Fleet::start_at(primary, &forwarder.url(), &["a"], "", "", clients).await);
+
+    // The failover: the replica becomes the primary, the primary its replica.
+    redis_command(&replica, &["REPLICAOF", "NO", "ONE"]).await;
+    let replica_port = replica.addr().port().to_string();
+    redis_command(&fleet.redis, &["REPLICAOF", "127.0.0.1", &replica_port]).await;
+    let statuses = fleet.load(10, Some("k-before-failover-1")).await;
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "no request fails: {statuses:?}"
+    );
+    let readonly = json!({"backend": "redis", "connected": false, "degraded": "readonly"});
+    let told = eventually(Duration::from_secs(10), || async {
+        for instance in 0..3 {
+            if shared_state(&fleet, instance).await != readonly {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    assert!(told, "{}", shared_state(&fleet, 0).await);
+    // It stays down (no flapping up and down per request) while serving,
+    // and is ready, with a warning.
+    for _ in 0..5 {
+        let answer = fleet.chat(1, Some("k-before-failover-1")).await;
+        assert!([200, 429].contains(&answer.status().as_u16()));
+        assert_eq!(shared_state(&fleet, 1).await, readonly);
+    }
+    let ready = fleet
+        .client
+        .get(fleet.url(2, "/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["state"], readonly);
+    assert!(
+        ready["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("read-only replica"),
+        "{ready}"
+    );
+
+    // The address moves to the new primary.
+    forwarder.point_to(replica.addr());
+    assert!(
+        eventually(Duration::from_secs(10), || async { fleet.connected(true) }).await,
+        "every gateway reconnects to the new primary"
+    );
+    let started = Instant::now();
+    let statuses = fleet.load(30, Some("k-after-failover-12")).await;
+    let elapsed = started.elapsed();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let allowed = 10.0 + 2.0 * elapsed.as_secs_f64();
+    assert!(
+        ok >= 10 && ok as f64 <= allowed + 1.0,
+        "{ok} admitted in {elapsed:?} by three gateways; the fleet allows {allowed:.1}"
+    );
+    let redis::Value::Array(keys) = redis_command(&replica, &["KEYS", "fleet-test:rate:*"]).await
+    else {
+        panic!("KEYS answers an array");
+    };
+    assert!(!keys.is_empty(), "the limits are held on the new primary");
+    assert!(fleet.connected(true), "and the link stays up");
 }

@@ -18,7 +18,9 @@ pub(super) async fn health() -> Json<Value> {
 }
 
 /// `GET /ready`: 200 when every route has at least one available target,
-/// else 503 naming the routes that have none.
+/// else 503 naming the routes that have none. The fleet's shared state is
+/// reported (`state`) and a link to Redis that is down is a warning, not a
+/// refusal: the gateway serves on its local state meanwhile.
 pub(super) async fn ready(State(app): State<Arc<AppState>>) -> Response {
     let runtime = app.runtime();
     let mut stranded: Vec<&str> = runtime
@@ -28,15 +30,38 @@ pub(super) async fn ready(State(app): State<Arc<AppState>>) -> Response {
         .map(|route| &*route.name)
         .collect();
     stranded.sort_unstable();
+    let mut warnings = Vec::new();
+    if !app.shared.is_connected() {
+        warnings.push(match app.shared.degraded() {
+            Some("readonly") => "shared state: Redis answers as a read-only replica (a failover); this gateway uses its local state until it reaches the primary",
+            _ => "shared state: Redis is not connected; this gateway uses its local state until it is back",
+        });
+    }
+    let state = shared_state(&app);
     if stranded.is_empty() {
-        Json(json!({"status": "ready"})).into_response()
+        Json(json!({"status": "ready", "state": state, "warnings": warnings})).into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not_ready", "routes_without_targets": stranded})),
+            Json(json!({
+                "status": "not_ready",
+                "routes_without_targets": stranded,
+                "state": state,
+                "warnings": warnings,
+            })),
         )
             .into_response()
     }
+}
+
+/// The fleet's shared state: its backend, whether it is in use, and why not
+/// though Redis answers.
+fn shared_state(app: &AppState) -> Value {
+    json!({
+        "backend": app.shared.backend(),
+        "connected": app.shared.is_connected(),
+        "degraded": app.shared.degraded(),
+    })
 }
 
 /// `GET /v1/models`: the routes, in OpenAI's list shape (with client keys
@@ -59,9 +84,6 @@ pub(super) async fn models(
 /// `GET /api/status`: every route and target with its live state.
 pub(super) async fn status(State(app): State<Arc<AppState>>) -> Json<Value> {
     let mut status = crate::status::snapshot(&app);
-    status["state"] = json!({
-        "backend": app.shared.backend(),
-        "connected": app.shared.is_connected(),
-    });
+    status["state"] = shared_state(&app);
     Json(status)
 }

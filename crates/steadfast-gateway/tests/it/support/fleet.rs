@@ -26,11 +26,23 @@ impl Fleet {
     /// `extra` is appended to the config (top-level sections).
     pub async fn start(names: &[&str], model_extra: &str, route_extra: &str, extra: &str) -> Fleet {
         let redis = RedisServer::start().await;
+        let url = redis.url();
+        Fleet::start_at(redis, &url, names, model_extra, route_extra, extra).await
+    }
+
+    /// A fleet that reaches `redis` at `url` (an address in front of it).
+    pub async fn start_at(
+        redis: RedisServer,
+        url: &str,
+        names: &[&str],
+        model_extra: &str,
+        route_extra: &str,
+        extra: &str,
+    ) -> Fleet {
         let mocks = super::mocks(names).await;
         let mut yaml = super::config_yaml(&mocks, model_extra, route_extra);
         yaml.push_str(&format!(
-            "state: {{ backend: redis, url: \"{}\", key_prefix: fleet-test }}\n{extra}",
-            redis.url()
+            "state: {{ backend: redis, url: \"{url}\", key_prefix: fleet-test }}\n{extra}"
         ));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("steadfast.yaml");

@@ -11,6 +11,7 @@
 )]
 
 pub mod fleet;
+pub mod forward;
 pub mod observe;
 pub mod redis_server;
 

@@ -57,6 +57,11 @@ impl RedisServer {
         }
     }
 
+    /// The server's address (plain servers).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
     /// The certificate of the CA that signed a TLS server's certificate.
     pub fn ca_file(&self) -> Option<PathBuf> {
         self.tls.as_ref().map(|dir| dir.join("ca.crt"))
