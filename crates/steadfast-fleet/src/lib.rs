@@ -127,6 +127,47 @@ impl SharedState {
     }
 }
 
+/// How long `steadfast check` waits for Redis.
+const CHECK_WITHIN: Duration = Duration::from_secs(5);
+
+/// Reaches the Redis of `config` as a gateway would (TLS and credentials
+/// from the URL) and asks its role, for `steadfast check`: `Ok(None)` for
+/// the memory backend, `Ok(Some(role))` (`master`, or `slave` for a
+/// read-only replica), or why not, naming `state.url` and never its
+/// credentials.
+pub async fn check_redis(config: &StateConfig) -> Result<Option<String>, String> {
+    let StateConfig::Redis { url, .. } = config else {
+        return Ok(None);
+    };
+    let secrets = link::credentials(url.expose());
+    let scrub = |text: String| link::scrub(&secrets, text);
+    let client = redis::Client::open(url.expose())
+        .map_err(|error| scrub(format!("state.url is not a usable Redis URL: {error}")))?;
+    let mut connection =
+        match tokio::time::timeout(CHECK_WITHIN, client.get_multiplexed_async_connection()).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(error)) => return Err(scrub(format!("state.url: cannot use Redis: {error}"))),
+            Err(_) => {
+                return Err(format!(
+                    "state.url: Redis did not answer within {CHECK_WITHIN:?}"
+                ));
+            }
+        };
+    let role = tokio::time::timeout(
+        CHECK_WITHIN,
+        redis::cmd("ROLE").query_async::<Vec<redis::Value>>(&mut connection),
+    )
+    .await
+    .map_err(|_| format!("state.url: Redis did not answer within {CHECK_WITHIN:?}"))?
+    .map_err(|error| scrub(format!("state.url: Redis refused: {error}")))?;
+    match role.first() {
+        Some(redis::Value::BulkString(name)) => {
+            Ok(Some(String::from_utf8_lossy(name).into_owned()))
+        }
+        _ => Err("state.url: Redis answered ROLE with no role".into()),
+    }
+}
+
 /// The fleet as the proxy sees it: limits and probes through Redis.
 #[derive(Debug)]
 struct RedisFleet(Arc<Link>);

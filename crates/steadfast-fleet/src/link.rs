@@ -311,7 +311,7 @@ fn connect_timeout(timeout: Duration) -> Duration {
 }
 
 /// The user name and password of a Redis URL, if any.
-fn credentials(url: &str) -> Vec<String> {
+pub(crate) fn credentials(url: &str) -> Vec<String> {
     let Ok(parsed) = url::Url::parse(url) else {
         return Vec::new();
     };
@@ -323,7 +323,7 @@ fn credentials(url: &str) -> Vec<String> {
 }
 
 /// `text` with every secret replaced by `***`.
-fn scrub(secrets: &[String], mut text: String) -> String {
+pub(crate) fn scrub(secrets: &[String], mut text: String) -> String {
     for secret in secrets {
         text = text.replace(secret.as_str(), "***");
     }

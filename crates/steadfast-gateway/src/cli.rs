@@ -37,11 +37,16 @@ pub enum Command {
         #[arg(long, short, env = "STEADFAST_CONFIG")]
         config: PathBuf,
     },
-    /// Check a config file; exits non-zero with every problem found.
+    /// Check a config file; exits non-zero with every problem found. With
+    /// `state.backend: redis`, also reaches Redis and names what stops it (a
+    /// bad URL, password or TLS trust).
     Check {
         /// The config file (YAML or JSON).
         #[arg(long, short)]
         config: PathBuf,
+        /// Check the file only: do not reach Redis.
+        #[arg(long)]
+        offline: bool,
     },
     /// Run a simulated model provider with runtime fault control.
     Mock {
@@ -152,10 +157,29 @@ fn parse_duration_arg(text: &str) -> Result<Duration, String> {
 /// Runs the command line; returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Check { config } => match config::load(&config) {
+        Command::Check { config, offline } => match config::load(&config) {
             Ok(loaded) => {
                 for warning in loaded.warnings() {
                     eprintln!("warning: {}: {warning}", config.display());
+                }
+                if !offline {
+                    match steadfast_fleet::check_redis(&loaded.state).await {
+                        Ok(None) => {}
+                        Ok(Some(role)) if role == "master" => {
+                            println!(
+                                "ok: {}: state.url reaches Redis (the primary)",
+                                config.display()
+                            );
+                        }
+                        Ok(Some(role)) => eprintln!(
+                            "warning: {}: state.url reaches a Redis whose role is {role}: the fleet needs the primary",
+                            config.display()
+                        ),
+                        Err(error) => {
+                            eprintln!("error: {}: {error}", config.display());
+                            return ExitCode::FAILURE;
+                        }
+                    }
                 }
                 println!("ok: {}: {}", config.display(), loaded.summary());
                 ExitCode::SUCCESS

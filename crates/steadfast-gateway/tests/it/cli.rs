@@ -27,6 +27,64 @@ fn check(path: &std::path::Path) -> std::process::Output {
         .unwrap()
 }
 
+/// A config whose shared state is the Redis at `url`.
+fn fleet_config(dir: &tempfile::TempDir, url: &str) -> std::path::PathBuf {
+    write(
+        dir,
+        "fleet.yaml",
+        &format!(
+            "providers:\n  openai: {{ kind: openai, base_url: \"https://api.openai.com/v1\" }}\n\
+             models:\n  gpt: {{ provider: openai, model: gpt-4o-mini }}\n\
+             routes:\n  chat: {{ targets: [gpt] }}\n\
+             state: {{ backend: redis, url: \"{url}\" }}\n"
+        ),
+    )
+}
+
+/// `check` reaches the fleet's Redis: it names a Redis it cannot use
+/// (never printing the URL's password) and says when it reaches the
+/// primary; `--offline` checks the file only.
+#[tokio::test]
+async fn check_reaches_the_fleets_redis_unless_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let path = fleet_config(
+        &dir,
+        &format!("redis://:pw-hunter22-secret@127.0.0.1:{port}"),
+    );
+    let output = check(&path);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("state.url: cannot use Redis"), "{stderr}");
+    assert!(!stderr.contains("hunter22"), "{stderr}");
+    let offline = Command::new(BIN)
+        .args(["check", "--offline", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(offline.status.success(), "{offline:?}");
+
+    let redis = crate::support::redis_server::RedisServer::start().await;
+    let output = check(&fleet_config(&dir, &redis.url()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.contains("state.url reaches Redis (the primary)"),
+        "{stdout}"
+    );
+    // A password the server does not take.
+    let url = redis
+        .url()
+        .replace("redis://", "redis://:pw-hunter22-secret@");
+    let output = check(&fleet_config(&dir, &url));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("state.url"), "{stderr}");
+    assert!(!stderr.contains("hunter22"), "{stderr}");
+}
+
 #[test]
 fn check_accepts_a_good_config_and_summarises_it() {
     let dir = tempfile::tempdir().unwrap();
