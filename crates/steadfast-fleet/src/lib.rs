@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | breaker transitions | hash `{prefix}:breakers` + pub/sub `{prefix}:breaker-changes` (module `breakers`) | local breaker, updated by subscription: no Redis call |
 //! | health probes | a lease per model (`SET NX PX`) and its result (module `probes`) | none |
-//! | rate limits (models, clients) | one Lua GCRA script per check (module `limit`) | one round trip |
+//! | rate limits (models, clients) | one Lua GCRA script per check, by `EVALSHA` (modules `limit`, `scripts`) | one round trip |
 //! | audit log | stream `{prefix}:audit` (`XADD MAXLEN ~`) ([`AuditStream`]) | none (background) |
 //! | cached answers | string `{prefix}:answers:{route}:{digest}` with the route's TTL (`SET PX`) (module `answers`) | one `GET` per lookup; writes in the background |
 //!
@@ -35,6 +35,7 @@ mod breakers;
 mod limit;
 mod link;
 mod probes;
+mod scripts;
 mod sync;
 
 use std::sync::Arc;

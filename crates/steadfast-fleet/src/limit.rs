@@ -1,5 +1,6 @@
 //! Rate limits held for the whole fleet: one atomic Lua GCRA script in
-//! Redis per check, the algorithm of `steadfast::rate_limit`. The proxy's
+//! Redis per check (`EVALSHA`: the script is loaded when the link connects),
+//! the algorithm of `steadfast::rate_limit`. The proxy's
 //! limiter keeps its local limit in step and falls back to it while Redis is
 //! away ([`FleetLimit::take`] answers `None` then).
 
@@ -7,20 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use redis::Script;
 use steadfast::rate_limit::Quota;
 use steadfast_proxy::fleet::FleetLimit;
 
 use super::link::Link;
-
-/// The GCRA script, shared by every limiter of the process.
-const GCRA: &str = include_str!("gcra.lua");
+use super::scripts::GCRA;
 
 /// A limit held in Redis for the whole fleet.
 #[derive(Debug)]
 pub(crate) struct SharedLimit {
     link: Arc<Link>,
-    script: Script,
     requests: Option<Bucket>,
     units: Option<Bucket>,
 }
@@ -60,7 +57,6 @@ impl SharedLimit {
         units: Option<Quota>,
     ) -> SharedLimit {
         SharedLimit {
-            script: Script::new(GCRA),
             requests: requests.map(|quota| Bucket::new(link, scope, "requests", quota)),
             units: units.map(|quota| Bucket::new(link, scope, "units", quota)),
             link: Arc::clone(link),
@@ -68,7 +64,7 @@ impl SharedLimit {
     }
 
     async fn take(&self, units: u64) -> Option<Result<(), Duration>> {
-        let mut invocation = self.script.prepare_invoke();
+        let mut invocation = GCRA.prepare_invoke();
         invocation.arg("take");
         for (bucket, n) in self.buckets(units) {
             invocation
@@ -114,9 +110,10 @@ impl FleetLimit for SharedLimit {
         } else {
             ("refund", estimated - actual)
         };
-        let mut command = redis::cmd("EVAL");
+        // The script's digest, not its 1.3 KB text: it was loaded on connecting.
+        let mut command = redis::cmd("EVALSHA");
         command
-            .arg(GCRA)
+            .arg(GCRA.get_hash())
             .arg(1)
             .arg(&bucket.key)
             .arg(mode)

@@ -3,6 +3,7 @@
 //! shorter than the interval); the holder probes and stores the result, the
 //! others read it. Without Redis every instance probes for itself.
 
+use super::scripts::LEASE;
 use std::time::Duration;
 
 use steadfast_proxy::fleet::{Probe, ProbeResult};
@@ -82,23 +83,12 @@ pub(crate) async fn probe(
     }
 }
 
-/// Takes the lease when free, extends it when it is already this instance's.
-const LEASE: &str = r"
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-";
-
 /// Whether this instance holds the lease `name` for `ttl`; `true` when
 /// Redis cannot be asked (the instance does the job itself).
 pub(crate) async fn lease(link: &Link, name: &str, ttl: Duration) -> bool {
     let key = link.key(&["lease", &format!("{{{name}}}")]);
     let mut connection = link.connection();
-    let script = redis::Script::new(LEASE);
-    let mut invocation = script.prepare_invoke();
+    let mut invocation = LEASE.prepare_invoke();
     invocation.key(&key).arg(link.instance()).arg(millis(ttl));
     let held = link
         .run("lease", invocation.invoke_async::<u64>(&mut connection))

@@ -58,8 +58,7 @@ async fn supervise(
             }
             let mut pubsub = link.pubsub().await?;
             link.bounded(pubsub.subscribe(breakers.channel())).await?;
-            writable(&link).await?;
-            breakers.resync(&proxy.runtime()).await?;
+            recheck(&link, &breakers, &proxy).await?;
             Ok::<_, String>(pubsub)
         };
         let connected = tokio::select! {
@@ -97,11 +96,7 @@ async fn supervise(
                 },
                 () = link.trouble() => {
                     // A command failed: if Redis answers, resync and carry on.
-                    let recovered = match writable(&link).await {
-                        Ok(()) => breakers.resync(&proxy.runtime()).await,
-                        Err(reason) => Err(reason),
-                    };
-                    match recovered {
+                    match recheck(&link, &breakers, &proxy).await {
                         Ok(()) => link.set_up(),
                         Err(reason) => {
                             link.failed("check", &reason);
@@ -119,6 +114,15 @@ async fn supervise(
         }
         link.set_down();
     }
+}
+
+/// Makes Redis usable after a (re)connection or a failed command: a
+/// writable primary, with the scripts loaded (a restarted server has none),
+/// and the breakers resynchronised.
+async fn recheck(link: &Link, breakers: &Breakers, proxy: &Proxy) -> Result<(), String> {
+    writable(link).await?;
+    super::scripts::load(link).await?;
+    breakers.resync(&proxy.runtime()).await
 }
 
 /// Checks that the server answers and is a writable primary (`ROLE`): a

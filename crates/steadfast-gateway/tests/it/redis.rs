@@ -128,7 +128,7 @@ async fn a_model_rate_limit_holds_for_the_fleet_and_its_round_trip_is_measured()
     let fleet = Arc::new(
         Fleet::start(
             &["a", "b"],
-            "rate_limit: { requests_per_minute: 300 }",
+            "rate_limit: { requests_per_minute: 300, tokens_per_minute: 10000000 }",
             "",
             "",
         )
@@ -153,6 +153,22 @@ async fn a_model_rate_limit_holds_for_the_fleet_and_its_round_trip_is_measured()
         (sent as f64) <= allowed + 1.0 && sent >= 25,
         "m0 got {sent}, the fleet allows {allowed:.1}"
     );
+
+    // Every check and every token correction is one EVALSHA: the scripts
+    // were loaded when the link connected, never sent whole again.
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut fleet.redis.connection().await)
+        .await
+        .unwrap();
+    let calls = |command: &str| {
+        stats
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+            .map_or(0, |rest| rest.split(',').next().unwrap().parse::<u64>().unwrap())
+    };
+    assert_eq!(calls("eval"), 0, "{stats}");
+    assert!(calls("evalsha") >= 600, "{stats}");
 
     // The added latency: one Redis round trip per check.
     let target = Arc::clone(&fleet.gateways[1].state().runtime().targets["m0"]);
