@@ -1,5 +1,6 @@
-//! Checks of the `state` section: a Redis URL the client can connect to, a
-//! key prefix and a timeout. No message quotes the URL, which may hold a
+//! Checks of the `state` section: a Redis URL the client can connect to (or
+//! a `redis+sentinel://` URL naming the Sentinels and the primary), a key
+//! prefix and a timeout. No message quotes the URL, which may hold a
 //! password.
 
 use crate::types::StateConfig;
@@ -15,6 +16,88 @@ pub const REDIS_SCHEMES: [&str; 7] = [
     "unix",
 ];
 
+/// The port of a Sentinel given without one.
+pub const SENTINEL_PORT: u16 = 26379;
+
+/// A `redis+sentinel://[user:password@]host[:port][,host[:port]…]/primary[/db]`
+/// URL (`rediss+sentinel://` for TLS to every node): the Sentinels to ask
+/// where the primary named `primary` is, and how to reach that primary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentinelUrl {
+    /// TLS to the Sentinels and the primary.
+    pub tls: bool,
+    /// The primary's user and password, as written (percent-encoded).
+    pub userinfo: Option<String>,
+    /// Each Sentinel's `host:port`.
+    pub sentinels: Vec<String>,
+    /// The primary's name in the Sentinels' configuration.
+    pub primary: String,
+    /// The database number, when given.
+    pub db: Option<u32>,
+}
+
+impl SentinelUrl {
+    /// Reads `url`: `None` when it is not a Sentinel URL, else the URL or
+    /// what is wrong with it (never quoting it).
+    pub fn parse(url: &str) -> Option<Result<SentinelUrl, String>> {
+        let (tls, rest) = if let Some(rest) = url.strip_prefix("redis+sentinel://") {
+            (false, rest)
+        } else {
+            (true, url.strip_prefix("rediss+sentinel://")?)
+        };
+        Some(SentinelUrl::parse_rest(tls, rest))
+    }
+
+    fn parse_rest(tls: bool, rest: &str) -> Result<SentinelUrl, String> {
+        let (userinfo, rest) = match rest.rsplit_once('@') {
+            Some((userinfo, rest)) => (Some(userinfo.to_owned()), rest),
+            None => (None, rest),
+        };
+        let (hosts, path) = rest.split_once('/').ok_or(
+            "a Sentinel URL names the primary after the hosts: redis+sentinel://host:26379,host:26379/mymaster",
+        )?;
+        let mut sentinels = Vec::new();
+        for host in hosts.split(',') {
+            let (name, port) = match host.rsplit_once(':') {
+                Some((name, port)) => (
+                    name,
+                    port.parse::<u16>()
+                        .map_err(|_| "a Sentinel's port is not a number".to_owned())?,
+                ),
+                None => (host, SENTINEL_PORT),
+            };
+            if name.is_empty() {
+                return Err("a Sentinel's host is empty".into());
+            }
+            sentinels.push(format!("{name}:{port}"));
+        }
+        let mut parts = path.trim_end_matches('/').split('/');
+        let primary = parts.next().unwrap_or_default();
+        if primary.is_empty() {
+            return Err(
+                "a Sentinel URL names the primary: redis+sentinel://host:26379/mymaster".into(),
+            );
+        }
+        let db =
+            match parts.next() {
+                None => None,
+                Some(db) => Some(db.parse::<u32>().map_err(|_| {
+                    "the database after the primary's name is not a number".to_owned()
+                })?),
+            };
+        if parts.next().is_some() {
+            return Err("a Sentinel URL's path is /primary or /primary/db".into());
+        }
+        Ok(SentinelUrl {
+            tls,
+            userinfo,
+            sentinels,
+            primary: primary.to_owned(),
+            db,
+        })
+    }
+}
+
 /// Reports every problem of `state` as (key path, reason).
 pub(crate) fn problems(state: &StateConfig, report: &mut impl FnMut(String, String)) {
     let StateConfig::Redis {
@@ -26,13 +109,20 @@ pub(crate) fn problems(state: &StateConfig, report: &mut impl FnMut(String, Stri
     else {
         return;
     };
-    let usable =
-        url::Url::parse(url.expose()).is_ok_and(|parsed| REDIS_SCHEMES.contains(&parsed.scheme()));
+    let usable = match SentinelUrl::parse(url.expose()) {
+        Some(Ok(_)) => true,
+        Some(Err(why)) => {
+            report("state.url".to_owned(), why);
+            true
+        }
+        None => url::Url::parse(url.expose())
+            .is_ok_and(|parsed| REDIS_SCHEMES.contains(&parsed.scheme())),
+    };
     if !usable {
         report(
             "state.url".to_owned(),
             format!(
-                "not a Redis URL: write redis://[user:password@]host:port[/db], rediss:// for TLS, or redis+unix:///path (schemes: {})",
+                "not a Redis URL: write redis://[user:password@]host:port[/db], rediss:// for TLS, redis+unix:///path, or redis+sentinel://host:26379,host:26379/primary for Sentinel (schemes: {})",
                 REDIS_SCHEMES.join(", ")
             ),
         );
@@ -54,6 +144,42 @@ pub(crate) fn problems(state: &StateConfig, report: &mut impl FnMut(String, Stri
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    use super::SentinelUrl;
+
+    #[test]
+    fn a_sentinel_url_names_its_sentinels_and_primary() {
+        let url =
+            SentinelUrl::parse("redis+sentinel://:pw%40x@s1:26380,s2,10.0.0.3:5000/mymaster/2")
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            url,
+            SentinelUrl {
+                tls: false,
+                userinfo: Some(":pw%40x".into()),
+                sentinels: vec!["s1:26380".into(), "s2:26379".into(), "10.0.0.3:5000".into()],
+                primary: "mymaster".into(),
+                db: Some(2),
+            }
+        );
+        assert!(
+            SentinelUrl::parse("rediss+sentinel://s1/m")
+                .unwrap()
+                .unwrap()
+                .tls
+        );
+        assert!(SentinelUrl::parse("redis://h:6379").is_none());
+        for bad in [
+            "redis+sentinel://s1:26379",
+            "redis+sentinel://s1:26379/",
+            "redis+sentinel://s1:port/m",
+            "redis+sentinel://,s2/m",
+            "redis+sentinel://s1/m/x",
+        ] {
+            assert!(SentinelUrl::parse(bad).unwrap().is_err(), "{bad}");
+        }
+    }
 
     use crate::{ConfigDuration, StateConfig};
 

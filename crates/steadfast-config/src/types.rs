@@ -768,8 +768,11 @@ pub enum StateConfig {
     /// Shared by every gateway of a fleet through Redis: breaker transitions,
     /// health-probe results, rate limits and the audit log.
     Redis {
-        /// `redis://[user:password@]host:port[/db]`, `rediss://` for TLS, or
-        /// `redis+unix:///path`; write it as `"${REDIS_URL}"` when it holds a password.
+        /// `redis://[user:password@]host:port[/db]`, `rediss://` for TLS,
+        /// `redis+unix:///path`, or
+        /// `redis+sentinel://[user:password@]host:port,host:port/primary[/db]`
+        /// (`rediss+sentinel://` for TLS) to follow the primary Sentinel names;
+        /// write it as `"${REDIS_URL}"` when it holds a password.
         url: Secret,
         /// Prefix of every key and channel, so fleets can share one Redis.
         #[serde(default = "defaults::key_prefix")]

@@ -24,7 +24,7 @@ impl FleetAnswers for SharedAnswers {
     fn get(&self, key: &str) -> BoxFuture<'_, Result<Option<Bytes>, ()>> {
         let key = self.0.key(&["answers", key]);
         Box::pin(async move {
-            let mut connection = self.0.connection();
+            let mut connection = self.0.connection().ok_or(())?;
             let mut get = redis::cmd("GET");
             get.arg(&key);
             let command = get.query_async::<Option<Vec<u8>>>(&mut connection);

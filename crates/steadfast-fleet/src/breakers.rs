@@ -114,7 +114,7 @@ impl Breakers {
                 published.insert(Arc::clone(name));
             }
         }
-        let mut connection = self.link.connection();
+        let mut connection = self.link.command_connection()?;
         let records: HashMap<String, String> = self
             .link
             .bounded(redis::AsyncCommands::hgetall(&mut connection, self.hash()))
@@ -154,7 +154,7 @@ impl Breakers {
             .ignore()
             .publish(self.channel(), &payload)
             .ignore();
-        let mut connection = self.link.connection();
+        let mut connection = self.link.command_connection()?;
         self.link
             .bounded(pipe.query_async::<()>(&mut connection))
             .await

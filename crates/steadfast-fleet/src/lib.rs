@@ -140,27 +140,15 @@ pub async fn check_redis(config: &StateConfig) -> Result<Option<String>, String>
     let StateConfig::Redis { url, .. } = config else {
         return Ok(None);
     };
-    let secrets = link::credentials(url.expose());
-    let scrub = |text: String| link::scrub(&secrets, text);
-    let client = redis::Client::open(url.expose())
-        .map_err(|error| scrub(format!("state.url is not a usable Redis URL: {error}")))?;
-    let mut connection =
-        match tokio::time::timeout(CHECK_WITHIN, client.get_multiplexed_async_connection()).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(error)) => return Err(scrub(format!("state.url: cannot use Redis: {error}"))),
-            Err(_) => {
-                return Err(format!(
-                    "state.url: Redis did not answer within {CHECK_WITHIN:?}"
-                ));
-            }
-        };
-    let role = tokio::time::timeout(
-        CHECK_WITHIN,
-        redis::cmd("ROLE").query_async::<Vec<redis::Value>>(&mut connection),
-    )
-    .await
-    .map_err(|_| format!("state.url: Redis did not answer within {CHECK_WITHIN:?}"))?
-    .map_err(|error| scrub(format!("state.url: Redis refused: {error}")))?;
+    let link = Link::new(url.expose(), "check", CHECK_WITHIN)?;
+    link.renew()
+        .await
+        .map_err(|error| format!("state.url: {error}"))?;
+    let mut connection = link.command_connection()?;
+    let role = link
+        .bounded(redis::cmd("ROLE").query_async::<Vec<redis::Value>>(&mut connection))
+        .await
+        .map_err(|error| format!("state.url: cannot use Redis: {error}"))?;
     match role.first() {
         Some(redis::Value::BulkString(name)) => {
             Ok(Some(String::from_utf8_lossy(name).into_owned()))

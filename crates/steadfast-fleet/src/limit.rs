@@ -72,7 +72,7 @@ impl SharedLimit {
                 .arg(bucket.cost(n))
                 .arg(bucket.tolerance_micros);
         }
-        let mut connection = self.link.connection();
+        let mut connection = self.link.connection()?;
         let verdict = self
             .link
             .run(

@@ -10,6 +10,11 @@
 //! one reaches a writable primary. Without this a demoted primary answers
 //! `PING` and reads, so the link came back at once and failed again on the
 //! next write — up and down on every request.
+//!
+//! With `redis+sentinel://` the link asks the Sentinels where the primary is
+//! at every (re)connection, so a Sentinel failover is followed the same way:
+//! the old primary's connection fails (or answers `READONLY`), the link goes
+//! down, and the next connection goes to the primary the Sentinels name.
 
 use std::fmt;
 use std::future::Future;
@@ -18,7 +23,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, RedisResult};
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::{Client, IntoConnectionInfo, RedisResult};
+use steadfast_config::SentinelUrl;
 use tokio::sync::{Notify, mpsc, watch};
 
 /// Background writes held while Redis is away, at most.
@@ -27,12 +34,22 @@ const QUEUED: usize = 1024;
 /// A write that no request waits for: what it is (for errors) and the command.
 pub(super) type Deferred = (&'static str, redis::Cmd);
 
+/// Where the link finds the server to use.
+enum Source {
+    /// One address (which may itself follow a failover).
+    Direct(Client),
+    /// Sentinels, asked where the primary is at every (re)connection.
+    Sentinel(tokio::sync::Mutex<SentinelClient>),
+}
+
 /// Redis as the fleet's shared state, from one gateway's side.
 pub(crate) struct Link {
-    client: Client,
+    source: Source,
     config: ConnectionManagerConfig,
-    /// The command connection; replaced when the server turned read-only.
-    manager: Mutex<ConnectionManager>,
+    /// The server's client (for pub/sub) and command connection; none
+    /// before the Sentinels first named the primary. Replaced when the
+    /// server turned read-only, and at every reconnection through Sentinel.
+    current: Mutex<Option<(Client, ConnectionManager)>>,
     /// The server answered `READONLY`, or said it is a replica.
     readonly: AtomicBool,
     prefix: String,
@@ -54,22 +71,30 @@ impl Link {
     pub(crate) fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Link, String> {
         let secrets = credentials(url);
         let scrub = |text: String| scrub(&secrets, text);
-        let client = Client::open(url)
-            .map_err(|error| scrub(format!("state.url is not a usable Redis URL: {error}")))?;
+        let source = Source::open(url).map_err(scrub)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout(timeout)))
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(100))
             .set_max_delay(Duration::from_secs(2));
-        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
-            .map_err(|error| scrub(format!("cannot set up the Redis connection: {error}")))?;
+        let current = match &source {
+            Source::Direct(client) => {
+                let manager =
+                    ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
+                        .map_err(|error| {
+                            scrub(format!("cannot set up the Redis connection: {error}"))
+                        })?;
+                Some((client.clone(), manager))
+            }
+            Source::Sentinel(_) => None,
+        };
         let rng = steadfast::rng::Rng::from_entropy();
         let (deferred, queue) = mpsc::channel(QUEUED);
         Ok(Link {
-            client,
+            source,
             config,
-            manager: Mutex::new(manager),
+            current: Mutex::new(current),
             readonly: AtomicBool::new(false),
             prefix: prefix.to_owned(),
             instance: format!("{:016x}", rng.next_u64()),
@@ -109,14 +134,22 @@ impl Link {
         let _ = up.wait_for(|up| *up).await;
     }
 
-    /// A handle on the command connection, for building a command future.
-    pub(crate) fn connection(&self) -> ConnectionManager {
-        self.manager().clone()
+    /// A handle on the command connection, for building a command future;
+    /// none before the Sentinels first named the primary.
+    pub(crate) fn connection(&self) -> Option<ConnectionManager> {
+        self.current().as_ref().map(|(_, manager)| manager.clone())
     }
 
-    fn manager(&self) -> MutexGuard<'_, ConnectionManager> {
-        // A clone is all that is taken under the lock: it cannot be left half-done.
-        self.manager
+    /// The command connection, or why there is none yet.
+    pub(crate) fn command_connection(&self) -> Result<ConnectionManager, String> {
+        self.connection()
+            .ok_or_else(|| "the Sentinels have not named the primary yet".to_owned())
+    }
+
+    fn current(&self) -> MutexGuard<'_, Option<(Client, ConnectionManager)>> {
+        // Clones and a replacement are all that is done under the lock: it
+        // cannot be left half-done.
+        self.current
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -137,20 +170,72 @@ impl Link {
         }
     }
 
-    /// Replaces the command connection by a new one (not connected yet),
-    /// which reaches whatever server the address leads to now.
-    pub(super) fn renew(&self) -> Result<(), String> {
-        let fresh =
-            ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
-                .map_err(|error| scrub(&self.secrets, error.to_string()))?;
-        *self.manager() = fresh;
+    /// Whether the next connection should find the server again: through
+    /// Sentinel always (the primary may have moved), for one address when
+    /// the server turned read-only.
+    pub(super) fn needs_renewal(&self) -> bool {
+        matches!(self.source, Source::Sentinel(_)) || self.is_readonly()
+    }
+
+    /// Through Sentinel, checks that the server in use is still the primary
+    /// the Sentinels name: after a failover the old primary may take writes
+    /// for a while before it is told to follow the new one, and what is
+    /// written there is lost. For one address, nothing to check.
+    pub(super) async fn confirm_primary(&self) -> Result<(), String> {
+        let Source::Sentinel(sentinels) = &self.source else {
+            return Ok(());
+        };
+        let named = self.named_primary(sentinels).await?;
+        let address = |client: &Client| client.get_connection_info().addr().to_string();
+        let in_use = self.current().as_ref().map(|(client, _)| address(client));
+        if in_use.as_deref() == Some(address(&named).as_str()) {
+            Ok(())
+        } else {
+            Err("the Sentinels name another primary (a failover)".into())
+        }
+    }
+
+    /// Finds the server to use (the primary the Sentinels name, or whatever
+    /// the address leads to now) and replaces the command connection by a
+    /// new one to it (not connected yet).
+    pub(super) async fn renew(&self) -> Result<(), String> {
+        let client = match &self.source {
+            Source::Direct(client) => client.clone(),
+            Source::Sentinel(sentinels) => self.named_primary(sentinels).await?,
+        };
+        let fresh = ConnectionManager::new_lazy_with_config(client.clone(), self.config.clone())
+            .map_err(|error| scrub(&self.secrets, error.to_string()))?;
+        *self.current() = Some((client, fresh));
         Ok(())
+    }
+
+    /// A client of the primary the Sentinels name now, within the connect
+    /// timeout.
+    async fn named_primary(
+        &self,
+        sentinels: &tokio::sync::Mutex<SentinelClient>,
+    ) -> Result<Client, String> {
+        let limit = connect_timeout(self.timeout);
+        let asked = async { sentinels.lock().await.async_get_client().await };
+        match tokio::time::timeout(limit, asked).await {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(error)) => Err(scrub(
+                &self.secrets,
+                format!("the Sentinels did not name the primary: {error}"),
+            )),
+            Err(_) => Err(format!("no Sentinel answered within {limit:?}")),
+        }
     }
 
     /// A new pub/sub connection, within the connect timeout.
     pub(super) async fn pubsub(&self) -> Result<redis::aio::PubSub, String> {
         let limit = connect_timeout(self.timeout);
-        match tokio::time::timeout(limit, self.client.get_async_pubsub()).await {
+        let client = self
+            .current()
+            .as_ref()
+            .map(|(client, _)| client.clone())
+            .ok_or("the Sentinels have not named the primary yet")?;
+        match tokio::time::timeout(limit, client.get_async_pubsub()).await {
             Ok(Ok(pubsub)) => Ok(pubsub),
             Ok(Err(error)) => Err(scrub(&self.secrets, error.to_string())),
             Err(_) => Err(format!("could not connect within {limit:?}")),
@@ -216,7 +301,9 @@ impl Link {
         }
         let link = Arc::clone(self);
         tokio::spawn(async move {
-            let mut connection = link.connection();
+            let Some(mut connection) = link.connection() else {
+                return;
+            };
             let sent = command.query_async::<redis::Value>(&mut connection);
             match tokio::time::timeout(link.timeout, sent).await {
                 Ok(Ok(_)) => {}
@@ -300,6 +387,48 @@ impl fmt::Debug for Link {
     }
 }
 
+impl Source {
+    /// The source `url` names: Sentinels for `redis+sentinel://`, else one
+    /// address.
+    fn open(url: &str) -> Result<Source, String> {
+        let Some(sentinel) = SentinelUrl::parse(url) else {
+            return Client::open(url)
+                .map(Source::Direct)
+                .map_err(|error| format!("state.url is not a usable Redis URL: {error}"));
+        };
+        let sentinel = sentinel.map_err(|why| format!("state.url: {why}"))?;
+        let scheme = if sentinel.tls { "rediss" } else { "redis" };
+        // The primary's credentials and database, read by the redis crate
+        // from a URL of the same form (the host is never used).
+        let userinfo = sentinel
+            .userinfo
+            .as_deref()
+            .map_or(String::new(), |userinfo| format!("{userinfo}@"));
+        let db = sentinel.db.unwrap_or(0);
+        let primary = format!("{scheme}://{userinfo}primary/{db}")
+            .into_connection_info()
+            .map_err(|error| format!("state.url: the primary's credentials: {error}"))?;
+        let mut node = SentinelNodeConnectionInfo::default()
+            .set_redis_connection_info(primary.redis_settings().clone());
+        if sentinel.tls {
+            node = node.set_tls_mode(redis::TlsMode::Secure);
+        }
+        let sentinels: Vec<String> = sentinel
+            .sentinels
+            .iter()
+            .map(|host| format!("{scheme}://{host}"))
+            .collect();
+        SentinelClient::build(
+            sentinels,
+            sentinel.primary.as_str(),
+            Some(node),
+            SentinelServerType::Master,
+        )
+        .map(|client| Source::Sentinel(tokio::sync::Mutex::new(client)))
+        .map_err(|error| format!("state.url: the Sentinels: {error}"))
+    }
+}
+
 /// Whether Redis refused because it is a read-only replica.
 fn is_readonly(error: &redis::RedisError) -> bool {
     error.code() == Some("READONLY") || error.to_string().contains("READONLY")
@@ -310,20 +439,32 @@ fn connect_timeout(timeout: Duration) -> Duration {
     timeout.max(Duration::from_secs(1))
 }
 
-/// The user name and password of a Redis URL, if any.
-pub(crate) fn credentials(url: &str) -> Vec<String> {
-    let Ok(parsed) = url::Url::parse(url) else {
-        return Vec::new();
+/// The user name and password of a Redis URL (or of a Sentinel URL's
+/// primary), if any, as written.
+fn credentials(url: &str) -> Vec<String> {
+    let (user, password) = match SentinelUrl::parse(url) {
+        Some(Ok(sentinel)) => {
+            let userinfo = sentinel.userinfo.unwrap_or_default();
+            let (user, password) = userinfo.split_once(':').unwrap_or((&userinfo, ""));
+            (user.to_owned(), password.to_owned())
+        }
+        Some(Err(_)) => return Vec::new(),
+        None => match url::Url::parse(url) {
+            Ok(parsed) => (
+                parsed.username().to_owned(),
+                parsed.password().unwrap_or_default().to_owned(),
+            ),
+            Err(_) => return Vec::new(),
+        },
     };
-    [parsed.username(), parsed.password().unwrap_or_default()]
+    [user, password]
         .into_iter()
         .filter(|part| part.len() >= 3)
-        .map(str::to_owned)
         .collect()
 }
 
 /// `text` with every secret replaced by `***`.
-pub(crate) fn scrub(secrets: &[String], mut text: String) -> String {
+fn scrub(secrets: &[String], mut text: String) -> String {
     for secret in secrets {
         text = text.replace(secret.as_str(), "***");
     }
@@ -342,5 +483,7 @@ mod tests {
             scrub(&secrets, "auth as fleet with hunter22 failed".into()),
             "auth as *** with *** failed"
         );
+        let sentinel = credentials("redis+sentinel://fleet:hunter22@s1:26379,s2/mymaster");
+        assert_eq!(sentinel, ["fleet", "hunter22"]);
     }
 }

@@ -26,7 +26,9 @@ pub(crate) async fn probe(
 ) -> ProbeResult {
     let lease = link.key(&["probe", &format!("{{{model}}}"), "lease"]);
     let result = link.key(&["probe", &format!("{{{model}}}"), "result"]);
-    let mut connection = link.connection();
+    let Some(mut connection) = link.connection() else {
+        return probe().await;
+    };
     let taken = link
         .run(
             "probe_lease",
@@ -87,7 +89,9 @@ pub(crate) async fn probe(
 /// Redis cannot be asked (the instance does the job itself).
 pub(crate) async fn lease(link: &Link, name: &str, ttl: Duration) -> bool {
     let key = link.key(&["lease", &format!("{{{name}}}")]);
-    let mut connection = link.connection();
+    let Some(mut connection) = link.connection() else {
+        return true;
+    };
     let mut invocation = LEASE.prepare_invoke();
     invocation.key(&key).arg(link.instance()).arg(millis(ttl));
     let held = link

@@ -30,7 +30,7 @@ return 0
 /// Loads every script into the server the link reaches.
 pub(crate) async fn load(link: &Link) -> Result<(), String> {
     for script in [&*GCRA, &*LEASE] {
-        let mut connection = link.connection();
+        let mut connection = link.command_connection()?;
         link.bounded(script.prepare_invoke().load_async(&mut connection))
             .await?;
     }

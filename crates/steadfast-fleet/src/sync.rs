@@ -51,10 +51,11 @@ async fn supervise(
     let mut backoff = MIN_BACKOFF;
     loop {
         let connect = async {
-            if link.is_readonly() {
-                // The old connection stays with the demoted server: a new
-                // one goes where the address leads now.
-                link.renew()?;
+            if link.needs_renewal() {
+                // The old connection stays with a demoted server: a new one
+                // goes to the primary the Sentinels name, or where the
+                // address leads now.
+                link.renew().await?;
             }
             let mut pubsub = link.pubsub().await?;
             link.bounded(pubsub.subscribe(breakers.channel())).await?;
@@ -125,15 +126,18 @@ async fn recheck(link: &Link, breakers: &Breakers, proxy: &Proxy) -> Result<(), 
     breakers.resync(&proxy.runtime()).await
 }
 
-/// Checks that the server answers and is a writable primary (`ROLE`): a
-/// replica is noted as read-only.
+/// Checks that the server answers and is a writable primary (`ROLE`) — and,
+/// through Sentinel, the one the Sentinels name: a replica is noted as
+/// read-only.
 async fn writable(link: &Link) -> Result<(), String> {
-    let mut connection = link.connection();
+    let mut connection = link.command_connection()?;
     let role = link
         .bounded(redis::cmd("ROLE").query_async::<Vec<redis::Value>>(&mut connection))
         .await?;
     match role.first() {
-        Some(redis::Value::BulkString(name)) if name.as_slice() == b"master" => Ok(()),
+        Some(redis::Value::BulkString(name)) if name.as_slice() == b"master" => {
+            link.confirm_primary().await
+        }
         _ => {
             link.note_readonly();
             Err(
@@ -190,7 +194,9 @@ async fn write_deferred(link: Arc<Link>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
             () = link.wait_up() => {}
         }
-        let mut connection = link.connection();
+        let Some(mut connection) = link.connection() else {
+            continue;
+        };
         let _ = link
             .run(op, command.query_async::<redis::Value>(&mut connection))
             .await;

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use crate::support::fleet::{Fleet, audit_entries, summary};
 use crate::support::forward::Forwarder;
-use crate::support::redis_server::{RedisServer, TLS_PASSWORD};
+use crate::support::redis_server::{RedisServer, SentinelServer, TLS_PASSWORD};
 use crate::support::{ServeProcess, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,7 +165,9 @@ async fn a_model_rate_limit_holds_for_the_fleet_and_its_round_trip_is_measured()
         stats
             .lines()
             .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
-            .map_or(0, |rest| rest.split(',').next().unwrap().parse::<u64>().unwrap())
+            .map_or(0, |rest| {
+                rest.split(',').next().unwrap().parse::<u64>().unwrap()
+            })
     };
     assert_eq!(calls("eval"), 0, "{stats}");
     assert!(calls("evalsha") >= 600, "{stats}");
@@ -530,4 +532,112 @@ async fn a_failover_behind_one_address_is_followed_and_fails_no_request() {
     };
     assert!(!keys.is_empty(), "the limits are held on the new primary");
     assert!(fleet.connected(true), "and the link stays up");
+}
+
+/// One client key per gateway of a fleet, to tell where each one writes.
+const GATEWAY_KEYS: [&str; 3] = [
+    "k-gateway-zero-01",
+    "k-gateway-one-001",
+    "k-gateway-two-001",
+];
+
+/// The port of the primary the Sentinel names, as it says it.
+async fn primary_port(sentinel: &SentinelServer) -> String {
+    let addr = sentinel
+        .sentinel(&["get-master-addr-by-name", "mymaster"])
+        .await;
+    let (_, port): (String, String) = redis::from_redis_value(addr).unwrap();
+    port
+}
+
+/// A fleet on `redis+sentinel://` through a Sentinel failover: three
+/// Sentinels watch a primary and its replica; `SENTINEL FAILOVER` promotes
+/// the replica under load. No request fails, every gateway follows the
+/// primary the Sentinels name, and the limits hold for the fleet there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_failover_is_followed_and_fails_no_request() {
+    let _serial = crate::support::TIMED_RUNS.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let primary = RedisServer::start().await;
+    let replica = RedisServer::start().await;
+    let primary_port_number = primary.addr().port().to_string();
+    redis_command(&replica, &["REPLICAOF", "127.0.0.1", &primary_port_number]).await;
+    let mut sentinels = Vec::new();
+    for _ in 0..3 {
+        sentinels.push(SentinelServer::start(dir.path(), primary.addr()).await);
+    }
+    // The Sentinels know the replica and each other before a failover.
+    let ready = eventually(Duration::from_secs(20), || async {
+        let redis::Value::Array(replicas) = sentinels[0].sentinel(&["replicas", "mymaster"]).await
+        else {
+            return false;
+        };
+        let redis::Value::Array(peers) = sentinels[0].sentinel(&["sentinels", "mymaster"]).await
+        else {
+            return false;
+        };
+        !replicas.is_empty() && peers.len() == 2
+    })
+    .await;
+    assert!(
+        ready,
+        "the Sentinels did not find the replica and each other"
+    );
+    let hosts: Vec<String> = sentinels.iter().map(SentinelServer::host).collect();
+    let url = format!("redis+sentinel://{}/mymaster", hosts.join(","));
+    let mut clients =
+        "clients:\n  before: { key: \"k-before-failover-1\", requests_per_minute: 120 }\n  \
+                       after: { key: \"k-after-failover-12\", requests_per_minute: 120 }\n"
+            .to_owned();
+    for (instance, key) in GATEWAY_KEYS.iter().enumerate() {
+        clients.push_str(&format!(
+            "  gateway{instance}: {{ key: \"{key}\" , requests_per_minute: 6000 }}\n"
+        ));
+    }
+    let fleet = Arc::new(Fleet::start_at(primary, &url, &["a"], "", "", &clients).await);
+
+    sentinels[0].sentinel(&["failover", "mymaster"]).await;
+    let statuses = fleet.load(20, Some("k-before-failover-1")).await;
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "no request fails: {statuses:?}"
+    );
+    let replica_port = replica.addr().port().to_string();
+    let promoted = eventually(Duration::from_secs(20), || async {
+        primary_port(&sentinels[0]).await == replica_port
+    })
+    .await;
+    assert!(promoted, "the Sentinels promoted the replica");
+    // Each gateway moves to the primary the Sentinels name (its check
+    // every 2 s asks them), even while the old primary still takes writes:
+    // each one's own client is then limited on the new primary.
+    let followed = eventually(Duration::from_secs(20), || async {
+        for (instance, key) in GATEWAY_KEYS.iter().enumerate() {
+            let _ = fleet.chat(instance, Some(key)).await;
+        }
+        let mut moved = fleet.connected(true);
+        for name in ["gateway0", "gateway1", "gateway2"] {
+            let pattern = format!("fleet-test:rate:{{client:{name}}}:*");
+            moved &= matches!(
+                redis_command(&replica, &["KEYS", &pattern]).await,
+                redis::Value::Array(keys) if !keys.is_empty()
+            );
+        }
+        moved
+    })
+    .await;
+    assert!(
+        followed,
+        "every gateway follows the primary the Sentinels name"
+    );
+
+    let started = Instant::now();
+    let statuses = fleet.load(30, Some("k-after-failover-12")).await;
+    let elapsed = started.elapsed();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let allowed = 10.0 + 2.0 * elapsed.as_secs_f64();
+    assert!(
+        ok >= 10 && ok as f64 <= allowed + 1.0,
+        "{ok} admitted in {elapsed:?} by three gateways; the fleet allows {allowed:.1}"
+    );
 }

@@ -214,3 +214,73 @@ fn make_certificates(dir: &Path) {
         "redis.ext",
     ]);
 }
+
+/// A real Redis Sentinel watching the primary named `mymaster`: a child
+/// process on a free loopback port with its config in `dir` (Sentinel
+/// rewrites it), killed on drop.
+pub struct SentinelServer {
+    port: u16,
+    child: Child,
+}
+
+impl SentinelServer {
+    /// Starts a Sentinel watching `primary` (a quorum of 2, down after 1 s).
+    pub async fn start(dir: &Path, primary: std::net::SocketAddr) -> SentinelServer {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.join(format!("sentinel-{port}.conf"));
+        std::fs::write(
+            &config,
+            format!(
+                "port {port}\nbind 127.0.0.1\n\
+                 sentinel monitor mymaster {} {} 2\n\
+                 sentinel down-after-milliseconds mymaster 1000\n\
+                 sentinel failover-timeout mymaster 5000\n",
+                primary.ip(),
+                primary.port()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("redis-server")
+            .arg(&config)
+            .arg("--sentinel")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start redis-server --sentinel: {e}"));
+        let addr = format!("127.0.0.1:{port}");
+        let up = super::eventually(Duration::from_secs(10), || {
+            let addr = addr.clone();
+            async move { tokio::net::TcpStream::connect(addr).await.is_ok() }
+        })
+        .await;
+        assert!(up, "redis-server --sentinel did not start on {addr}");
+        SentinelServer { port, child }
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Runs a `SENTINEL …` command.
+    pub async fn sentinel(&self, args: &[&str]) -> redis::Value {
+        let client = redis::Client::open(format!("redis://{}", self.host())).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let mut command = redis::cmd("SENTINEL");
+        for arg in args {
+            command.arg(*arg);
+        }
+        command.query_async(&mut connection).await.unwrap()
+    }
+}
+
+impl Drop for SentinelServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
