@@ -130,6 +130,18 @@ struct Shared {
     retried: Mutex<Vec<Attempt>>,
 }
 
+impl Shared {
+    /// Why `target` was last passed over in this request, if it was.
+    fn last_skip(&self, target: &str) -> Option<Skip> {
+        let skips = self.skips.lock().ok()?;
+        skips
+            .iter()
+            .rev()
+            .find(|(name, _)| &**name == target)
+            .map(|(_, reason)| *reason)
+    }
+}
+
 /// A call of the current pass: its target's index in the route, when it
 /// began and, once it ended, how and after how long. When the route's time
 /// budget cuts the pass, calls still running are timeouts and the others
@@ -411,8 +423,17 @@ where
             }
             Err(Some((ran, error, reason, missed))) => {
                 for attempt in &ran {
-                    if let AttemptOutcome::Failed(failure) = attempt.outcome {
-                        last_failure[eligible[attempt.index]] = Some(failure);
+                    let index = eligible[attempt.index];
+                    match attempt.outcome {
+                        AttemptOutcome::Failed(failure) => last_failure[index] = Some(failure),
+                        // A full target may have a place by the next pass
+                        // (where, the last one left, it waits in its queue).
+                        AttemptOutcome::Skipped
+                            if shared.last_skip(&route.targets[index].name) == Some(Skip::Busy) =>
+                        {
+                            last_failure[index] = Some(Failure::new(FailureKind::Overloaded));
+                        }
+                        _ => {}
                     }
                 }
                 attempts.extend(convert(route, events, &eligible, &ran, &shared));

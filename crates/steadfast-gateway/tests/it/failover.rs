@@ -319,6 +319,50 @@ async fn a_model_at_its_rate_limit_is_skipped_not_queued() {
     assert_eq!(h.mocks[0].control().counts().requests, 2);
 }
 
+/// A model that was full when its turn came gets another turn on the next
+/// pass (where, the last one left, it waits in its queue) instead of being
+/// dropped for the rest of the request: a request is not refused while a
+/// place it could wait for exists. (Seen in the chaos scenario
+/// `priority-shedding`: requests in flight to a provider that went away
+/// failed with "east: skipped (busy)" though east's queue had room.)
+#[tokio::test]
+async fn a_full_model_gets_another_turn_on_the_next_pass() {
+    let h = Arc::new(
+        Harness::start(
+            &["failing", "busy"],
+            "max_concurrency: 1\nmax_queue: 1",
+            "retry: { max_attempts: 2, initial_backoff: 10ms }",
+        )
+        .await,
+    );
+    h.mocks[0].control().set(Faults {
+        mode: Mode::Error,
+        status: 502,
+        ..Faults::default()
+    });
+    h.mocks[1].control().set(Faults {
+        latency_ms: 400,
+        ..Faults::default()
+    });
+    let first = tokio::spawn({
+        let h = Arc::clone(&h);
+        async move { h.chat("first").await }
+    });
+    let holding = eventually(Duration::from_secs(5), || async {
+        h.mocks[1].control().in_flight() == 1
+    })
+    .await;
+    assert!(holding, "the first request holds m1's only place");
+    let second = h.chat("second").await;
+    assert_eq!(
+        second.status(),
+        200,
+        "it waited for m1's place on its second pass"
+    );
+    assert_eq!(header(&second, "x-steadfast-target"), "m1");
+    assert_eq!(first.await.unwrap().status(), 200);
+}
+
 #[tokio::test]
 async fn a_model_at_its_concurrency_limit_is_skipped_while_others_can_serve() {
     let h = Harness::start(&["primary", "secondary"], "max_concurrency: 1", "").await;
