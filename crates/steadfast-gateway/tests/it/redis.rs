@@ -393,6 +393,20 @@ async fn rediss_is_verified_against_trusted_roots_and_its_password_is_never_logg
         "without Redis it serves on local state"
     );
 
+    // The failure is counted when it is logged: wait for it before stopping.
+    let counted = eventually(Duration::from_secs(10), || async {
+        let metrics = client
+            .get(format!("{}/metrics", distrusting.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics.contains("steadfast_shared_state_errors_total{")
+    })
+    .await;
+    assert!(counted, "the refused connection is counted");
     let refused = distrusting.terminate().await;
     assert!(
         refused.to_lowercase().contains("certificate"),
