@@ -25,7 +25,7 @@ pub use alerts::{
 pub use duration::{ConfigDuration, format_duration, parse_duration};
 pub use env::{Redactor, Secret};
 pub use providers::{ServiceAccount, read_service_account};
-pub use state::{REDIS_SCHEMES, SENTINEL_PORT, SentinelUrl};
+pub use state::{CLUSTER_PORT, ClusterUrl, REDIS_SCHEMES, SENTINEL_PORT, SentinelUrl};
 pub use strategy_values::{FailoverKind, HedgeAfter, parse_hedge_after};
 pub use types::*;
 

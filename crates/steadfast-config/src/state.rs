@@ -49,28 +49,11 @@ impl SentinelUrl {
     }
 
     fn parse_rest(tls: bool, rest: &str) -> Result<SentinelUrl, String> {
-        let (userinfo, rest) = match rest.rsplit_once('@') {
-            Some((userinfo, rest)) => (Some(userinfo.to_owned()), rest),
-            None => (None, rest),
-        };
+        let (userinfo, rest) = split_userinfo(rest);
         let (hosts, path) = rest.split_once('/').ok_or(
             "a Sentinel URL names the primary after the hosts: redis+sentinel://host:26379,host:26379/mymaster",
         )?;
-        let mut sentinels = Vec::new();
-        for host in hosts.split(',') {
-            let (name, port) = match host.rsplit_once(':') {
-                Some((name, port)) => (
-                    name,
-                    port.parse::<u16>()
-                        .map_err(|_| "a Sentinel's port is not a number".to_owned())?,
-                ),
-                None => (host, SENTINEL_PORT),
-            };
-            if name.is_empty() {
-                return Err("a Sentinel's host is empty".into());
-            }
-            sentinels.push(format!("{name}:{port}"));
-        }
+        let sentinels = host_list(hosts, SENTINEL_PORT)?;
         let mut parts = path.trim_end_matches('/').split('/');
         let primary = parts.next().unwrap_or_default();
         if primary.is_empty() {
@@ -98,6 +81,74 @@ impl SentinelUrl {
     }
 }
 
+/// The port of a cluster node given without one.
+pub const CLUSTER_PORT: u16 = 6379;
+
+/// A `redis+cluster://[user:password@]host[:port][,host[:port]…]` URL
+/// (`rediss+cluster://` for TLS): some nodes of a Redis Cluster, from which
+/// the client learns the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterUrl {
+    /// TLS to every node.
+    pub tls: bool,
+    /// The nodes' user and password, as written (percent-encoded).
+    pub userinfo: Option<String>,
+    /// Each seed node's `host:port`.
+    pub nodes: Vec<String>,
+}
+
+impl ClusterUrl {
+    /// Reads `url`: `None` when it is not a cluster URL, else the URL or
+    /// what is wrong with it (never quoting it).
+    pub fn parse(url: &str) -> Option<Result<ClusterUrl, String>> {
+        let (tls, rest) = if let Some(rest) = url.strip_prefix("redis+cluster://") {
+            (false, rest)
+        } else {
+            (true, url.strip_prefix("rediss+cluster://")?)
+        };
+        let (userinfo, rest) = split_userinfo(rest);
+        let hosts = rest.trim_end_matches('/');
+        if hosts.contains('/') {
+            return Some(Err(
+                "a cluster URL has no path: a cluster has one database".into()
+            ));
+        }
+        Some(host_list(hosts, CLUSTER_PORT).map(|nodes| ClusterUrl {
+            tls,
+            userinfo,
+            nodes,
+        }))
+    }
+}
+
+/// The user information before the last `@`, and the rest.
+fn split_userinfo(rest: &str) -> (Option<String>, &str) {
+    match rest.rsplit_once('@') {
+        Some((userinfo, rest)) => (Some(userinfo.to_owned()), rest),
+        None => (None, rest),
+    }
+}
+
+/// `host[:port],host[:port]…` as `host:port` each.
+fn host_list(hosts: &str, default_port: u16) -> Result<Vec<String>, String> {
+    let mut list = Vec::new();
+    for host in hosts.split(',') {
+        let (name, port) = match host.rsplit_once(':') {
+            Some((name, port)) => (
+                name,
+                port.parse::<u16>()
+                    .map_err(|_| "a host's port is not a number".to_owned())?,
+            ),
+            None => (host, default_port),
+        };
+        if name.is_empty() {
+            return Err("a host is empty".into());
+        }
+        list.push(format!("{name}:{port}"));
+    }
+    Ok(list)
+}
+
 /// Reports every problem of `state` as (key path, reason).
 pub(crate) fn problems(state: &StateConfig, report: &mut impl FnMut(String, String)) {
     let StateConfig::Redis {
@@ -109,8 +160,11 @@ pub(crate) fn problems(state: &StateConfig, report: &mut impl FnMut(String, Stri
     else {
         return;
     };
-    let usable = match SentinelUrl::parse(url.expose()) {
-        Some(Ok(_)) => true,
+    let several = SentinelUrl::parse(url.expose())
+        .map(|parsed| parsed.map(drop))
+        .or_else(|| ClusterUrl::parse(url.expose()).map(|parsed| parsed.map(drop)));
+    let usable = match several {
+        Some(Ok(())) => true,
         Some(Err(why)) => {
             report("state.url".to_owned(), why);
             true
@@ -122,7 +176,7 @@ pub(crate) fn problems(state: &StateConfig, report: &mut impl FnMut(String, Stri
         report(
             "state.url".to_owned(),
             format!(
-                "not a Redis URL: write redis://[user:password@]host:port[/db], rediss:// for TLS, redis+unix:///path, or redis+sentinel://host:26379,host:26379/primary for Sentinel (schemes: {})",
+                "not a Redis URL: write redis://[user:password@]host:port[/db], rediss:// for TLS, redis+unix:///path, redis+sentinel://host:26379,host:26379/primary for Sentinel, or redis+cluster://host:6379,host:6379 for a cluster (schemes: {})",
                 REDIS_SCHEMES.join(", ")
             ),
         );
@@ -145,7 +199,30 @@ pub(crate) fn problems(state: &StateConfig, report: &mut impl FnMut(String, Stri
 mod tests {
     use std::path::Path;
 
-    use super::SentinelUrl;
+    use super::{ClusterUrl, SentinelUrl};
+
+    #[test]
+    fn a_cluster_url_names_its_seed_nodes() {
+        let url = ClusterUrl::parse("rediss+cluster://u:p@n1:7000,n2")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            url,
+            ClusterUrl {
+                tls: true,
+                userinfo: Some("u:p".into()),
+                nodes: vec!["n1:7000".into(), "n2:6379".into()],
+            }
+        );
+        assert!(ClusterUrl::parse("redis://n1").is_none());
+        for bad in [
+            "redis+cluster://n1/0",
+            "redis+cluster://n1:x",
+            "redis+cluster://,n2",
+        ] {
+            assert!(ClusterUrl::parse(bad).unwrap().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_sentinel_url_names_its_sentinels_and_primary() {

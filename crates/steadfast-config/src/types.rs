@@ -771,7 +771,9 @@ pub enum StateConfig {
         /// `redis://[user:password@]host:port[/db]`, `rediss://` for TLS,
         /// `redis+unix:///path`, or
         /// `redis+sentinel://[user:password@]host:port,host:port/primary[/db]`
-        /// (`rediss+sentinel://` for TLS) to follow the primary Sentinel names;
+        /// (`rediss+sentinel://` for TLS) to follow the primary Sentinel names,
+        /// or `redis+cluster://[user:password@]host:port,host:port` for a Redis
+        /// Cluster;
         /// write it as `"${REDIS_URL}"` when it holds a password.
         url: Secret,
         /// Prefix of every key and channel, so fleets can share one Redis.

@@ -148,15 +148,25 @@ impl Breakers {
             until_ms,
         };
         let payload = serde_json::to_string(&record).map_err(|error| error.to_string())?;
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .hset(self.hash(), &record.model, &payload)
-            .ignore()
-            .publish(self.channel(), &payload)
-            .ignore();
+        // Recorded, then announced: two commands, not a transaction or a
+        // pipeline (a cluster takes neither across a key and a channel). A
+        // record whose message was lost is read at the next resync;
+        // transitions are rare, the second round trip costs nothing.
         let mut connection = self.link.command_connection()?;
         self.link
-            .bounded(pipe.query_async::<()>(&mut connection))
+            .bounded(redis::AsyncCommands::hset::<_, _, _, ()>(
+                &mut connection,
+                self.hash(),
+                &record.model,
+                &payload,
+            ))
+            .await?;
+        self.link
+            .bounded(redis::AsyncCommands::publish::<_, _, ()>(
+                &mut connection,
+                self.channel(),
+                &payload,
+            ))
             .await
     }
 

@@ -32,6 +32,7 @@
 mod answers;
 mod audit;
 mod breakers;
+mod connection;
 mod limit;
 mod link;
 mod probes;
@@ -133,9 +134,9 @@ const CHECK_WITHIN: Duration = Duration::from_secs(5);
 
 /// Reaches the Redis of `config` as a gateway would (TLS and credentials
 /// from the URL) and asks its role, for `steadfast check`: `Ok(None)` for
-/// the memory backend, `Ok(Some(role))` (`master`, or `slave` for a
-/// read-only replica), or why not, naming `state.url` and never its
-/// credentials.
+/// the memory backend, `Ok(Some(role))` (`master`, `slave` for a read-only
+/// replica, `cluster` for a cluster whose every node answered), or why not,
+/// naming `state.url` and never its credentials.
 pub async fn check_redis(config: &StateConfig) -> Result<Option<String>, String> {
     let StateConfig::Redis { url, .. } = config else {
         return Ok(None);
@@ -145,6 +146,12 @@ pub async fn check_redis(config: &StateConfig) -> Result<Option<String>, String>
         .await
         .map_err(|error| format!("state.url: {error}"))?;
     let mut connection = link.command_connection()?;
+    if link.is_cluster() {
+        link.bounded(redis::cmd("PING").query_async::<()>(&mut connection))
+            .await
+            .map_err(|error| format!("state.url: cannot use the cluster: {error}"))?;
+        return Ok(Some("cluster".into()));
+    }
     let role = link
         .bounded(redis::cmd("ROLE").query_async::<Vec<redis::Value>>(&mut connection))
         .await

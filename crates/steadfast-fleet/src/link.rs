@@ -15,17 +15,25 @@
 //! at every (re)connection, so a Sentinel failover is followed the same way:
 //! the old primary's connection fails (or answers `READONLY`), the link goes
 //! down, and the next connection goes to the primary the Sentinels name.
+//!
+//! With `redis+cluster://` the command connection is a cluster connection,
+//! which sends each command to the node of its key's slot and follows
+//! `MOVED`/`ASK` redirections and failovers by itself; pub/sub goes through
+//! one seed node (a cluster forwards every message to every node).
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{Client, IntoConnectionInfo, RedisResult};
-use steadfast_config::SentinelUrl;
+use steadfast_config::{ClusterUrl, SentinelUrl};
+
+use super::connection::Connection;
 use tokio::sync::{Notify, mpsc, watch};
 
 /// Background writes held while Redis is away, at most.
@@ -40,6 +48,11 @@ enum Source {
     Direct(Client),
     /// Sentinels, asked where the primary is at every (re)connection.
     Sentinel(tokio::sync::Mutex<SentinelClient>),
+    /// A Redis Cluster, and a client of each seed node (for pub/sub).
+    Cluster {
+        client: ClusterClient,
+        seeds: Vec<Client>,
+    },
 }
 
 /// Redis as the fleet's shared state, from one gateway's side.
@@ -49,7 +62,9 @@ pub(crate) struct Link {
     /// The server's client (for pub/sub) and command connection; none
     /// before the Sentinels first named the primary. Replaced when the
     /// server turned read-only, and at every reconnection through Sentinel.
-    current: Mutex<Option<(Client, ConnectionManager)>>,
+    current: Mutex<Option<(Client, Connection)>>,
+    /// Connections made so far (a cluster's pub/sub turns through its seeds).
+    renewals: AtomicUsize,
     /// The server answered `READONLY`, or said it is a replica.
     readonly: AtomicBool,
     prefix: String,
@@ -71,7 +86,7 @@ impl Link {
     pub(crate) fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Link, String> {
         let secrets = credentials(url);
         let scrub = |text: String| scrub(&secrets, text);
-        let source = Source::open(url).map_err(scrub)?;
+        let source = Source::open(url, timeout).map_err(scrub)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout(timeout)))
             .set_response_timeout(Some(timeout))
@@ -85,9 +100,9 @@ impl Link {
                         .map_err(|error| {
                             scrub(format!("cannot set up the Redis connection: {error}"))
                         })?;
-                Some((client.clone(), manager))
+                Some((client.clone(), Connection::Single(manager)))
             }
-            Source::Sentinel(_) => None,
+            Source::Sentinel(_) | Source::Cluster { .. } => None,
         };
         let rng = steadfast::rng::Rng::from_entropy();
         let (deferred, queue) = mpsc::channel(QUEUED);
@@ -95,6 +110,7 @@ impl Link {
             source,
             config,
             current: Mutex::new(current),
+            renewals: AtomicUsize::new(0),
             readonly: AtomicBool::new(false),
             prefix: prefix.to_owned(),
             instance: format!("{:016x}", rng.next_u64()),
@@ -136,17 +152,24 @@ impl Link {
 
     /// A handle on the command connection, for building a command future;
     /// none before the Sentinels first named the primary.
-    pub(crate) fn connection(&self) -> Option<ConnectionManager> {
-        self.current().as_ref().map(|(_, manager)| manager.clone())
+    pub(crate) fn connection(&self) -> Option<Connection> {
+        self.current()
+            .as_ref()
+            .map(|(_, connection)| connection.clone())
+    }
+
+    /// Whether the link is to a Redis Cluster.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self.source, Source::Cluster { .. })
     }
 
     /// The command connection, or why there is none yet.
-    pub(crate) fn command_connection(&self) -> Result<ConnectionManager, String> {
+    pub(crate) fn command_connection(&self) -> Result<Connection, String> {
         self.connection()
             .ok_or_else(|| "the Sentinels have not named the primary yet".to_owned())
     }
 
-    fn current(&self) -> MutexGuard<'_, Option<(Client, ConnectionManager)>> {
+    fn current(&self) -> MutexGuard<'_, Option<(Client, Connection)>> {
         // Clones and a replacement are all that is done under the lock: it
         // cannot be left half-done.
         self.current
@@ -174,7 +197,7 @@ impl Link {
     /// Sentinel always (the primary may have moved), for one address when
     /// the server turned read-only.
     pub(super) fn needs_renewal(&self) -> bool {
-        matches!(self.source, Source::Sentinel(_)) || self.is_readonly()
+        matches!(self.source, Source::Sentinel(_)) || self.is_readonly() || self.current().is_none()
     }
 
     /// Through Sentinel, checks that the server in use is still the primary
@@ -199,13 +222,26 @@ impl Link {
     /// the address leads to now) and replaces the command connection by a
     /// new one to it (not connected yet).
     pub(super) async fn renew(&self) -> Result<(), String> {
+        let renewal = self.renewals.fetch_add(1, Ordering::Relaxed);
         let client = match &self.source {
             Source::Direct(client) => client.clone(),
             Source::Sentinel(sentinels) => self.named_primary(sentinels).await?,
+            Source::Cluster { client, seeds } => {
+                let limit = connect_timeout(self.timeout);
+                let connection =
+                    match tokio::time::timeout(limit, client.get_async_connection()).await {
+                        Ok(Ok(connection)) => connection,
+                        Ok(Err(error)) => return Err(scrub(&self.secrets, error.to_string())),
+                        Err(_) => return Err(format!("no cluster node answered within {limit:?}")),
+                    };
+                let seed = seeds[renewal % seeds.len()].clone();
+                *self.current() = Some((seed, Connection::Cluster(connection)));
+                return Ok(());
+            }
         };
         let fresh = ConnectionManager::new_lazy_with_config(client.clone(), self.config.clone())
             .map_err(|error| scrub(&self.secrets, error.to_string()))?;
-        *self.current() = Some((client, fresh));
+        *self.current() = Some((client, Connection::Single(fresh)));
         Ok(())
     }
 
@@ -388,9 +424,13 @@ impl fmt::Debug for Link {
 }
 
 impl Source {
-    /// The source `url` names: Sentinels for `redis+sentinel://`, else one
+    /// The source `url` names: Sentinels for `redis+sentinel://`, a cluster
+    /// for `redis+cluster://` (each command within `timeout`), else one
     /// address.
-    fn open(url: &str) -> Result<Source, String> {
+    fn open(url: &str, timeout: Duration) -> Result<Source, String> {
+        if let Some(cluster) = ClusterUrl::parse(url) {
+            return Source::cluster(cluster.map_err(|why| format!("state.url: {why}"))?, timeout);
+        }
         let Some(sentinel) = SentinelUrl::parse(url) else {
             return Client::open(url)
                 .map(Source::Direct)
@@ -429,6 +469,34 @@ impl Source {
     }
 }
 
+impl Source {
+    /// A cluster reached through its seed `nodes`.
+    fn cluster(cluster: ClusterUrl, timeout: Duration) -> Result<Source, String> {
+        let scheme = if cluster.tls { "rediss" } else { "redis" };
+        let userinfo = cluster
+            .userinfo
+            .as_deref()
+            .map_or(String::new(), |userinfo| format!("{userinfo}@"));
+        let nodes: Vec<String> = cluster
+            .nodes
+            .iter()
+            .map(|node| format!("{scheme}://{userinfo}{node}"))
+            .collect();
+        let seeds = nodes
+            .iter()
+            .map(|node| Client::open(node.as_str()))
+            .collect::<RedisResult<Vec<Client>>>()
+            .map_err(|error| format!("state.url: a cluster node: {error}"))?;
+        let client = ClusterClient::builder(nodes)
+            .connection_timeout(connect_timeout(timeout))
+            .response_timeout(timeout)
+            .retries(2)
+            .build()
+            .map_err(|error| format!("state.url: the cluster: {error}"))?;
+        Ok(Source::Cluster { client, seeds })
+    }
+}
+
 /// Whether Redis refused because it is a read-only replica.
 fn is_readonly(error: &redis::RedisError) -> bool {
     error.code() == Some("READONLY") || error.to_string().contains("READONLY")
@@ -442,9 +510,14 @@ fn connect_timeout(timeout: Duration) -> Duration {
 /// The user name and password of a Redis URL (or of a Sentinel URL's
 /// primary), if any, as written.
 fn credentials(url: &str) -> Vec<String> {
-    let (user, password) = match SentinelUrl::parse(url) {
-        Some(Ok(sentinel)) => {
-            let userinfo = sentinel.userinfo.unwrap_or_default();
+    let several = match (SentinelUrl::parse(url), ClusterUrl::parse(url)) {
+        (Some(sentinel), _) => Some(sentinel.map(|sentinel| sentinel.userinfo)),
+        (None, Some(cluster)) => Some(cluster.map(|cluster| cluster.userinfo)),
+        (None, None) => None,
+    };
+    let (user, password) = match several {
+        Some(Ok(userinfo)) => {
+            let userinfo = userinfo.unwrap_or_default();
             let (user, password) = userinfo.split_once(':').unwrap_or((&userinfo, ""));
             (user.to_owned(), password.to_owned())
         }

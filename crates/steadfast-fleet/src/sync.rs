@@ -128,9 +128,16 @@ async fn recheck(link: &Link, breakers: &Breakers, proxy: &Proxy) -> Result<(), 
 
 /// Checks that the server answers and is a writable primary (`ROLE`) — and,
 /// through Sentinel, the one the Sentinels name: a replica is noted as
-/// read-only.
+/// read-only. A cluster answers `PING` on every node.
 async fn writable(link: &Link) -> Result<(), String> {
     let mut connection = link.command_connection()?;
+    if link.is_cluster() {
+        // Sent to every node; the cluster connection finds each slot's
+        // primary by itself.
+        return link
+            .bounded(redis::cmd("PING").query_async::<()>(&mut connection))
+            .await;
+    }
     let role = link
         .bounded(redis::cmd("ROLE").query_async::<Vec<redis::Value>>(&mut connection))
         .await?;

@@ -165,6 +165,12 @@ pub async fn run(cli: Cli) -> ExitCode {
                 if !offline {
                     match steadfast_fleet::check_redis(&loaded.state).await {
                         Ok(None) => {}
+                        Ok(Some(role)) if role == "cluster" => {
+                            println!(
+                                "ok: {}: state.url reaches the Redis Cluster",
+                                config.display()
+                            );
+                        }
                         Ok(Some(role)) if role == "master" => {
                             println!(
                                 "ok: {}: state.url reaches Redis (the primary)",

@@ -655,3 +655,117 @@ async fn a_sentinel_failover_is_followed_and_fails_no_request() {
         "{ok} admitted in {elapsed:?} by three gateways; the fleet allows {allowed:.1}"
     );
 }
+
+/// The audit entries of the fleet's stream, read from whichever node of a
+/// cluster holds it.
+async fn cluster_audit(nodes: &[&RedisServer]) -> Vec<(String, String)> {
+    for node in nodes {
+        let mut connection = node.connection().await;
+        let reply: redis::RedisResult<redis::streams::StreamRangeReply> = redis::cmd("XRANGE")
+            .arg("fleet-test:audit")
+            .arg("-")
+            .arg("+")
+            .query_async(&mut connection)
+            .await;
+        if let Ok(reply) = reply {
+            return reply
+                .ids
+                .iter()
+                .map(|id| {
+                    let field = |name: &str| id.get::<String>(name).unwrap_or_default();
+                    (field("action"), field("instance"))
+                })
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
+/// A fleet on a Redis Cluster of three nodes (`redis+cluster://`) carries
+/// every shared feature: cached answers, client limits, breakers, the audit
+/// stream and one health probe per interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_cluster_carries_every_shared_feature() {
+    let _serial = crate::support::TIMED_RUNS.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes = RedisServer::cluster(dir.path()).await;
+    let hosts: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
+    let url = format!("redis+cluster://{}", hosts.join(","));
+    let clients = "clients:\n  app: { key: \"k-cluster-app-0001\" }\n  \
+                   fresh: { key: \"k-cluster-fresh-01\", requests_per_minute: 120 }\n";
+    let first = nodes.remove(0);
+    let fleet = Arc::new(
+        Fleet::start_at(
+            first,
+            &url,
+            &["a", "b"],
+            "health_check: { interval: 200ms, timeout: 1s, retries: 2 }",
+            "cache: { mode: normal, ttl: 1m, sampled: true, scope: shared }",
+            clients,
+        )
+        .await,
+    );
+
+    // Cached answers: kept by one gateway, served by another.
+    assert_eq!(
+        fleet.chat(0, Some("k-cluster-app-0001")).await.status(),
+        200
+    );
+    let shared = eventually(Duration::from_secs(5), || async {
+        let again = fleet.chat(1, Some("k-cluster-app-0001")).await;
+        crate::support::header(&again, "x-steadfast-cache") == "hit"
+    })
+    .await;
+    assert!(shared, "an answer kept by one gateway is a hit on another");
+
+    // A client limit, fresh: its burst plus its rate across the fleet.
+    let started = Instant::now();
+    let statuses = fleet.load(30, Some("k-cluster-fresh-01")).await;
+    let elapsed = started.elapsed();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let allowed = 10.0 + 2.0 * elapsed.as_secs_f64();
+    assert!(
+        ok >= 10 && ok as f64 <= allowed + 1.0,
+        "{ok} admitted in {elapsed:?} by three gateways; the fleet allows {allowed:.1}"
+    );
+
+    // Breakers: a trip on one gateway holds on all, and the audit stream
+    // records it.
+    assert_eq!(fleet.admin(1, "/admin/models/m0/trip").await.status(), 200);
+    assert!(
+        fleet
+            .all_breakers("m0", "forced_open", Duration::from_secs(2))
+            .await,
+        "a trip on one gateway holds on all"
+    );
+    assert_eq!(fleet.admin(2, "/admin/models/m0/reset").await.status(), 200);
+    assert!(
+        fleet
+            .all_breakers("m0", "closed", Duration::from_secs(2))
+            .await
+    );
+    let every: Vec<&RedisServer> = std::iter::once(&fleet.redis).chain(nodes.iter()).collect();
+    let audited = eventually(Duration::from_secs(5), || async {
+        cluster_audit(&every).await.len() >= 2
+    })
+    .await;
+    let entries = cluster_audit(&every).await;
+    assert!(audited, "audit stream: {entries:?}");
+    assert_eq!(
+        (entries[0].0.as_str(), entries[1].0.as_str()),
+        ("trip", "reset")
+    );
+
+    // Health probes: one gateway probes a model per interval.
+    let before = fleet.mocks[0].control().counts().model_lists;
+    let window = Duration::from_secs(3);
+    tokio::time::sleep(window).await; // a measurement window, not a wait for a condition
+    let probes = fleet.mocks[0].control().counts().model_lists - before;
+    let intervals = window.as_secs_f64() / 0.2;
+    assert!(
+        (probes as f64) <= intervals * 1.3 + 2.0,
+        "{probes} probes in {intervals} intervals (unshared would be {})",
+        intervals * 3.0
+    );
+    assert!(fleet.connected(true), "the link stayed up");
+}

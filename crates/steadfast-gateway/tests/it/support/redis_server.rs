@@ -14,6 +14,8 @@ pub struct RedisServer {
     child: Option<Child>,
     /// The folder of the CA and server certificates of a TLS-only server.
     tls: Option<PathBuf>,
+    /// The folder of a cluster node's state (`nodes-<port>.conf`).
+    cluster: Option<PathBuf>,
 }
 
 /// The password a TLS server requires.
@@ -22,7 +24,46 @@ pub const TLS_PASSWORD: &str = "tls-redis-secret";
 impl RedisServer {
     /// Starts a Redis on a free port and waits until it accepts connections.
     pub async fn start() -> RedisServer {
-        RedisServer::start_with(None).await
+        RedisServer::start_with(None, None).await
+    }
+
+    /// Starts a node of a Redis Cluster (not in a cluster yet: see
+    /// [`RedisServer::cluster`]), its state kept in `dir`.
+    pub async fn start_cluster_node(dir: &Path) -> RedisServer {
+        RedisServer::start_with(None, Some(dir.to_owned())).await
+    }
+
+    /// Starts three cluster nodes in `dir` and joins them into one cluster
+    /// (`redis-cli --cluster create`), each node the primary of a third of
+    /// the slots; returns once every node says the cluster is `ok`.
+    pub async fn cluster(dir: &Path) -> Vec<RedisServer> {
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            nodes.push(RedisServer::start_cluster_node(dir).await);
+        }
+        let hosts: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&hosts)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run redis-cli (run scripts/setup): {e}"));
+        assert!(created.success(), "redis-cli --cluster create failed");
+        for node in &nodes {
+            let ok = super::eventually(Duration::from_secs(20), || async {
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query_async(&mut node.connection().await)
+                    .await
+                    .unwrap_or_default();
+                info.contains("cluster_state:ok")
+            })
+            .await;
+            assert!(ok, "the cluster did not come up on {}", node.addr());
+        }
+        nodes
     }
 
     /// Starts a Redis that speaks only TLS, with a certificate for
@@ -30,10 +71,10 @@ impl RedisServer {
     /// [`RedisServer::ca_file`]).
     pub async fn start_tls(dir: &Path) -> RedisServer {
         make_certificates(dir);
-        RedisServer::start_with(Some(dir.to_owned())).await
+        RedisServer::start_with(Some(dir.to_owned()), None).await
     }
 
-    async fn start_with(tls: Option<PathBuf>) -> RedisServer {
+    async fn start_with(tls: Option<PathBuf>, cluster: Option<PathBuf>) -> RedisServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -43,6 +84,7 @@ impl RedisServer {
             port,
             child: None,
             tls,
+            cluster,
         };
         server.restart().await;
         server
@@ -99,6 +141,12 @@ impl RedisServer {
                 .arg("--tls-ca-cert-file")
                 .arg(dir.join("ca.crt")),
         };
+        if let Some(dir) = &self.cluster {
+            command
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
+                .arg("--cluster-config-file")
+                .arg(dir.join(format!("nodes-{}.conf", self.port)));
+        }
         let child = command
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
