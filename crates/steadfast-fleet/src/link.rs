@@ -67,6 +67,9 @@ pub(crate) struct Link {
     renewals: AtomicUsize,
     /// The server answered `READONLY`, or said it is a replica.
     readonly: AtomicBool,
+    /// A new cluster connection is being made because a node refused as a
+    /// replica (the map of slots was out of date).
+    remapping: AtomicBool,
     prefix: String,
     instance: String,
     timeout: Duration,
@@ -112,6 +115,7 @@ impl Link {
             current: Mutex::new(current),
             renewals: AtomicUsize::new(0),
             readonly: AtomicBool::new(false),
+            remapping: AtomicBool::new(false),
             prefix: prefix.to_owned(),
             instance: format!("{:016x}", rng.next_u64()),
             timeout,
@@ -279,7 +283,10 @@ impl Link {
     }
 
     /// Runs `command` if Redis is up; `None` when down or on failure (which
-    /// is logged, counted, and turns the link down).
+    /// is logged, counted, and turns the link down). A cluster node that
+    /// refused as a replica (a primary emptied of its slots follows the one
+    /// that took them) does not take the link down: a new cluster connection
+    /// learns the new map of slots, and only this command goes without Redis.
     pub(crate) async fn run<T>(
         &self,
         op: &'static str,
@@ -288,9 +295,21 @@ impl Link {
         if !self.is_up() {
             return None;
         }
-        match self.bounded(command).await {
+        match self.attempt(command).await {
             Ok(value) => Some(value),
-            Err(reason) => {
+            Err(Refusal {
+                stale_map: true, ..
+            }) => {
+                if !self.remapping.swap(true, Ordering::AcqRel) {
+                    let renewed = self.renew().await;
+                    self.remapping.store(false, Ordering::Release);
+                    if let Err(reason) = renewed {
+                        self.failed(op, &reason);
+                    }
+                }
+                None
+            }
+            Err(Refusal { reason, .. }) => {
                 self.failed(op, &reason);
                 None
             }
@@ -302,15 +321,34 @@ impl Link {
         &self,
         command: impl Future<Output = RedisResult<T>>,
     ) -> Result<T, String> {
+        self.attempt(command)
+            .await
+            .map_err(|refusal| refusal.reason)
+    }
+
+    /// Runs `command` within the timeout; a server that refused as a
+    /// read-only replica is noted (a cluster's map is out of date, or a
+    /// single server was demoted).
+    async fn attempt<T>(
+        &self,
+        command: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T, Refusal> {
         match tokio::time::timeout(self.timeout, command).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => {
-                if is_readonly(&error) {
+                let readonly = is_readonly(&error);
+                if readonly && !self.is_cluster() {
                     self.note_readonly();
                 }
-                Err(scrub(&self.secrets, error.to_string()))
+                Err(Refusal {
+                    reason: scrub(&self.secrets, error.to_string()),
+                    stale_map: readonly && self.is_cluster(),
+                })
             }
-            Err(_) => Err(format!("no answer within {:?}", self.timeout)),
+            Err(_) => Err(Refusal {
+                reason: format!("no answer within {:?}", self.timeout),
+                stale_map: false,
+            }),
         }
     }
 
@@ -343,6 +381,12 @@ impl Link {
             let sent = command.query_async::<redis::Value>(&mut connection);
             match tokio::time::timeout(link.timeout, sent).await {
                 Ok(Ok(_)) => {}
+                // A cluster's map of slots is out of date: a new one is learnt.
+                Ok(Err(error)) if is_readonly(&error) && link.is_cluster() => {
+                    if let Err(reason) = link.renew().await {
+                        link.failed(op, &reason);
+                    }
+                }
                 Ok(Err(error)) if is_readonly(&error) => {
                     link.note_readonly();
                     link.failed(op, &scrub(&link.secrets, error.to_string()));
@@ -495,6 +539,13 @@ impl Source {
             .map_err(|error| format!("state.url: the cluster: {error}"))?;
         Ok(Source::Cluster { client, seeds })
     }
+}
+
+/// Why a command failed, and whether a cluster node refused it as a
+/// replica (the cluster connection's map of slots is out of date).
+struct Refusal {
+    reason: String,
+    stale_map: bool,
 }
 
 /// Whether Redis refused because it is a read-only replica.

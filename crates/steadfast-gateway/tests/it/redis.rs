@@ -4,6 +4,7 @@
 //! `rediss://` with a password, verified against the trusted roots.
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -768,4 +769,77 @@ async fn a_redis_cluster_carries_every_shared_feature() {
         intervals * 3.0
     );
     assert!(fleet.connected(true), "the link stayed up");
+}
+
+/// A node's id in its cluster.
+async fn node_id(node: &RedisServer) -> String {
+    redis::cmd("CLUSTER")
+        .arg("MYID")
+        .query_async(&mut node.connection().await)
+        .await
+        .unwrap()
+}
+
+/// A Redis Cluster resharded under load (every slot of one node moved to
+/// another — 5 462 slots, keys and all: `MOVED` and `ASK` redirections): no
+/// request fails, and a client's limit still holds for the fleet after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_resharded_under_load_fails_no_request() {
+    let _serial = crate::support::TIMED_RUNS.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes = RedisServer::cluster(dir.path()).await;
+    let hosts: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
+    let url = format!("redis+cluster://{}", hosts.join(","));
+    let (from, to) = (node_id(&nodes[1]).await, node_id(&nodes[2]).await);
+    let seed = hosts[0].clone();
+    let clients = "clients:\n  team: { key: \"k-cluster-team-001\", requests_per_minute: 6000 }\n  \
+                   fresh: { key: \"k-cluster-fresh-01\", requests_per_minute: 120 }\n";
+    let first = nodes.remove(0);
+    let fleet = Arc::new(
+        Fleet::start_at(
+            first,
+            &url,
+            &["a"],
+            "rate_limit: { requests_per_minute: 60000 }",
+            "",
+            clients,
+        )
+        .await,
+    );
+    let load = tokio::spawn({
+        let fleet = Arc::clone(&fleet);
+        async move { fleet.load(60, Some("k-cluster-team-001")).await }
+    });
+    let moved = tokio::task::spawn_blocking(move || {
+        Command::new("redis-cli")
+            .args(["--cluster", "reshard", &seed])
+            .args(["--cluster-from", &from, "--cluster-to", &to])
+            .args(["--cluster-slots", "5462", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(moved.success(), "redis-cli --cluster reshard");
+    let statuses = load.await.unwrap();
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "no request fails: {statuses:?}"
+    );
+    let started = Instant::now();
+    let statuses = fleet.load(30, Some("k-cluster-fresh-01")).await;
+    let elapsed = started.elapsed();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    // A primary emptied of its slots turns replica of the one that took
+    // them and answers a script READONLY: that one request per gateway is
+    // judged by the gateway's own limit while a new cluster connection
+    // learns the map; the link stays up.
+    let allowed = 10.0 + 2.0 * elapsed.as_secs_f64() + 3.0;
+    assert!(
+        ok >= 10 && ok as f64 <= allowed + 1.0,
+        "{ok} admitted in {elapsed:?} by three gateways; the fleet allows {allowed:.1}"
+    );
+    assert!(fleet.connected(true), "the link stays up");
 }
