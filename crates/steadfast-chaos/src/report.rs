@@ -49,7 +49,8 @@ pub struct ThroughputReport {
     /// Faults active, a provider up.
     pub degraded_rps: Option<f64>,
     /// What the steady traffic could get during faults from the capacity
-    /// left (see [`expected_rps`]).
+    /// left: in each degraded phase the steady throughput or the capacity
+    /// of the providers up, whichever is less, weighted by the phase's length.
     pub expected_rps: Option<f64>,
     /// Degraded over expected.
     pub ratio: Option<f64>,
