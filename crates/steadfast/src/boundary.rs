@@ -24,7 +24,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum Error {
     /// The call ran and failed; `failure` is how the classifier judged it.
-    #[error("call failed ({failure}): {source}")]
+    /// Its message names the verdict only: the call's own error is its
+    /// [`source`](std::error::Error::source), so a printed chain
+    /// (`anyhow`'s `{:#}`, `tracing`'s error fields) shows it once.
+    #[error("call failed ({failure})")]
     Call {
         /// The call's own error.
         source: BoxError,

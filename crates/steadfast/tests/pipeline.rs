@@ -56,7 +56,15 @@ async fn without_stages_the_call_just_runs() {
         .await
         .unwrap_err();
     assert_eq!(error.failure(), Failure::transient());
-    assert_eq!(error.to_string(), "call failed (transient): boom");
+    assert_eq!(error.to_string(), "call failed (transient)");
+    // The call's own error is the source, printed once in a chain.
+    let mut chain = vec![error.to_string()];
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    assert_eq!(chain, ["call failed (transient)", "boom"]);
 }
 
 #[tokio::test(start_paused = true)]
