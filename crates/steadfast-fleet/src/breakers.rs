@@ -105,7 +105,7 @@ impl Breakers {
             .unwrap_or_default();
         let mut published = HashSet::new();
         for (name, target) in &runtime.targets {
-            let state = target.breaker.state();
+            let state = target.breaker().state();
             if dirty.contains(name) || !matches!(state, State::Closed | State::HalfOpen) {
                 if let Err(reason) = self.publish(target).await {
                     self.mark_dirty(dirty);
@@ -132,18 +132,18 @@ impl Breakers {
 
     /// Writes the breaker's current state to the hash and the channel.
     async fn publish(&self, target: &Target) -> Result<(), String> {
-        let state = target.breaker.state();
+        let state = target.breaker().state();
         if state == State::HalfOpen {
             return Ok(());
         }
         let until_ms = target
-            .breaker
+            .breaker()
             .stats()
             .open_remaining
             .map(|left| unix_millis().saturating_add(millis(left)));
         let record = Record {
             from: self.link.instance().to_owned(),
-            model: target.name.to_string(),
+            model: target.name().to_string(),
             state: state.as_str().to_owned(),
             until_ms,
         };
@@ -186,14 +186,14 @@ impl Breakers {
         };
         if let Ok(mut echoes) = self.echoes.lock() {
             echoes
-                .entry(Arc::clone(&target.name))
+                .entry(Arc::clone(target.name()))
                 .or_default()
                 .push(state);
         }
-        if !target.breaker.apply_remote(state, open_for) {
-            self.take_echo(&target.name, state);
+        if !target.breaker().apply_remote(state, open_for) {
+            self.take_echo(target.name(), state);
         }
-        tracing::debug!(model = %target.name, %state, from = %record.from, "shared state: breaker adopted");
+        tracing::debug!(model = %target.name(), %state, from = %record.from, "shared state: breaker adopted");
     }
 
     /// Whether an event `name → to` was expected from `apply_remote` (and forgets it).

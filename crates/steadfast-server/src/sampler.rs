@@ -88,7 +88,7 @@ fn sample(runtime: &Runtime, previous: &mut HashMap<Arc<str>, [u64; 2]>) -> Samp
         let [attempts, failures] = analytics::delta(previous.get(name), now);
         let millis = |q| {
             target
-                .latency
+                .latency()
                 .percentile(q)
                 .map(|d| d.as_secs_f64() * 1000.0)
         };

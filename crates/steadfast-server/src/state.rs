@@ -111,7 +111,7 @@ impl AppState {
                 .filter(|(name, settings)| {
                     old.targets
                         .get(name.as_str())
-                        .is_some_and(|t| t.settings == **settings)
+                        .is_some_and(|t| *t.settings() == **settings)
                 })
                 .count();
             let total = config.models.len();

@@ -25,15 +25,15 @@ pub fn snapshot(app: &AppState) -> Value {
         .values()
         .zip(counts)
         .map(|(target, counts)| {
-            let stats = target.breaker.stats();
-            let last = recent.get(&*target.name).copied().unwrap_or_default();
+            let stats = target.breaker().stats();
+            let last = recent.get(&**target.name()).copied().unwrap_or_default();
             json!({
-                "name": target.name,
-                "provider": target.provider.name,
+                "name": target.name(),
+                "provider": target.provider().name,
                 "model": target.upstream_model(),
-                "breaker": target.breaker.state().as_str(),
-                "health": target.health.status().as_str(),
-                "last_error": target.health.last_error().map(|e| e.to_string()),
+                "breaker": target.breaker().state().as_str(),
+                "health": target.health().status().as_str(),
+                "last_error": target.health().last_error().map(|e| e.to_string()),
                 "available": target.is_available(),
                 "misconfigured": target.is_misconfigured(),
                 "cooling_down_ms": target.cooling_down().map(|d| d.as_millis() as u64),
@@ -50,8 +50,8 @@ pub fn snapshot(app: &AppState) -> Value {
                 },
                 "window_failure_rate": stats.failure_rate,
                 "latency_ms": {
-                    "p50": target.latency.percentile(0.5).map(|d| d.as_secs_f64() * 1000.0),
-                    "p99": target.latency.percentile(0.99).map(|d| d.as_secs_f64() * 1000.0),
+                    "p50": target.latency().percentile(0.5).map(|d| d.as_secs_f64() * 1000.0),
+                    "p99": target.latency().percentile(0.99).map(|d| d.as_secs_f64() * 1000.0),
                 },
             })
         })
@@ -63,7 +63,7 @@ pub fn snapshot(app: &AppState) -> Value {
             let mut entry = json!({
                 "name": route.name,
                 "strategy": route.settings.strategy.as_str(),
-                "targets": route.targets.iter().map(|t| &*t.name).collect::<Vec<_>>(),
+                "targets": route.targets.iter().map(|t| &**t.name()).collect::<Vec<_>>(),
                 "degraded": route.signals.degraded_counts(),
             });
             if let Some(cache) = &route.cache {

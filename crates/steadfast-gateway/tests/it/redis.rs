@@ -70,7 +70,7 @@ async fn a_breaker_opening_on_one_instance_opens_everywhere_and_a_probe_closes_i
     let trips: Vec<u64> = fleet
         .gateways
         .iter()
-        .map(|g| g.state().runtime().targets["m0"].breaker.stats().trips)
+        .map(|g| g.state().runtime().targets["m0"].breaker().stats().trips)
         .collect();
     assert_eq!(trips, [1, 0, 0], "remote opens are not local trips");
 
@@ -175,7 +175,7 @@ async fn a_model_rate_limit_holds_for_the_fleet_and_its_round_trip_is_measured()
 
     // The added latency: one Redis round trip per check.
     let target = Arc::clone(&fleet.gateways[1].state().runtime().targets["m0"]);
-    let limit = target.rate_limit.as_ref().unwrap();
+    let limit = target.rate_limit().unwrap();
     let mut shared = Vec::new();
     for _ in 0..2000 {
         let at = Instant::now();
@@ -239,7 +239,7 @@ async fn the_fleet_probes_a_model_once_per_interval() {
         intervals * 3.0
     );
     for gateway in &fleet.gateways {
-        let health = gateway.state().runtime().targets["m0"].health.status();
+        let health = gateway.state().runtime().targets["m0"].health().status();
         assert_eq!(
             health.as_str(),
             "healthy",

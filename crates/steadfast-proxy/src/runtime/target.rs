@@ -29,28 +29,28 @@ const HEADROOM_KEPT: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct Target {
     /// The model's name in the config.
-    pub name: Arc<str>,
+    pub(crate) name: Arc<str>,
     /// The provider it runs on.
-    pub provider: Arc<Provider>,
+    pub(crate) provider: Arc<Provider>,
     /// The model's settings, as configured (used to keep state across reloads).
-    pub settings: ModelConfig,
+    pub(crate) settings: ModelConfig,
     /// The circuit breaker.
-    pub breaker: Breaker,
+    pub(crate) breaker: Breaker,
     /// Concurrency limit, if configured (and not learned).
-    pub bulkhead: Option<Bulkhead>,
+    pub(crate) bulkhead: Option<Bulkhead>,
     /// Concurrency limit learned from the model's answers, if asked for
     /// (`adaptive_concurrency`), within `max_concurrency`.
-    pub adaptive: Option<AdaptiveLimit>,
+    pub(crate) adaptive: Option<AdaptiveLimit>,
     /// Request and token limits, if configured (fleet-wide with a shared state).
-    pub rate_limit: Option<Limiter>,
+    pub(crate) rate_limit: Option<Limiter>,
     /// Recent latency of successful attempts.
-    pub latency: LatencyTracker,
+    pub(crate) latency: LatencyTracker,
     /// Health from active probes (and live outcomes).
-    pub health: HealthState,
+    pub(crate) health: HealthState,
     /// Outcome signals sampled by alert rules.
-    pub signals: TargetSignals,
+    pub(crate) signals: TargetSignals,
     /// Its metric series.
-    pub metrics: TargetMetrics,
+    pub(crate) metrics: TargetMetrics,
     born: Instant,
     /// Nanoseconds after `born` before which the target asked not to be called.
     cool_down_until: AtomicU64,
@@ -227,6 +227,46 @@ impl Target {
     pub fn note_limited(&self, wait: Duration) {
         let until = self.since_born(Instant::now() + wait);
         self.limited_until.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// The model's name in the config.
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The provider it runs on.
+    pub fn provider(&self) -> &Arc<Provider> {
+        &self.provider
+    }
+
+    /// The model's settings, as configured.
+    pub fn settings(&self) -> &ModelConfig {
+        &self.settings
+    }
+
+    /// The circuit breaker.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// Request and token limits, if configured (fleet-wide with a shared state).
+    pub fn rate_limit(&self) -> Option<&Limiter> {
+        self.rate_limit.as_ref()
+    }
+
+    /// Recent latency of successful attempts.
+    pub fn latency(&self) -> &LatencyTracker {
+        &self.latency
+    }
+
+    /// Health from active probes (and live outcomes).
+    pub fn health(&self) -> &HealthState {
+        &self.health
+    }
+
+    /// Outcome signals sampled by alert rules.
+    pub fn signals(&self) -> &TargetSignals {
+        &self.signals
     }
 
     /// Requests this target takes at once now: its learned limit, or its

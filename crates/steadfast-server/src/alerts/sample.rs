@@ -63,20 +63,20 @@ impl Snapshot {
             .iter()
             .map(|(name, target)| {
                 let sample = TargetSample {
-                    provider: target.provider.name.clone(),
+                    provider: target.provider().name.clone(),
                     successes: target.counts().successes,
-                    faults: target.signals.faults(),
-                    streak: target.signals.take_streak(),
+                    faults: target.signals().faults(),
+                    streak: target.signals().take_streak(),
                     breaker_open: opened.contains(name)
                         || matches!(
-                            target.breaker.state(),
+                            target.breaker().state(),
                             State::Open | State::HalfOpen | State::ForcedOpen
                         ),
                     available: target.is_available(),
                     misconfigured: target.is_misconfigured(),
                     latency: percentiles
                         .iter()
-                        .map(|&p| (p, target.latency.percentile(p)))
+                        .map(|&p| (p, target.latency().percentile(p)))
                         .collect(),
                 };
                 (Arc::clone(name), sample)
@@ -90,7 +90,7 @@ impl Snapshot {
                 let sample = RouteSample {
                     served,
                     unserved,
-                    targets: route.targets.iter().map(|t| Arc::clone(&t.name)).collect(),
+                    targets: route.targets.iter().map(|t| Arc::clone(t.name())).collect(),
                     available: route.targets.iter().any(|t| t.is_available()),
                 };
                 (Arc::clone(name), sample)

@@ -98,7 +98,7 @@ impl Analytics {
                 let down = route
                     .targets
                     .iter()
-                    .filter(|t| out.contains(&*t.name))
+                    .filter(|t| out.contains(&**t.name()))
                     .count();
                 let second = RouteSecond {
                     requests,
@@ -143,10 +143,10 @@ impl Analytics {
         let mut inner = self.lock();
         match taken_out {
             Some(cause) => {
-                let since = target.signals.failing_since_ms();
-                inner.ledger.taken_out(&target.name, cause, now_ms, since);
+                let since = target.signals().failing_since_ms();
+                inner.ledger.taken_out(target.name(), cause, now_ms, since);
             }
-            None if !is_out(target) => inner.ledger.back(&target.name, now_ms),
+            None if !is_out(target) => inner.ledger.back(target.name(), now_ms),
             None => {}
         }
     }

@@ -82,12 +82,12 @@ async fn manual(app: &AppState, headers: &HeaderMap, name: &str, action: &'stati
         return ApiError::not_found(format!("No model named {name:?}.")).into_response();
     };
     if action == "trip" {
-        target.breaker.force_open();
+        target.breaker().force_open();
     } else {
         target.reset();
         app.proxy.probe_now(name).await;
     }
-    let state = target.breaker.state();
+    let state = target.breaker().state();
     app.audit
         .record(action, name, "ok", &format!("breaker is now {state}"));
     Json(json!({"model": name, "action": action, "breaker": state.as_str()})).into_response()

@@ -102,7 +102,12 @@ impl Fleet {
     pub fn breakers(&self, model: &str) -> Vec<&'static str> {
         self.gateways
             .iter()
-            .map(|g| g.state().runtime().targets[model].breaker.state().as_str())
+            .map(|g| {
+                g.state().runtime().targets[model]
+                    .breaker()
+                    .state()
+                    .as_str()
+            })
             .collect()
     }
 
