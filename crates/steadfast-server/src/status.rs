@@ -61,19 +61,19 @@ pub fn snapshot(app: &AppState) -> Value {
         .values()
         .map(|route| {
             let mut entry = json!({
-                "name": route.name,
-                "strategy": route.settings.strategy.as_str(),
-                "targets": route.targets.iter().map(|t| &**t.name()).collect::<Vec<_>>(),
-                "degraded": route.signals.degraded_counts(),
+                "name": route.name(),
+                "strategy": route.settings().strategy.as_str(),
+                "targets": route.targets().iter().map(|t| &**t.name()).collect::<Vec<_>>(),
+                "degraded": route.signals().degraded_counts(),
             });
-            if let Some(cache) = &route.cache {
+            if let Some(cache) = &route.cache() {
                 entry["cache"] = json!({"mode": cache.settings().mode});
             }
-            if let Some(shedder) = &route.shedder {
+            if let Some(shedder) = &route.shedder() {
                 entry["shedding"] = json!({
                     "in_flight": shedder.gate().in_flight(),
                     "waiting": shedder.gate().waiting(),
-                    "capacity_now": shedder.capacity_now(&route.targets),
+                    "capacity_now": shedder.capacity_now(route.targets()),
                 });
             }
             entry

@@ -44,34 +44,64 @@ pub enum RouteStrategy {
 #[derive(Debug)]
 pub struct Route {
     /// The route's name (what clients put in `model`).
-    pub name: Arc<str>,
+    pub(crate) name: Arc<str>,
     /// The route's settings, as configured.
-    pub settings: RouteConfig,
+    pub(crate) settings: RouteConfig,
     /// Its targets, in configured order.
-    pub targets: Vec<Arc<Target>>,
+    pub(crate) targets: Vec<Arc<Target>>,
     /// The strategy.
-    pub strategy: RouteStrategy,
+    pub(crate) strategy: RouteStrategy,
     /// Adaptive weights, for a weighted route.
-    pub weights: Option<Arc<TargetWeights>>,
+    pub(crate) weights: Option<Arc<TargetWeights>>,
     /// The wait before trying a failed target again.
-    pub backoff: Backoff,
+    pub(crate) backoff: Backoff,
     /// Caps retries to a share of first attempts.
-    pub budget: Budget,
+    pub(crate) budget: Budget,
     /// Randomness for backoff jitter.
-    pub rng: Rng,
+    pub(crate) rng: Rng,
     /// Served and unserved requests, sampled by alert rules.
-    pub signals: RouteSignals,
+    pub(crate) signals: RouteSignals,
     /// Which targets were available at the last look (to notice recoveries).
     was_available: Vec<AtomicBool>,
     /// Its metric series.
-    pub metrics: RouteMetrics,
+    pub(crate) metrics: RouteMetrics,
     /// Its answer cache, if it has one.
-    pub cache: Option<Arc<AnswerCache>>,
+    pub(crate) cache: Option<Arc<AnswerCache>>,
     /// Its priority shedding, if it sheds.
-    pub shedder: Option<Shedder>,
+    pub(crate) shedder: Option<Shedder>,
 }
 
 impl Route {
+    /// The route's name (what clients send as `model`).
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The route's settings, as configured.
+    pub fn settings(&self) -> &RouteConfig {
+        &self.settings
+    }
+
+    /// Its targets, in the configured order.
+    pub fn targets(&self) -> &[Arc<Target>] {
+        &self.targets
+    }
+
+    /// Outcome signals sampled by alert rules.
+    pub fn signals(&self) -> &RouteSignals {
+        &self.signals
+    }
+
+    /// Its answer cache, if configured.
+    pub fn cache(&self) -> Option<&Arc<AnswerCache>> {
+        self.cache.as_ref()
+    }
+
+    /// Its priority admission, if configured.
+    pub fn shedder(&self) -> Option<&Shedder> {
+        self.shedder.as_ref()
+    }
+
     /// Builds a route over already-built targets; `settings` were validated.
     /// The cache of `previous` (the route of the same name before a reload)
     /// lives on if its settings did not change, and so does its count of

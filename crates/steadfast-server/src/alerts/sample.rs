@@ -86,12 +86,16 @@ impl Snapshot {
             .routes
             .iter()
             .map(|(name, route)| {
-                let (served, unserved) = route.signals.counts();
+                let (served, unserved) = route.signals().counts();
                 let sample = RouteSample {
                     served,
                     unserved,
-                    targets: route.targets.iter().map(|t| Arc::clone(t.name())).collect(),
-                    available: route.targets.iter().any(|t| t.is_available()),
+                    targets: route
+                        .targets()
+                        .iter()
+                        .map(|t| Arc::clone(t.name()))
+                        .collect(),
+                    available: route.targets().iter().any(|t| t.is_available()),
                 };
                 (Arc::clone(name), sample)
             })

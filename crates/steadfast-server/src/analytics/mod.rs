@@ -80,13 +80,13 @@ impl Analytics {
             .routes
             .iter()
             .map(|(name, route)| {
-                let (served, unserved) = route.signals.counts();
+                let (served, unserved) = route.signals().counts();
                 let [cache_hits, stale, static_answers, shed] =
-                    route.signals.degraded_counts().to_array();
+                    route.signals().degraded_counts().to_array();
                 let now = [
                     served + unserved,
                     unserved,
-                    route.signals.failovers(),
+                    route.signals().failovers(),
                     cache_hits,
                     stale,
                     static_answers,
@@ -96,7 +96,7 @@ impl Analytics {
                 let degraded = DegradedCounts::from_array(degraded);
                 seen.insert(Arc::clone(name), now);
                 let down = route
-                    .targets
+                    .targets()
                     .iter()
                     .filter(|t| out.contains(&**t.name()))
                     .count();
@@ -106,7 +106,7 @@ impl Analytics {
                     failovers,
                     degraded,
                     some_out: down > 0,
-                    all_out: down > 0 && down == route.targets.len(),
+                    all_out: down > 0 && down == route.targets().len(),
                 };
                 (name, second)
             })

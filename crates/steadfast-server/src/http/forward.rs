@@ -82,8 +82,8 @@ pub(super) async fn forward(
     match app.proxy.serve(route, request).await {
         Ok(reply) => Ok(respond(reply, stall, pass)),
         Err(Refused::Unsupported(message)) => Err(ApiError::bad_request("invalid_value", message)),
-        Err(Refused::Failed(failed)) => Ok(unserved(&route.name, failed, format)),
-        Err(Refused::Shed(shed)) => Ok(shed_answer(&route.name, &shed, format)),
+        Err(Refused::Failed(failed)) => Ok(unserved(route.name(), failed, format)),
+        Err(Refused::Shed(shed)) => Ok(shed_answer(route.name(), &shed, format)),
     }
 }
 

@@ -26,8 +26,8 @@ pub(super) async fn ready(State(app): State<Arc<AppState>>) -> Response {
     let mut stranded: Vec<&str> = runtime
         .routes
         .values()
-        .filter(|route| !route.targets.iter().any(|t| t.is_available()))
-        .map(|route| &*route.name)
+        .filter(|route| !route.targets().iter().any(|t| t.is_available()))
+        .map(|route| &**route.name())
         .collect();
     stranded.sort_unstable();
     let mut warnings = Vec::new();
