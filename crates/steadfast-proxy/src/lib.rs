@@ -29,6 +29,7 @@
 
 mod admission;
 mod attempt;
+mod build_error;
 pub mod cache;
 pub mod engine;
 pub mod error;
@@ -54,6 +55,7 @@ use arc_swap::ArcSwap;
 use steadfast::events::Events;
 use steadfast_config::Config;
 
+pub use build_error::BuildError;
 pub use reply::{Answer, Reply, Source};
 pub use serve::{Refused, Request};
 
@@ -87,7 +89,8 @@ impl Proxy {
         let upstream = Upstream::new()?;
         let probes = HealthProbes::new(upstream.clone(), events.clone(), fleet.clone());
         let translating = TranslationBudget::new(config.server.max_translating_bytes);
-        let runtime = Runtime::build(config, None, &events, &probes, fleet.as_deref())?;
+        let runtime = Runtime::build(config, None, &events, &probes, fleet.as_deref())
+            .map_err(|error| error.to_string())?;
         Ok(Proxy {
             runtime: ArcSwap::from_pointee(runtime),
             upstream,
@@ -112,7 +115,7 @@ impl Proxy {
     /// (in-flight ones finish on the old one), which keeps the breaker,
     /// limits, health and latency of every model whose settings did not
     /// change.
-    pub fn reconfigure(&self, config: Config) -> Result<(), String> {
+    pub fn reconfigure(&self, config: Config) -> Result<(), BuildError> {
         let old = self.runtime();
         let runtime = Runtime::build(
             config,

@@ -126,11 +126,11 @@ impl AppState {
             }
             self.proxy
                 .reconfigure(config)
-                .map_err(|reason| ConfigError {
+                .map_err(|error| ConfigError {
                     file: self.config_path.clone(),
                     problems: vec![config::Problem {
-                        path: String::new(),
-                        reason,
+                        path: error.path,
+                        reason: error.reason,
                     }],
                 })?;
             Ok(format!(

@@ -26,6 +26,7 @@ pub use target::{Target, TargetCounts};
 
 use steadfast_config::Config;
 
+use crate::build_error::BuildError;
 use crate::fleet::Fleet;
 use crate::upstream::{Provider, Redaction};
 
@@ -52,7 +53,7 @@ impl Runtime {
         events: &Events,
         probes: &HealthProbes,
         fleet: Option<&dyn Fleet>,
-    ) -> Result<Runtime, String> {
+    ) -> Result<Runtime, BuildError> {
         let redaction = Redaction::of(&config);
         let mut providers = HashMap::new();
         for (name, settings) in &config.providers {
@@ -62,9 +63,9 @@ impl Runtime {
         let mut targets = BTreeMap::new();
         for (name, settings) in &config.models {
             let provider = providers.get(settings.provider.as_str()).ok_or_else(|| {
-                format!(
-                    "models.{name}.provider: unknown provider {:?}",
-                    settings.provider
+                BuildError::new(
+                    format!("models.{name}.provider"),
+                    format!("unknown provider {:?}", settings.provider),
                 )
             })?;
             let kept = previous
@@ -94,10 +95,12 @@ impl Runtime {
                 .targets
                 .iter()
                 .map(|model| {
-                    targets
-                        .get(model.as_str())
-                        .cloned()
-                        .ok_or_else(|| format!("routes.{name}.targets: unknown model {model:?}"))
+                    targets.get(model.as_str()).cloned().ok_or_else(|| {
+                        BuildError::new(
+                            format!("routes.{name}.targets"),
+                            format!("unknown model {model:?}"),
+                        )
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let previous_route = previous.and_then(|runtime| runtime.routes.get(name.as_str()));

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::build_error::BuildError;
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use steadfast_config::{Config, ProviderConfig, ProviderKind, Secret};
 use steadfast_wire::Format;
@@ -126,18 +127,30 @@ impl Provider {
 
     /// Prepares a provider from its config; the config was validated already,
     /// so only header names and values can still be refused.
-    pub fn from_config(name: &str, config: &ProviderConfig) -> Result<Provider, String> {
+    pub fn from_config(name: &str, config: &ProviderConfig) -> Result<Provider, BuildError> {
         let mut headers = HeaderMap::new();
         for (key, value) in &config.headers {
-            let key = HeaderName::try_from(key.as_str())
-                .map_err(|_| format!("providers.{name}.headers: {key:?} is not a header name"))?;
-            let value = HeaderValue::try_from(value.as_str())
-                .map_err(|_| format!("providers.{name}.headers.{key}: not a valid header value"))?;
+            let key = HeaderName::try_from(key.as_str()).map_err(|_| {
+                BuildError::new(
+                    format!("providers.{name}.headers"),
+                    format!("{key:?} is not a header name"),
+                )
+            })?;
+            let value = HeaderValue::try_from(value.as_str()).map_err(|_| {
+                BuildError::new(
+                    format!("providers.{name}.headers.{key}"),
+                    "not a valid header value",
+                )
+            })?;
             headers.insert(key, value);
         }
         for (key, header, value) in credentials(config) {
-            let mut value = HeaderValue::try_from(value)
-                .map_err(|_| format!("providers.{name}.{key}: not a valid header value"))?;
+            let mut value = HeaderValue::try_from(value).map_err(|_| {
+                BuildError::new(
+                    format!("providers.{name}.{key}"),
+                    "not a valid header value",
+                )
+            })?;
             value.set_sensitive(true);
             headers.insert(header, value);
         }
@@ -218,8 +231,9 @@ impl Provider {
             signer: signer(config),
             google: match (config.kind, &config.credentials_file) {
                 (ProviderKind::Vertex, Some(file)) => Some(Arc::new(
-                    super::google::GoogleAuth::from_file(file)
-                        .map_err(|why| format!("providers.{name}.credentials_file: {why}"))?,
+                    super::google::GoogleAuth::from_file(file).map_err(|why| {
+                        BuildError::new(format!("providers.{name}.credentials_file"), why)
+                    })?,
                 )),
                 _ => None,
             },
@@ -541,6 +555,16 @@ pub(super) mod tests {
         };
         let own = Provider::from_config("own", &own).unwrap();
         assert_eq!(own.headers[http::header::USER_AGENT], "my-app/2");
+        let bad = ProviderConfig {
+            headers: [("x-team".to_owned(), "line\nbreak".to_owned())]
+                .into_iter()
+                .collect(),
+            ..config(ProviderKind::Openai, "http://127.0.0.1:1/v1")
+        };
+        assert_eq!(
+            Provider::from_config("own", &bad).unwrap_err(),
+            BuildError::new("providers.own.headers.x-team", "not a valid header value")
+        );
     }
 
     #[test]
