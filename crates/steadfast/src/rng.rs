@@ -61,6 +61,27 @@ impl Rng {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
+    /// Power of two choices: of two distinct items drawn uniformly, the one
+    /// `prefer(b, a)` says beats the other (else the first drawn); the only
+    /// item when there is one, `None` when there is none.
+    pub(crate) fn better_of_two<T: Copy>(
+        &self,
+        items: &[T],
+        prefer: impl Fn(T, T) -> bool,
+    ) -> Option<T> {
+        let count = items.len() as u64;
+        if count < 2 {
+            return items.first().copied();
+        }
+        let a = self.below(count) as usize;
+        let mut b = self.below(count - 1) as usize;
+        if b >= a {
+            b += 1;
+        }
+        let (a, b) = (items[a], items[b]);
+        Some(if prefer(b, a) { b } else { a })
+    }
+
     /// An index of `weights` drawn with chances proportional to its weight
     /// (one of 0 or less, or not finite, is never drawn); `None` when none
     /// can be.

@@ -217,7 +217,10 @@ impl LeastLoaded {
             .collect();
         let mut order: Vec<usize> = (0..targets.len()).collect();
         order.sort_by(|&a, &b| costs[a].total_cmp(&costs[b]));
-        if let Some(first) = self.two_choices(&costs, &available) {
+        if let Some(first) = self
+            .rng
+            .better_of_two(&available, |b, a| costs[b] < costs[a])
+        {
             if let Some(position) = order.iter().position(|&index| index == first) {
                 order[..=position].rotate_right(1);
             }
@@ -251,20 +254,5 @@ impl LeastLoaded {
             }
         };
         in_order(&self.common, targets, self.order(targets), tracked).await
-    }
-
-    /// The cheaper of two distinct available targets drawn uniformly.
-    fn two_choices(&self, costs: &[f64], available: &[usize]) -> Option<usize> {
-        let count = available.len() as u64;
-        if count < 2 {
-            return available.first().copied();
-        }
-        let a = self.rng.below(count) as usize;
-        let mut b = self.rng.below(count - 1) as usize;
-        if b >= a {
-            b += 1;
-        }
-        let (a, b) = (available[a], available[b]);
-        Some(if costs[b] < costs[a] { b } else { a })
     }
 }

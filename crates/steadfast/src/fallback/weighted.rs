@@ -96,7 +96,9 @@ impl Weighted {
         order.sort_by(|&a, &b| weights[b].total_cmp(&weights[a]));
         let first = match self.pick {
             Pick::WeightedRandom => self.weighted_random(&weights, &available),
-            Pick::PowerOfTwoChoices => self.two_choices(&weights, &available),
+            Pick::PowerOfTwoChoices => self
+                .rng
+                .better_of_two(&available, |b, a| weights[b] > weights[a]),
         };
         if let Some(position) = first.and_then(|first| order.iter().position(|&i| i == first)) {
             order[..=position].rotate_right(1);
@@ -141,20 +143,5 @@ impl Weighted {
             let drawn = self.rng.below(available.len() as u64) as usize;
             available.get(drawn).copied()
         })
-    }
-
-    /// The heavier of two distinct available targets drawn uniformly.
-    fn two_choices(&self, weights: &[f64], available: &[usize]) -> Option<usize> {
-        let count = available.len() as u64;
-        if count < 2 {
-            return available.first().copied();
-        }
-        let a = self.rng.below(count) as usize;
-        let mut b = self.rng.below(count - 1) as usize;
-        if b >= a {
-            b += 1;
-        }
-        let (a, b) = (available[a], available[b]);
-        Some(if weights[b] > weights[a] { b } else { a })
     }
 }
