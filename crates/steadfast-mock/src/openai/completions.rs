@@ -12,11 +12,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use steadfast_wire::Format;
 
+use super::admit;
 use crate::MockState;
 use crate::control::Mode;
-use crate::respond::{
-    Verdict, authorization, bad_request, echo, judge, refused_prefill, sse_response, tokens,
-};
+use crate::respond::{bad_request, echo, sse_response, tokens};
 
 /// `POST /v1/completions`: a legacy text completion, plain or streamed.
 pub(crate) async fn completions(
@@ -37,22 +36,10 @@ pub(crate) async fn completions(
     }) else {
         return bad_request(Format::Openai, "'prompt' is a required property");
     };
-    let control = &state.control;
-    let guard = control.begin(&body, authorization(&headers));
-    control.note_headers(&headers);
-    let faults = control.faults();
-    if let Some(refused) = refused_prefill(Format::Openai, &faults, &body) {
-        guard.fail();
-        return refused;
-    }
-    match judge(control, &faults, state.kind).await {
-        Verdict::Answer => {}
-        Verdict::Fail(response) => {
-            guard.fail();
-            return response;
-        }
-        Verdict::Hang => std::future::pending::<()>().await,
-    }
+    let (guard, faults) = match admit(&state, &headers, &body).await {
+        Ok(admitted) => admitted,
+        Err(instead) => return instead,
+    };
     let model = body["model"].as_str().unwrap_or("mock").to_owned();
     let text = echo(&state.name, &prompt);
     let (prompt_tokens, completion_tokens) = (tokens(&prompt), tokens(&text));
@@ -98,22 +85,10 @@ pub(crate) async fn embeddings(
         Value::Array(items) => items.iter().map(|item| item.to_string()).collect(),
         _ => return bad_request(Format::Openai, "'input' is a required property"),
     };
-    let control = &state.control;
-    let guard = control.begin(&body, authorization(&headers));
-    control.note_headers(&headers);
-    let faults = control.faults();
-    if let Some(refused) = refused_prefill(Format::Openai, &faults, &body) {
-        guard.fail();
-        return refused;
-    }
-    match judge(control, &faults, state.kind).await {
-        Verdict::Answer => {}
-        Verdict::Fail(response) => {
-            guard.fail();
-            return response;
-        }
-        Verdict::Hang => std::future::pending::<()>().await,
-    }
+    let (guard, _) = match admit(&state, &headers, &body).await {
+        Ok(admitted) => admitted,
+        Err(instead) => return instead,
+    };
     guard.complete();
     let data: Vec<Value> = inputs
         .iter()

@@ -43,7 +43,7 @@ use serde_json::{Value, json};
 use steadfast_wire::Format;
 
 use super::MockState;
-use super::control::Mode;
+use super::control::{Faults, Mode, RequestGuard};
 use super::respond::{
     Verdict, authorization, bad_request, echo, judge, refused_prefill, stream_error_event, tokens,
     tool_call,
@@ -121,6 +121,33 @@ impl Answer {
     }
 }
 
+/// Notes an OpenAI-shaped model request and applies the faults to it:
+/// the request's guard and the settings it is answered with, or the answer
+/// that replaces a normal one (a refused prefill, an injected failure; a
+/// hang never answers).
+async fn admit(
+    state: &MockState,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Result<(RequestGuard, Faults), Response> {
+    let control = &state.control;
+    let guard = control.begin(body, authorization(headers));
+    control.note_headers(headers);
+    let faults = control.faults();
+    if let Some(refused) = refused_prefill(Format::Openai, &faults, body) {
+        guard.fail();
+        return Err(refused);
+    }
+    match judge(control, &faults, state.kind).await {
+        Verdict::Answer => Ok((guard, faults)),
+        Verdict::Fail(response) => {
+            guard.fail();
+            Err(response)
+        }
+        Verdict::Hang => std::future::pending().await,
+    }
+}
+
 /// The text of a message's content (a string, or text parts).
 fn said(message: &Value) -> String {
     match &message["content"] {
@@ -166,24 +193,10 @@ pub(super) async fn answer_chat(
     let Some(messages) = body["messages"].as_array() else {
         return bad_request(Format::Openai, "'messages' is a required property");
     };
-    let control = &state.control;
-    let guard = control.begin(&body, authorization(headers));
-    control.note_headers(headers);
-    let faults = control.faults();
-    if let Some(refused) = refused_prefill(Format::Openai, &faults, &body) {
-        guard.fail();
-        return refused;
-    }
-    match judge(control, &faults, state.kind).await {
-        Verdict::Answer => {}
-        Verdict::Fail(response) => {
-            guard.fail();
-            return response;
-        }
-        Verdict::Hang => {
-            std::future::pending::<()>().await;
-        }
-    }
+    let (guard, faults) = match admit(state, headers, &body).await {
+        Ok(admitted) => admitted,
+        Err(instead) => return instead,
+    };
     let model = if faults.answer_model.is_empty() {
         body["model"].as_str().unwrap_or("mock").to_owned()
     } else {
