@@ -1,19 +1,24 @@
-//! The attempt loop of a route, on the library's fallback strategies: the
-//! route's strategy runs over its targets; if it finds no answer, targets whose
-//! failure may pass (transient, timeout, rate-limited, overloaded) get another
-//! pass, within the retry budget and after a backoff that honours their
-//! `Retry-After`. With `retry.same_target`, a target whose failure says "try
-//! again soon" is retried at once, before the strategy moves on
-//! (module `same_target`). Every target gets at most
-//! `max_attempts` attempts; the route's time budget bounds the whole.
+//! The attempt loop of a route, on the library: the route's retry policy
+//! (`steadfast::retry::RetryPolicy::passes`) runs its strategy over its
+//! targets in passes — targets whose failure may pass (transient, timeout,
+//! rate-limited, overloaded) or whose queue was full get another pass, within
+//! the retry budget and after a backoff that honours their `Retry-After`; with
+//! `retry.same_target`, a failure saying "try again soon" is retried at once —
+//! every target gets at most `max_attempts` attempts, and the route's time
+//! limit ends the whole (calls then in flight are timeouts). What is the
+//! gateway's own: each attempt's local checks and call (`Request::attempt`),
+//! and what an unanswered request tells the client (`Request::unserved`).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use steadfast::events::{Event, Events};
-use steadfast::fallback::{self, AttemptInfo, AttemptOutcome};
+use steadfast::events::{Event, Events, Rejection};
+use steadfast::fallback::{
+    self, AllFailed, AttemptInfo, AttemptOutcome, QuorumFailed, QuorumMiss, QuorumSuccess, Scope,
+    SkipReason, StopReason, Success,
+};
 use steadfast::{Failure, FailureKind};
 use tokio::time::Instant;
 
@@ -21,7 +26,6 @@ use crate::admission::Admission;
 use crate::error::AttemptError;
 use crate::outcome::{Attempt, AttemptResult, Outcome, Skip};
 use crate::runtime::{Route, RouteStrategy, Target};
-use crate::same_target;
 
 /// A request that targets answered.
 #[derive(Debug)]
@@ -95,62 +99,47 @@ impl Unserved {
 }
 
 /// A target as the library's strategies see it.
-struct Candidate<'a>(&'a Arc<Target>);
+struct Candidate<'a> {
+    target: &'a Arc<Target>,
+    events: &'a Events,
+}
 
 impl fallback::Target for Candidate<'_> {
     fn name(&self) -> &Arc<str> {
-        &self.0.name
+        &self.target.name
     }
 
     fn is_available(&self) -> bool {
-        self.0.is_available() && self.0.cooling_down().is_none()
+        self.target.is_available() && self.target.cooling_down().is_none()
+    }
+
+    /// Why it is unavailable; an open breaker is also published as a
+    /// rejection, as the breaker itself does when it refuses.
+    fn skip_reason(&self) -> SkipReason {
+        let skip = if !self.target.breaker.would_admit() {
+            self.events.emit(Event::Rejected {
+                name: Arc::clone(&self.target.name),
+                by: Rejection::BreakerOpen,
+            });
+            Skip::BreakerOpen
+        } else if self.target.cooling_down().is_some() {
+            Skip::CoolingDown
+        } else {
+            Skip::Unhealthy
+        };
+        skip.reason()
     }
 
     /// A key near the end of its provider's rate limit costs more, so a
     /// least-loaded route gives it less before it answers 429.
     fn load_factor(&self) -> f64 {
-        1.0 / self.0.headroom().clamp(MIN_HEADROOM, 1.0)
+        1.0 / self.target.headroom().clamp(MIN_HEADROOM, 1.0)
     }
 }
 
 /// The least share of a rate limit left counted (a key with less costs 20
 /// times one with all of it, not infinitely more).
 const MIN_HEADROOM: f64 = 0.05;
-
-/// What the attempts of one request share: skips found inside a call (and
-/// why the last target that could not carry the request could not), the
-/// calls of the current pass, the context window known to be too small, the
-/// attempts each target was sent and those retried on the spot.
-struct Shared {
-    skips: Mutex<Vec<(Arc<str>, Skip)>>,
-    untranslatable: Mutex<Option<AttemptError>>,
-    called: Mutex<Vec<Called>>,
-    too_small_window: AtomicU64,
-    sent: Vec<AtomicU32>,
-    retried: Mutex<Vec<Attempt>>,
-}
-
-impl Shared {
-    /// Why `target` was last passed over in this request, if it was.
-    fn last_skip(&self, target: &str) -> Option<Skip> {
-        let skips = self.skips.lock().ok()?;
-        skips
-            .iter()
-            .rev()
-            .find(|(name, _)| &**name == target)
-            .map(|(_, reason)| *reason)
-    }
-}
-
-/// A call of the current pass: its target's index in the route, when it
-/// began and, once it ended, how and after how long. When the route's time
-/// budget cuts the pass, calls still running are timeouts and the others
-/// keep their own result.
-struct Called {
-    index: usize,
-    started: Instant,
-    ended: Option<(AttemptResult, Duration)>,
-}
 
 /// Runs `attempt` on the route's targets until the strategy has its answer(s).
 /// The request's end is counted by its [`RequestRecord`](crate::record::RequestRecord), not here,
@@ -170,396 +159,239 @@ where
     F: Fn(Admission) -> Fut,
     Fut: Future<Output = Result<T, AttemptError>>,
 {
-    let deadline = Instant::now() + route.timeout();
-    route.budget.deposit();
     route.notice_recoveries();
-    let shared = Shared {
-        skips: Mutex::new(Vec::new()),
-        untranslatable: Mutex::new(None),
-        called: Mutex::new(Vec::new()),
-        too_small_window: AtomicU64::new(0),
-        sent: route.targets.iter().map(|_| AtomicU32::new(0)).collect(),
-        retried: Mutex::new(Vec::new()),
+    let candidates: Vec<Candidate<'_>> = (route.targets.iter())
+        .map(|target| Candidate { target, events })
+        .collect();
+    let in_scope: Vec<bool> = (route.targets.iter())
+        .map(|target| !exclude.contains(&target.name))
+        .collect();
+    let scope = Scope::all()
+        .until(Instant::now() + route.timeout())
+        .only(&in_scope);
+    let request = Request::default();
+    let call = |_: &Candidate<'_>, info: AttemptInfo| {
+        // On its last pass, the last target that can take the request may
+        // wait in its queue: every one after it is out.
+        let last_resort = info.pass + 1 == route.max_attempts()
+            && (info.index + 1..candidates.len()).all(|later| {
+                !in_scope[later] || !fallback::Target::is_available(&candidates[later])
+            });
+        let target = &route.targets[info.index];
+        request.attempt(target, estimated_units, last_resort, &attempt)
     };
-    let mut attempts = Vec::new();
-    let mut last_failure: Vec<Option<Failure>> = vec![None; route.targets.len()];
-    let mut last_error = None;
-    let mut backoff = Duration::ZERO;
-    for pass in 0..route.max_attempts() {
-        let eligible: Vec<usize> = (0..route.targets.len())
-            .filter(|&i| !exclude.contains(&route.targets[i].name))
-            .filter(|&i| pass == 0 || last_failure[i].is_some_and(|f| f.kind.is_retryable()))
-            .filter(|&i| shared.sent[i].load(Ordering::Relaxed) < route.max_attempts())
-            .collect();
-        if eligible.is_empty() {
-            break;
+    let (ended, attempts) = match &route.strategy {
+        RouteStrategy::Single(strategy) => {
+            Ended::single(route.retry.passes(strategy, scope, &candidates, call).await)
         }
-        if pass > 0 {
-            if !route.budget.try_withdraw() {
-                events.emit(Event::RetryBudgetExhausted {
-                    name: Arc::clone(&route.name),
-                });
-                break;
-            }
-            backoff = route.backoff.delay(pass, backoff, &route.rng);
-            let cooling = eligible
-                .iter()
-                .filter_map(|&i| route.targets[i].cooling_down())
-                .min()
-                .unwrap_or_default();
-            let wait = backoff.max(cooling);
-            if Instant::now() + wait >= deadline {
-                break;
-            }
-            for &index in &eligible {
-                if let Some(failure) = last_failure[index] {
-                    events.emit(Event::RetryScheduled {
-                        name: Arc::clone(&route.name),
-                        attempt: pass,
-                        delay: wait,
-                        failure,
-                    });
-                }
-            }
-            tokio::time::sleep(wait).await;
+        RouteStrategy::Quorum(quorum) => {
+            Ended::quorum(route.retry.passes(quorum, scope, &candidates, call).await)
         }
-        let candidates: Vec<Candidate<'_>> = eligible
-            .iter()
-            .map(|&i| Candidate(&route.targets[i]))
-            .collect();
-        let last_pass = pass + 1 == route.max_attempts();
-        if let Ok(mut called) = shared.called.lock() {
-            called.clear();
-        }
-        let call = |candidate: &Candidate<'_>, info: AttemptInfo| {
-            let target = Arc::clone(candidate.0);
-            let route_index = eligible[info.index];
-            // The last target that can take the request may wait in its
-            // bulkhead's queue: every one after it is out (their breakers
-            // open, unhealthy or cooling down).
-            let last_resort = last_pass
-                && candidates[info.index + 1..]
-                    .iter()
-                    .all(|later| !fallback::Target::is_available(later));
-            let shared = &shared;
-            let attempt = &attempt;
-            async move {
-                let note_skip = |reason: Skip| {
-                    if let Ok(mut skips) = shared.skips.lock() {
-                        skips.push((Arc::clone(&target.name), reason));
-                    }
-                };
-                let skip = |reason: Skip| {
-                    note_skip(reason);
-                    Err(AttemptError::skipped(reason))
-                };
-                let too_small = shared.too_small_window.load(Ordering::Relaxed);
-                if too_small > 0
-                    && target
-                        .settings
-                        .context_window
-                        .is_some_and(|w| w <= too_small)
-                {
-                    return skip(Skip::ContextTooSmall);
-                }
-                let admission = match Admission::admit(&target, estimated_units, last_resort).await
-                {
-                    Ok(admission) => admission,
-                    Err(reason) => return skip(reason),
-                };
-                let slot = shared.called.lock().ok().map(|mut called| {
-                    called.push(Called {
-                        index: route_index,
-                        started: Instant::now(),
-                        ended: None,
-                    });
-                    called.len() - 1
-                });
-                shared.sent[route_index].fetch_add(1, Ordering::Relaxed);
-                let started = Instant::now();
-                let mut result = attempt(admission).await;
-                if let Err(error) = &result {
-                    let retry = (shared.sent[route_index].load(Ordering::Relaxed)
-                        < route.max_attempts())
-                    .then(|| same_target::wait(route, error, deadline))
-                    .flatten();
-                    if let Some(wait) = retry {
-                        let failed = Attempt {
-                            target: Arc::clone(&target.name),
-                            result: AttemptResult::Failed {
-                                kind: error.failure.kind,
-                            },
-                            elapsed: started.elapsed(),
-                        };
-                        events.emit(Event::RetryScheduled {
-                            name: Arc::clone(&route.name),
-                            attempt: 1,
-                            delay: wait,
-                            failure: error.failure,
-                        });
-                        tokio::time::sleep(wait).await;
-                        // Not admitted again (its breaker opened meanwhile,
-                        // say): the first failure stands as the attempt.
-                        if let Ok(admission) =
-                            Admission::admit(&target, estimated_units, last_resort).await
-                        {
-                            route.metrics.attempt(route_index, failed.result);
-                            if let Ok(mut retried) = shared.retried.lock() {
-                                retried.push(failed);
-                            }
-                            shared.sent[route_index].fetch_add(1, Ordering::Relaxed);
-                            result = attempt(admission).await;
-                        }
-                    }
-                }
-                let ended = match &result {
-                    Ok(_) => AttemptResult::Served,
-                    Err(error) => match error.skip() {
-                        Some(reason) => {
-                            tracing::debug!(target_model = %target.name, "{}", error.message);
-                            note_skip(reason);
-                            if reason == Skip::Untranslatable {
-                                if let Ok(mut why) = shared.untranslatable.lock() {
-                                    *why = Some(error.clone());
-                                }
-                            }
-                            AttemptResult::Skipped { reason }
-                        }
-                        None => {
-                            if error.failure.kind == FailureKind::ContextLength {
-                                let window = target.settings.context_window.unwrap_or(0);
-                                shared.too_small_window.fetch_max(window, Ordering::Relaxed);
-                            }
-                            AttemptResult::Failed {
-                                kind: error.failure.kind,
-                            }
-                        }
-                    },
-                };
-                if let (Some(slot), Ok(mut called)) = (slot, shared.called.lock()) {
-                    if let Some(call) = called.get_mut(slot) {
-                        call.ended = Some((ended, call.started.elapsed()));
-                    }
-                }
-                result
-            }
-        };
-        let outcome = match &route.strategy {
-            RouteStrategy::Single(strategy) => {
-                match tokio::time::timeout_at(deadline, strategy.run(&candidates, call)).await {
-                    Err(_) => Err(None),
-                    Ok(Ok(success)) => {
-                        let target = Arc::clone(candidates[success.target_index].0);
-                        Ok((vec![(target, success.value)], success.attempts))
-                    }
-                    Ok(Err(failed)) => Err(Some((
-                        failed.attempts,
-                        failed.last_error,
-                        failed.reason,
-                        None,
-                    ))),
-                }
-            }
-            RouteStrategy::Quorum(quorum) => {
-                match tokio::time::timeout_at(deadline, quorum.run(&candidates, call)).await {
-                    Err(_) => Err(None),
-                    Ok(Ok(success)) => {
-                        let values = success
-                            .values
-                            .into_iter()
-                            .map(|(index, value)| (Arc::clone(candidates[index].0), value))
-                            .collect();
-                        Ok((values, success.attempts))
-                    }
-                    Ok(Err(failed)) => {
-                        let reason = match failed.reason {
-                            fallback::QuorumMiss::NotFailover(failure) => {
-                                fallback::StopReason::NotFailover(failure)
-                            }
-                            _ => fallback::StopReason::Exhausted,
-                        };
-                        let missed = Some((failed.needed, failed.got));
-                        Err(Some((failed.attempts, failed.last_error, reason, missed)))
-                    }
-                }
-            }
-        };
-        match outcome {
-            Ok((values, ran)) => {
-                attempts.extend(convert(route, events, &eligible, &ran, &shared));
-                return Ok(Served { values, attempts });
-            }
-            Err(None) => {
-                // The time budget cut the calls still running: they timed
-                // out; those that had ended keep their own result.
-                if let Ok(mut retried) = shared.retried.lock() {
-                    attempts.append(&mut retried);
-                }
-                let called = shared
-                    .called
-                    .lock()
-                    .map(|mut called| std::mem::take(&mut *called))
-                    .unwrap_or_default();
-                for call in called {
-                    let (result, elapsed) = call.ended.unwrap_or_else(|| {
-                        let timeout = AttemptResult::Failed {
-                            kind: FailureKind::Timeout,
-                        };
-                        (timeout, call.started.elapsed())
-                    });
-                    route.metrics.attempt(call.index, result);
-                    attempts.push(Attempt {
-                        target: Arc::clone(&route.targets[call.index].name),
-                        result,
-                        elapsed,
-                    });
-                }
-                return Err(Failed {
-                    reason: Unserved::TimedOut {
-                        after: route.timeout(),
-                    },
-                    attempts,
-                });
-            }
-            Err(Some((ran, error, reason, missed))) => {
-                for attempt in &ran {
-                    let index = eligible[attempt.index];
-                    match attempt.outcome {
-                        AttemptOutcome::Failed(failure) => last_failure[index] = Some(failure),
-                        // A full target may have a place by the next pass
-                        // (where, the last one left, it waits in its queue).
-                        AttemptOutcome::Skipped
-                            if shared.last_skip(&route.targets[index].name) == Some(Skip::Busy) =>
-                        {
-                            last_failure[index] = Some(Failure::new(FailureKind::Overloaded));
-                        }
-                        _ => {}
-                    }
-                }
-                attempts.extend(convert(route, events, &eligible, &ran, &shared));
-                if error.is_some() {
-                    last_error = error;
-                }
-                if let fallback::StopReason::NotFailover(failure) = reason {
-                    // The client's own mistake goes back to it; any other
-                    // failure the route does not fail over on ends it as unserved.
-                    let reason = match last_error.take() {
-                        Some(error) if failure.kind == FailureKind::InvalidRequest => {
-                            Unserved::Client(error)
-                        }
-                        last => Unserved::Exhausted { last },
-                    };
-                    return Err(Failed { reason, attempts });
-                }
-                if let Some((needed, got)) = missed {
-                    if pass + 1 == route.max_attempts() {
-                        return Err(Failed {
-                            reason: Unserved::NoQuorum { needed, got },
-                            attempts,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    // No target of the route speaks a format that carries this request:
-    // the request, not the route, is at fault.
-    let none_can_carry = !attempts.is_empty()
-        && attempts.iter().all(|attempt| {
-            matches!(
-                attempt.result,
-                AttemptResult::Skipped {
-                    reason: Skip::Untranslatable
-                }
-            )
-        });
-    let untranslatable = shared
-        .untranslatable
-        .lock()
-        .ok()
-        .and_then(|mut why| why.take());
-    if let (true, Some(why)) = (none_can_carry, untranslatable) {
-        let message = format!(
-            "No target of route {:?} can take this request. {}",
-            &*route.name, why.message
-        );
-        return Err(Failed {
-            reason: Unserved::Client(AttemptError::new(
-                Failure::new(FailureKind::InvalidRequest),
-                message,
-            )),
+    };
+    let attempts = record(route, &attempts);
+    match ended {
+        Ended::Answered(values) => Ok(Served {
+            values: (values.into_iter())
+                .map(|(index, value)| (Arc::clone(&route.targets[index]), value))
+                .collect(),
             attempts,
-        });
+        }),
+        Ended::Missed {
+            reason,
+            last,
+            quorum,
+        } => Err(Failed {
+            reason: request.unserved(route, reason, last, quorum, &attempts),
+            attempts,
+        }),
     }
-    Err(Failed {
-        reason: Unserved::Exhausted { last: last_error },
-        attempts,
-    })
 }
 
-/// The library's attempt records, with skips found inside a call shown as
-/// skips, after the attempts retried on the spot.
-fn convert(
-    route: &Route,
-    events: &Events,
-    eligible: &[usize],
-    ran: &[fallback::Attempt],
-    shared: &Shared,
-) -> Vec<Attempt> {
-    let mut skips = shared
-        .skips
-        .lock()
-        .map(|mut s| std::mem::take(&mut *s))
-        .unwrap_or_default();
-    let retried = shared
-        .retried
-        .lock()
-        .map(|mut r| std::mem::take(&mut *r))
-        .unwrap_or_default();
-    retried
-        .into_iter()
-        .chain(ran.iter().map(|attempt| {
+/// How the passes over a route's targets ended, whichever its strategy.
+enum Ended<T> {
+    /// With the answer(s), by target index.
+    Answered(Vec<(usize, T)>),
+    /// Without: why, the last failure, and for a quorum the answers needed and got.
+    Missed {
+        reason: StopReason,
+        last: Option<AttemptError>,
+        quorum: Option<(usize, usize)>,
+    },
+}
+
+impl<T> Ended<T> {
+    /// How a single-answer strategy's passes ended, and their attempts.
+    fn single(
+        passes: Result<Success<T>, AllFailed<AttemptError>>,
+    ) -> (Ended<T>, Vec<fallback::Attempt>) {
+        match passes {
+            Ok(served) => (
+                Ended::Answered(vec![(served.target_index, served.value)]),
+                served.attempts,
+            ),
+            Err(missed) => {
+                let (reason, last) = (missed.reason, missed.last_error);
+                let quorum = None;
+                (
+                    Ended::Missed {
+                        reason,
+                        last,
+                        quorum,
+                    },
+                    missed.attempts,
+                )
+            }
+        }
+    }
+
+    /// How a quorum's passes ended, and their attempts.
+    fn quorum(
+        passes: Result<QuorumSuccess<T>, QuorumFailed<AttemptError>>,
+    ) -> (Ended<T>, Vec<fallback::Attempt>) {
+        match passes {
+            Ok(served) => (Ended::Answered(served.values), served.attempts),
+            Err(missed) => {
+                let reason = match missed.reason {
+                    QuorumMiss::Deadline => StopReason::TimedOut,
+                    QuorumMiss::NotFailover(failure) => StopReason::NotFailover(failure),
+                    QuorumMiss::Unreachable => StopReason::Exhausted,
+                };
+                let (last, quorum) = (missed.last_error, Some((missed.needed, missed.got)));
+                (
+                    Ended::Missed {
+                        reason,
+                        last,
+                        quorum,
+                    },
+                    missed.attempts,
+                )
+            }
+        }
+    }
+}
+
+/// What the attempts of one request share: the context window known to be
+/// too small for it, and why the last target that could not carry it could not.
+#[derive(Default)]
+struct Request {
+    too_small_window: AtomicU64,
+    untranslatable: Mutex<Option<AttemptError>>,
+}
+
+impl Request {
+    /// One attempt on `target`: passed over when a smaller context window
+    /// already refused the request or a local check refuses it (module
+    /// `admission`), else `attempt` with the target's admission.
+    async fn attempt<T, F, Fut>(
+        &self,
+        target: &Arc<Target>,
+        estimated_units: u64,
+        last_resort: bool,
+        attempt: &F,
+    ) -> Result<T, AttemptError>
+    where
+        F: Fn(Admission) -> Fut,
+        Fut: Future<Output = Result<T, AttemptError>>,
+    {
+        let too_small = self.too_small_window.load(Ordering::Relaxed);
+        if too_small > 0 && (target.settings.context_window).is_some_and(|w| w <= too_small) {
+            return Err(AttemptError::skipped(Skip::ContextTooSmall));
+        }
+        let admission = Admission::admit(target, estimated_units, last_resort)
+            .await
+            .map_err(AttemptError::skipped)?;
+        let result = attempt(admission).await;
+        if let Err(error) = &result {
+            match error.skip() {
+                Some(reason) => {
+                    tracing::debug!(target_model = %target.name, "{}", error.message);
+                    if reason == Skip::Untranslatable {
+                        if let Ok(mut why) = self.untranslatable.lock() {
+                            *why = Some(error.clone());
+                        }
+                    }
+                }
+                None if error.failure.kind == FailureKind::ContextLength => {
+                    let window = target.settings.context_window.unwrap_or(0);
+                    self.too_small_window.fetch_max(window, Ordering::Relaxed);
+                }
+                None => {}
+            }
+        }
+        result
+    }
+
+    /// Why no target answered: the client's own mistake goes back to it (an
+    /// invalid request, or one no target's format can carry); the route's
+    /// time limit; a quorum short of answers; or every target out.
+    fn unserved(
+        &self,
+        route: &Route,
+        reason: StopReason,
+        last: Option<AttemptError>,
+        quorum: Option<(usize, usize)>,
+        attempts: &[Attempt],
+    ) -> Unserved {
+        match reason {
+            StopReason::TimedOut => {
+                return Unserved::TimedOut {
+                    after: route.timeout(),
+                };
+            }
+            StopReason::NotFailover(failure) => {
+                return match last {
+                    Some(error) if failure.kind == FailureKind::InvalidRequest => {
+                        Unserved::Client(error)
+                    }
+                    last => Unserved::Exhausted { last },
+                };
+            }
+            StopReason::NoTargets | StopReason::NoneAvailable | StopReason::Exhausted => {}
+        }
+        let none_can_carry = !attempts.is_empty()
+            && attempts.iter().all(|attempt| {
+                matches!(
+                    attempt.result,
+                    AttemptResult::Skipped {
+                        reason: Skip::Untranslatable
+                    }
+                )
+            });
+        let untranslatable = (self.untranslatable.lock().ok()).and_then(|mut why| why.take());
+        match (none_can_carry, untranslatable, quorum) {
+            (true, Some(why), _) => {
+                let message = format!(
+                    "No target of route {:?} can take this request. {}",
+                    &*route.name, why.message
+                );
+                let failure = Failure::new(FailureKind::InvalidRequest);
+                Unserved::Client(AttemptError::new(failure, message))
+            }
+            (_, _, Some((needed, got))) => Unserved::NoQuorum { needed, got },
+            _ => Unserved::Exhausted { last },
+        }
+    }
+}
+
+/// The library's attempts as the gateway records them, each counted in its
+/// target's metrics.
+fn record(route: &Route, attempts: &[fallback::Attempt]) -> Vec<Attempt> {
+    (attempts.iter())
+        .map(|attempt| {
             let result = match attempt.outcome {
                 AttemptOutcome::Served => AttemptResult::Served,
                 AttemptOutcome::Cancelled => AttemptResult::Cancelled,
-                // Passed over at the call (its reason noted there), or
-                // unavailable before it.
-                AttemptOutcome::Skipped => AttemptResult::Skipped {
-                    reason: match skips.iter().position(|(name, _)| *name == attempt.target) {
-                        Some(position) => skips.swap_remove(position).1,
-                        None => eligible
-                            .get(attempt.index)
-                            .map_or(Skip::Unavailable, |&index| {
-                                unavailable(events, &route.targets[index])
-                            }),
-                    },
+                AttemptOutcome::Skipped(reason) => AttemptResult::Skipped {
+                    reason: Skip::from_reason(reason),
                 },
                 AttemptOutcome::Failed(failure) => AttemptResult::Failed { kind: failure.kind },
             };
-            if let Some(&index) = eligible.get(attempt.index) {
-                route.metrics.attempt(index, result);
-            }
+            route.metrics.attempt(attempt.index, result);
             Attempt {
                 target: Arc::clone(&attempt.target),
                 result,
                 elapsed: attempt.elapsed,
             }
-        }))
+        })
         .collect()
-}
-
-/// Why a target was unavailable before any call; an open breaker is also
-/// published as a rejection, as the breaker itself does when it refuses.
-fn unavailable(events: &Events, target: &Target) -> Skip {
-    if !target.breaker.would_admit() {
-        events.emit(Event::Rejected {
-            name: Arc::clone(&target.name),
-            by: steadfast::events::Rejection::BreakerOpen,
-        });
-        Skip::BreakerOpen
-    } else if target.cooling_down().is_some() {
-        Skip::CoolingDown
-    } else {
-        Skip::Unhealthy
-    }
 }

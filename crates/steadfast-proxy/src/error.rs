@@ -2,6 +2,7 @@
 
 use steadfast::Failure;
 use steadfast::classify::AsFailure;
+use steadfast::fallback::SkipReason;
 
 use crate::outcome::Skip;
 
@@ -27,8 +28,8 @@ impl AsFailure for AttemptError {
 
     /// A target passed over ([`AttemptError::passed_over`]) is a skip to the
     /// route's strategy: it moves on whatever `fallback_on` says.
-    fn passed_over(&self) -> bool {
-        self.skipped.is_some()
+    fn passed_over(&self) -> Option<SkipReason> {
+        self.skipped.map(Skip::reason)
     }
 }
 

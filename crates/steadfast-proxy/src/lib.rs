@@ -24,8 +24,7 @@
 //! client), `replayed` (answers at hand: cached, stale, static), `reply`
 //! (what a served request gets back), `resume`
 //! (continuing a broken stream elsewhere), `record` (the
-//! one owner of a request's outcome), `same_target` (retrying a target that
-//! says "try again soon" before moving on), `serve` (the entry point).
+//! one owner of a request's outcome), `serve` (the entry point).
 
 mod admission;
 mod attempt;
@@ -43,7 +42,6 @@ mod replayed;
 mod reply;
 mod resume;
 pub mod runtime;
-mod same_target;
 mod serve;
 pub mod telemetry;
 pub mod translating;

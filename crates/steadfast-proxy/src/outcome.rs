@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use steadfast::fallback::SkipReason;
 use steadfast::{Failure, FailureKind};
 
 /// Why a target was passed over without a network call.
@@ -61,6 +62,23 @@ impl Skip {
             Skip::Untranslatable | Skip::NotContinued => Failure::new(FailureKind::Fatal),
             _ => Failure::new(FailureKind::Overloaded),
         }
+    }
+
+    /// The reason as the library's strategies record it: a full target
+    /// (`busy`) is tried again in a later retry pass, the others are not.
+    pub const fn reason(self) -> SkipReason {
+        match self {
+            Skip::Busy => SkipReason::BUSY,
+            other => SkipReason::new(other.as_str()),
+        }
+    }
+
+    /// The skip a library reason names; `unavailable` for one it does not.
+    pub fn from_reason(reason: SkipReason) -> Skip {
+        Skip::ALL
+            .into_iter()
+            .find(|skip| skip.as_str() == reason.as_str())
+            .unwrap_or(Skip::Unavailable)
     }
 
     /// The snake_case name used in logs and metrics.

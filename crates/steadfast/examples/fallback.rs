@@ -1,6 +1,7 @@
 //! Every fallback strategy over three simulated models, each behind its own
 //! circuit breaker (`fallback::Guarded`): one is down, one is slow, one is
-//! fine. Prints who answered and every attempt.
+//! fine. Prints who answered and every attempt; then the first strategy in
+//! retry passes within a deadline.
 //!
 //! Run with `cargo run -p steadfast --example fallback`.
 
@@ -9,10 +10,13 @@ use std::time::Duration;
 
 use steadfast::breaker::Breaker;
 use steadfast::fallback::{
-    Attempt, Guarded, Hedged, Parallel, Quorum, Sequential, Strategy, TargetWeights, Weighted,
+    Attempt, Guarded, Hedged, Parallel, Quorum, Scope, Sequential, Strategy, TargetWeights,
+    Weighted,
 };
 use steadfast::hedge::HedgeDelay;
+use steadfast::retry::{Backoff, RetryPolicy};
 use steadfast::{Failure, FailureKind};
+use tokio::time::Instant;
 
 /// A simulated model: how long it takes and whether it is down.
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +102,21 @@ async fn main() {
             "quorum of 2",
             Err(format!("{:?}", missed.reason)),
             &missed.attempts,
+        ),
+    }
+    // Sequential in retry passes, within 300 ms: "big" fails, "medium" is
+    // still thinking when the time is up and is recorded as a timeout.
+    let retry = RetryPolicy::builder()
+        .max_attempts(2)
+        .backoff(Backoff::constant(Duration::from_millis(10)))
+        .build();
+    let within = Scope::all().until(Instant::now() + Duration::from_millis(300));
+    match retry.passes(&Sequential::new(), within, &models, ask).await {
+        Ok(success) => print("passes", Ok(success.value), &success.attempts),
+        Err(failed) => print(
+            "passes",
+            Err(format!("{:?}", failed.reason)),
+            &failed.attempts,
         ),
     }
 }

@@ -14,7 +14,7 @@ use crate::classify::AsFailure;
 use crate::fault::InjectedFault;
 use crate::rate_limit::RateLimitExceeded;
 use crate::timeout::Elapsed;
-use crate::{Failure, FailureKind};
+use crate::{Failure, FailureKind, SkipReason};
 
 /// A type-erased error, as tower uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -136,8 +136,13 @@ impl AsFailure for Error {
 
     /// A local rejection (an open breaker, a full bulkhead or adaptive limit, a local rate
     /// limit) passes the target over: nothing was sent to it.
-    fn passed_over(&self) -> bool {
-        self.is_local_rejection()
+    fn passed_over(&self) -> Option<SkipReason> {
+        match self {
+            Error::BreakerOpen(_) => Some(SkipReason::BREAKER_OPEN),
+            Error::BulkheadFull(_) | Error::LimitReached(_) => Some(SkipReason::BUSY),
+            Error::RateLimited(_) => Some(SkipReason::RATE_LIMITED),
+            _ => None,
+        }
     }
 }
 

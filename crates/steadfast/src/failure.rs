@@ -222,3 +222,65 @@ mod tests {
         assert!(!FailureKind::Misconfigured.is_retryable());
     }
 }
+
+/// Why a target was passed over without a call: a short `snake_case` name
+/// for logs and metrics, and whether a later [retry pass](crate::retry::RetryPolicy::passes)
+/// may try it again (a full queue may have a place by then; an open breaker
+/// is judged again by its own availability anyway).
+///
+/// ```
+/// use steadfast::SkipReason;
+///
+/// const UNTRANSLATABLE: SkipReason = SkipReason::new("untranslatable");
+/// assert_eq!(UNTRANSLATABLE.as_str(), "untranslatable");
+/// assert!(!UNTRANSLATABLE.tried_again());
+/// assert!(SkipReason::BUSY.tried_again());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SkipReason {
+    name: &'static str,
+    tried_again: bool,
+}
+
+impl SkipReason {
+    /// Unavailable before the call, for no more precise reason.
+    pub const UNAVAILABLE: SkipReason = SkipReason::new("unavailable");
+    /// Its circuit breaker is open.
+    pub const BREAKER_OPEN: SkipReason = SkipReason::new("breaker_open");
+    /// Its concurrency (bulkhead or learned limit) is full; tried again in a later pass.
+    pub const BUSY: SkipReason = SkipReason::new("busy").then_tried_again();
+    /// It is at its local rate limit.
+    pub const RATE_LIMITED: SkipReason = SkipReason::new("rate_limited");
+
+    /// A reason named `name`, not tried again by a later pass.
+    pub const fn new(name: &'static str) -> SkipReason {
+        SkipReason {
+            name,
+            tried_again: false,
+        }
+    }
+
+    /// The same reason, with the target tried again by a later retry pass.
+    pub const fn then_tried_again(self) -> SkipReason {
+        SkipReason {
+            tried_again: true,
+            ..self
+        }
+    }
+
+    /// The reason's name.
+    pub const fn as_str(self) -> &'static str {
+        self.name
+    }
+
+    /// Whether a later retry pass tries the target again.
+    pub const fn tried_again(self) -> bool {
+        self.tried_again
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}

@@ -58,7 +58,7 @@ mod states;
 pub mod timeout;
 
 pub use boundary::{BoxError, Error};
-pub use failure::{Failure, FailureKind, Outcome};
+pub use failure::{Failure, FailureKind, Outcome, SkipReason};
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

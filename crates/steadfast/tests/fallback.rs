@@ -13,7 +13,7 @@ use steadfast::classify::AsFailure;
 use steadfast::events::{Event, Events};
 use steadfast::fallback::{
     AttemptInfo, AttemptOutcome, FailoverOn, Guarded, Hedged, LeastLoaded, Parallel, Pick, Quorum,
-    QuorumMiss, Sequential, StopReason, Strategy, Target, TargetWeights, Weighted,
+    QuorumMiss, Sequential, SkipReason, StopReason, Strategy, Target, TargetWeights, Weighted,
 };
 use steadfast::hedge::HedgeDelay;
 use steadfast::rng::Rng;
@@ -167,18 +167,20 @@ async fn sequential_goes_in_order_and_skips_unavailable() {
         [
             AttemptInfo {
                 index: 1,
-                attempt: 1
+                attempt: 1,
+                pass: 0
             },
             AttemptInfo {
                 index: 2,
-                attempt: 2
+                attempt: 2,
+                pass: 0
             }
         ]
     );
     assert_eq!(
         outcomes(&success.attempts),
         [
-            (0, AttemptOutcome::Skipped),
+            (0, AttemptOutcome::Skipped(SkipReason::UNAVAILABLE)),
             (1, failed(FailureKind::Overloaded)),
             (2, AttemptOutcome::Served)
         ]
@@ -252,8 +254,8 @@ impl AsFailure for Refusal {
         }
     }
 
-    fn passed_over(&self) -> bool {
-        *self == Refusal::PassedOver
+    fn passed_over(&self) -> Option<SkipReason> {
+        (*self == Refusal::PassedOver).then_some(SkipReason::BUSY)
     }
 }
 
@@ -292,7 +294,10 @@ async fn a_target_passed_over_at_the_call_is_skipped_whatever_fallback_on_says()
         assert_eq!(served.value, 1, "{name}");
         assert_eq!(
             outcomes(&served.attempts),
-            [(0, AttemptOutcome::Skipped), (1, AttemptOutcome::Served)],
+            [
+                (0, AttemptOutcome::Skipped(SkipReason::BUSY)),
+                (1, AttemptOutcome::Served)
+            ],
             "{name}"
         );
     }
@@ -332,7 +337,10 @@ async fn a_local_rejection_at_the_call_is_a_skip() {
     assert_eq!(served.value, 2);
     assert_eq!(
         outcomes(&served.attempts),
-        [(0, AttemptOutcome::Skipped), (1, AttemptOutcome::Served)]
+        [
+            (0, AttemptOutcome::Skipped(SkipReason::BREAKER_OPEN)),
+            (1, AttemptOutcome::Served)
+        ]
     );
 }
 
@@ -459,7 +467,7 @@ async fn parallel_first_success_wins_and_losers_are_dropped() {
     assert_eq!(
         outcomes(&success.attempts),
         [
-            (1, AttemptOutcome::Skipped),
+            (1, AttemptOutcome::Skipped(SkipReason::UNAVAILABLE)),
             (3, failed(FailureKind::Transient)),
             (2, AttemptOutcome::Served),
             (0, AttemptOutcome::Cancelled)
@@ -488,7 +496,7 @@ async fn parallel_fans_out_to_the_first_available_and_reports_every_failure() {
     assert_eq!(
         outcomes(&run.attempts),
         [
-            (0, AttemptOutcome::Skipped),
+            (0, AttemptOutcome::Skipped(SkipReason::UNAVAILABLE)),
             (1, failed(FailureKind::Timeout)),
             (2, failed(FailureKind::Overloaded))
         ]
@@ -759,7 +767,7 @@ async fn quorum_returns_k_answers_and_cancels_the_rest() {
     assert_eq!(
         outcomes(&quorum.attempts),
         [
-            (1, AttemptOutcome::Skipped),
+            (1, AttemptOutcome::Skipped(SkipReason::UNAVAILABLE)),
             (3, failed(FailureKind::Transient)),
             (2, AttemptOutcome::Served),
             (4, AttemptOutcome::Served),

@@ -12,9 +12,8 @@ use steadfast::fallback::{
     Weighted,
 };
 use steadfast::hedge::HedgeDelay;
-use steadfast::retry::{Backoff, BackoffKind, Jitter};
-use steadfast::rng::Rng;
-use steadfast_config::{HedgeAfter, JitterConfig, RouteConfig, Strategy};
+use steadfast::retry::{Backoff, BackoffKind, Jitter, RetryPolicy};
+use steadfast_config::{HedgeAfter, JitterConfig, RetryConfig, RouteConfig, Strategy};
 
 use super::shed::Shedder;
 use super::signals::RouteSignals;
@@ -53,12 +52,9 @@ pub struct Route {
     pub(crate) strategy: RouteStrategy,
     /// Adaptive weights, for a weighted route.
     pub(crate) weights: Option<Arc<TargetWeights>>,
-    /// The wait before trying a failed target again.
-    pub(crate) backoff: Backoff,
-    /// Caps retries to a share of first attempts.
-    pub(crate) budget: Budget,
-    /// Randomness for backoff jitter.
-    pub(crate) rng: Rng,
+    /// Its retry passes over the strategy (backoff, budget, attempts per
+    /// target, same-target retries).
+    pub(crate) retry: RetryPolicy,
     /// Served and unserved requests, sampled by alert rules.
     pub(crate) signals: RouteSignals,
     /// Which targets were available at the last look (to notice recoveries).
@@ -129,13 +125,6 @@ impl Route {
                 .map(|old| Arc::clone(old.gate()));
             Shedder::new(name, shedding, &targets, gate)
         });
-        let retry = &settings.retry;
-        let jitter = match retry.jitter {
-            JitterConfig::None => Jitter::None,
-            JitterConfig::Full => Jitter::Full,
-            JitterConfig::Equal => Jitter::Equal,
-            JitterConfig::Decorrelated => Jitter::Decorrelated,
-        };
         let weights = (settings.strategy == Strategy::Weighted).then(|| {
             let bases = targets
                 .iter()
@@ -154,14 +143,7 @@ impl Route {
             targets,
             strategy,
             weights,
-            backoff: Backoff {
-                kind: BackoffKind::Exponential { multiplier: 2.0 },
-                initial: retry.initial_backoff.0,
-                max: retry.max_backoff.0,
-                jitter,
-            },
-            budget: Budget::new(retry.budget, BUDGET_MIN_PER_SEC, BUDGET_WINDOW),
-            rng: Rng::from_entropy(),
+            retry: retry_policy(name, &settings.retry, events),
             signals: RouteSignals::default(),
             cache,
             shedder,
@@ -207,6 +189,35 @@ fn answered_by(targets: &[Arc<Target>]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The route's retry passes: exponential backoff with the configured
+/// jitter, a budget with a floor, no cap on a target's retry-after but the
+/// route's time limit.
+fn retry_policy(name: &str, retry: &RetryConfig, events: &Events) -> RetryPolicy {
+    let jitter = match retry.jitter {
+        JitterConfig::None => Jitter::None,
+        JitterConfig::Full => Jitter::Full,
+        JitterConfig::Equal => Jitter::Equal,
+        JitterConfig::Decorrelated => Jitter::Decorrelated,
+    };
+    let policy = RetryPolicy::builder()
+        .name(name)
+        .max_attempts(retry.max_attempts)
+        .backoff(Backoff {
+            kind: BackoffKind::Exponential { multiplier: 2.0 },
+            initial: retry.initial_backoff.0,
+            max: retry.max_backoff.0,
+            jitter,
+        })
+        .budget(Budget::new(retry.budget, BUDGET_MIN_PER_SEC, BUDGET_WINDOW))
+        .max_retry_after(Duration::MAX)
+        .events(events.clone());
+    match &retry.same_target {
+        Some(same) => policy.same_target(same.max_wait.0),
+        None => policy,
+    }
+    .build()
 }
 
 fn strategy(
@@ -257,11 +268,8 @@ fn strategy(
         }
         (Strategy::Quorum, _) => {
             let k = settings.quorum.unwrap_or(1);
-            RouteStrategy::Quorum(common!(
-                Quorum::new(k)
-                    .fan_out(fan_out.max(k))
-                    .deadline(settings.timeout.0)
-            ))
+            // The route's time limit bounds the quorum like any run.
+            RouteStrategy::Quorum(common!(Quorum::new(k).fan_out(fan_out.max(k))))
         }
     }
 }

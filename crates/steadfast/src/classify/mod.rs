@@ -53,11 +53,11 @@ pub trait AsFailure {
 
     /// Whether the error says the target was passed over rather than called
     /// (it could not take the request now: its own queue full, a format it
-    /// cannot carry). The fallback strategies then record a skip, not a
-    /// failure, and move on to the next target whatever their `fallback_on`
-    /// says. Default: `false`.
-    fn passed_over(&self) -> bool {
-        false
+    /// cannot carry), and why. The fallback strategies then record a skip
+    /// with that reason, not a failure, and move on to the next target
+    /// whatever their `fallback_on` says. Default: `None`.
+    fn passed_over(&self) -> Option<crate::SkipReason> {
+        None
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Failure, FailureKind};
+use crate::{Failure, FailureKind, SkipReason};
 
 /// What the call closure is told about the attempt it makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,9 @@ pub struct AttemptInfo {
     pub index: usize,
     /// The number of this call in the run, counting from 1 (skips do not count).
     pub attempt: u32,
+    /// The retry pass the run is, counting from 0 (always 0 outside
+    /// [`RetryPolicy::passes`](crate::retry::RetryPolicy::passes)).
+    pub pass: u32,
 }
 
 /// How one attempt ended.
@@ -23,11 +26,19 @@ pub enum AttemptOutcome {
     Served,
     /// The target answered with a failure.
     Failed(Failure),
-    /// The target was passed over: unavailable before the call, or its
-    /// call said so ([`AsFailure::passed_over`](crate::classify::AsFailure::passed_over)).
-    Skipped,
-    /// The attempt was running when the run ended, and was dropped.
+    /// The target was passed over, for this reason: unavailable before the
+    /// call ([`Target::skip_reason`](super::Target::skip_reason)), or its call said so
+    /// ([`AsFailure::passed_over`](crate::classify::AsFailure::passed_over)).
+    Skipped(SkipReason),
+    /// The attempt was running when the run ended with an answer, and was dropped.
     Cancelled,
+}
+
+impl AttemptOutcome {
+    /// Whether the target was called: it answered, failed or was cancelled.
+    pub fn was_called(self) -> bool {
+        !matches!(self, AttemptOutcome::Skipped(_))
+    }
 }
 
 /// One target tried (or passed over) during a run.
@@ -65,6 +76,8 @@ pub enum StopReason {
     Exhausted,
     /// A failure that another target would not mend (see [`FailoverOn`]).
     NotFailover(Failure),
+    /// The run's deadline passed; calls still running were recorded as timeouts.
+    TimedOut,
 }
 
 /// A run that got no answer.
@@ -100,6 +113,7 @@ impl<E: fmt::Display> fmt::Display for AllFailed<E> {
             StopReason::NotFailover(failure) => {
                 write!(f, "failure that no other target can mend ({failure})")
             }
+            StopReason::TimedOut => f.write_str("deadline passed"),
         }?;
         match &self.last_error {
             Some(error) => write!(f, ": {error}"),

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::Target;
+use super::{SkipReason, Target};
 use crate::breaker::Breaker;
 use crate::classify::AsFailure;
 use crate::{BoxError, Error};
@@ -17,7 +17,7 @@ use crate::{BoxError, Error};
 ///
 /// ```
 /// use steadfast::breaker::Breaker;
-/// use steadfast::fallback::{AttemptOutcome, Guarded, Sequential};
+/// use steadfast::fallback::{AttemptOutcome, Guarded, Sequential, SkipReason};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let models = [
@@ -32,7 +32,7 @@ use crate::{BoxError, Error};
 ///     .await
 ///     .unwrap();
 /// assert_eq!(answer.value, "answered by https://small.example");
-/// assert_eq!(answer.attempts[0].outcome, AttemptOutcome::Skipped);
+/// assert_eq!(answer.attempts[0].outcome, AttemptOutcome::Skipped(SkipReason::BREAKER_OPEN));
 /// # }
 /// ```
 #[derive(Debug, Clone)]
@@ -83,5 +83,9 @@ impl<T> Target for Guarded<T> {
 
     fn is_available(&self) -> bool {
         self.breaker.would_admit()
+    }
+
+    fn skip_reason(&self) -> SkipReason {
+        SkipReason::BREAKER_OPEN
     }
 }

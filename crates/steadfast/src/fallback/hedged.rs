@@ -10,9 +10,9 @@ use futures_util::future::poll_fn;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 
-use super::Target;
 use super::attempt::{AllFailed, AttemptInfo, FailoverOn, StopReason, Success};
-use super::run::{Common, Run};
+use super::run::{Common, Run, until};
+use super::{Fallback, Scope, Target};
 use crate::budget::Budget;
 use crate::classify::AsFailure;
 use crate::events::{Event, Events};
@@ -87,9 +87,15 @@ impl Hedged {
         }
     }
 
-    /// Runs `call` on the targets in order, hedging slow calls.
-    pub async fn run<T, R, E, F, Fut>(
+    super::run_by_fallback!("Runs `call` on the targets in order, hedging slow calls.");
+}
+
+impl Fallback for Hedged {
+    type Outcome<R, E> = Result<Success<R>, AllFailed<E>>;
+
+    async fn run_in<T, R, E, F, Fut>(
         &self,
+        scope: Scope<'_>,
         targets: &[T],
         mut call: F,
     ) -> Result<Success<R>, AllFailed<E>>
@@ -105,7 +111,7 @@ impl Hedged {
         }
         let start = Instant::now();
         let delay = self.current_delay();
-        let mut run = Run::new(targets, common);
+        let mut run = Run::new(targets, common, scope);
         let mut order = 0..targets.len();
         let mut running = FuturesUnordered::new();
         match run.start_next(&mut order, &mut call) {
@@ -115,7 +121,7 @@ impl Hedged {
         let mut may_hedge = true;
         let mut timer = pin!(tokio::time::sleep(delay));
         loop {
-            let step = poll_fn(|cx| {
+            let next = poll_fn(|cx| {
                 if let Poll::Ready(Some((index, result))) = running.poll_next_unpin(cx) {
                     return Poll::Ready(Step::Finished(index, result));
                 }
@@ -123,8 +129,11 @@ impl Hedged {
                     return Poll::Ready(Step::Hedge);
                 }
                 Poll::Pending
-            })
-            .await;
+            });
+            let Some(step) = until(run.deadline(), next).await else {
+                drop(running);
+                return Err(run.timed_out());
+            };
             match step {
                 Step::Finished(index, Ok(value)) => {
                     drop(running);

@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::Target;
 use super::attempt::{AllFailed, AttemptInfo, FailoverOn, Success};
 use super::run::Common;
 use super::sequential::in_order;
+use super::{Fallback, Scope, Target};
 use crate::classify::AsFailure;
 use crate::events::Events;
 use crate::rng::Rng;
@@ -207,13 +207,18 @@ impl LeastLoaded {
     /// The order a run would try `targets` in: the cheaper of two available
     /// targets drawn at random, then the others by rising cost (ties by index).
     pub fn order<T: Target>(&self, targets: &[T]) -> Vec<usize> {
+        self.order_in(Scope::all(), targets)
+    }
+
+    /// [`LeastLoaded::order`], the first target drawn among those of `scope`.
+    fn order_in<T: Target>(&self, scope: Scope<'_>, targets: &[T]) -> Vec<usize> {
         let costs: Vec<f64> = targets
             .iter()
             .enumerate()
             .map(|(index, target)| self.loads.cost(index, target.load_factor()))
             .collect();
         let available: Vec<usize> = (0..targets.len())
-            .filter(|&index| targets[index].is_available())
+            .filter(|&index| scope.includes(index) && targets[index].is_available())
             .collect();
         let mut order: Vec<usize> = (0..targets.len()).collect();
         order.sort_by(|&a, &b| costs[a].total_cmp(&costs[b]));
@@ -228,10 +233,17 @@ impl LeastLoaded {
         order
     }
 
-    /// Runs `call` on the targets in [`LeastLoaded::order`] until one
-    /// succeeds, counting each call in flight on its target while it runs.
-    pub async fn run<T, R, E, F, Fut>(
+    super::run_by_fallback!(
+        "Runs `call` on the targets in [`LeastLoaded::order`] until one succeeds, counting each call in flight on its target while it runs."
+    );
+}
+
+impl Fallback for LeastLoaded {
+    type Outcome<R, E> = Result<Success<R>, AllFailed<E>>;
+
+    async fn run_in<T, R, E, F, Fut>(
         &self,
+        scope: Scope<'_>,
         targets: &[T],
         mut call: F,
     ) -> Result<Success<R>, AllFailed<E>>
@@ -253,6 +265,13 @@ impl LeastLoaded {
                 result
             }
         };
-        in_order(&self.common, targets, self.order(targets), tracked).await
+        in_order(
+            &self.common,
+            scope,
+            targets,
+            self.order_in(scope, targets),
+            tracked,
+        )
+        .await
     }
 }

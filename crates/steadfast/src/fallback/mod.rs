@@ -15,7 +15,8 @@
 //! health is available); [`Guarded`] is one ready to use, a target behind
 //! its own breaker. Every strategy
 //! - passes over unavailable targets without calling them, recording a
-//!   [`Skipped`](AttemptOutcome::Skipped) attempt;
+//!   [`Skipped`](AttemptOutcome::Skipped) attempt with the target's
+//!   [`Target::skip_reason`];
 //! - moves on only after failures its [`FailoverOn`] predicate accepts (by
 //!   default those whose kind [allows failover](crate::FailureKind::allows_failover));
 //!   any other failure ends the run with that error;
@@ -32,7 +33,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use steadfast::{Failure, FailureKind};
-//! use steadfast::fallback::{AttemptOutcome, Sequential, Target};
+//! use steadfast::fallback::{AttemptOutcome, Sequential, SkipReason, Target};
 //!
 //! struct Model {
 //!     name: Arc<str>,
@@ -71,7 +72,7 @@
 //! assert_eq!(
 //!     outcomes,
 //!     [
-//!         AttemptOutcome::Skipped,
+//!         AttemptOutcome::Skipped(SkipReason::UNAVAILABLE),
 //!         AttemptOutcome::Failed(Failure::new(FailureKind::Overloaded)),
 //!         AttemptOutcome::Served,
 //!     ]
@@ -103,13 +104,41 @@ macro_rules! common_setters {
 }
 use common_setters;
 
+/// A strategy's `run`: its [`Fallback::run_in`] over every target, without
+/// a deadline.
+macro_rules! run_by_fallback {
+    ($doc:literal) => {
+        run_by_fallback!($doc, Success, AllFailed);
+    };
+    ($doc:literal, $success:ident, $failed:ident) => {
+        #[doc = $doc]
+        pub async fn run<T, R, E, F, Fut>(
+            &self,
+            targets: &[T],
+            call: F,
+        ) -> Result<$crate::fallback::$success<R>, $crate::fallback::$failed<E>>
+        where
+            T: $crate::fallback::Target,
+            E: $crate::classify::AsFailure,
+            F: FnMut(&T, $crate::fallback::AttemptInfo) -> Fut,
+            Fut: std::future::Future<Output = Result<R, E>>,
+        {
+            $crate::fallback::Fallback::run_in(self, $crate::fallback::Scope::all(), targets, call)
+                .await
+        }
+    };
+}
+use run_by_fallback;
+
 mod attempt;
 mod guarded;
 mod hedged;
 mod least_loaded;
 mod parallel;
+mod pass;
 mod quorum;
 mod run;
+mod scope;
 mod sequential;
 mod weighted;
 mod weights;
@@ -117,6 +146,8 @@ mod weights;
 use std::future::Future;
 use std::sync::Arc;
 
+/// Why a target was passed over (also at the crate root).
+pub use crate::SkipReason;
 pub use attempt::{
     AllFailed, Attempt, AttemptInfo, AttemptOutcome, FailoverOn, StopReason, Success,
 };
@@ -124,7 +155,9 @@ pub use guarded::Guarded;
 pub use hedged::Hedged;
 pub use least_loaded::{DEFAULT_DECAY, LeastLoaded, LoadSnapshot, TargetLoads};
 pub use parallel::Parallel;
+pub use pass::{Fallback, MissedRun, PassOutcome, RunReport};
 pub use quorum::{Quorum, QuorumFailed, QuorumMiss, QuorumSuccess};
+pub use scope::Scope;
 pub use sequential::Sequential;
 pub use weighted::{Pick, Weighted};
 pub use weights::{FAILURE_PENALTY, MIN_RAMP, TargetWeights, WeightSnapshot};
@@ -139,6 +172,12 @@ pub trait Target {
     /// Whether the target takes calls now; unavailable targets are skipped.
     fn is_available(&self) -> bool {
         true
+    }
+
+    /// Why the target is unavailable, asked when [`Target::is_available`]
+    /// says it is not. Default: [`SkipReason::UNAVAILABLE`].
+    fn skip_reason(&self) -> SkipReason {
+        SkipReason::UNAVAILABLE
     }
 
     /// How much more than its load says one more request costs on this
@@ -165,6 +204,10 @@ impl<T: Target + ?Sized> Target for Arc<T> {
         (**self).is_available()
     }
 
+    fn skip_reason(&self) -> SkipReason {
+        (**self).skip_reason()
+    }
+
     fn load_factor(&self) -> f64 {
         (**self).load_factor()
     }
@@ -177,6 +220,10 @@ impl<T: Target + ?Sized> Target for &T {
 
     fn is_available(&self) -> bool {
         (**self).is_available()
+    }
+
+    fn skip_reason(&self) -> SkipReason {
+        (**self).skip_reason()
     }
 
     fn load_factor(&self) -> f64 {
@@ -201,9 +248,15 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    /// Runs `call` on `targets` with the configured strategy.
-    pub async fn run<T, R, E, F, Fut>(
+    run_by_fallback!("Runs `call` on `targets` with the configured strategy.");
+}
+
+impl Fallback for Strategy {
+    type Outcome<R, E> = Result<Success<R>, AllFailed<E>>;
+
+    async fn run_in<T, R, E, F, Fut>(
         &self,
+        scope: Scope<'_>,
         targets: &[T],
         call: F,
     ) -> Result<Success<R>, AllFailed<E>>
@@ -214,11 +267,11 @@ impl Strategy {
         Fut: Future<Output = Result<R, E>>,
     {
         match self {
-            Strategy::Sequential(strategy) => strategy.run(targets, call).await,
-            Strategy::Parallel(strategy) => strategy.run(targets, call).await,
-            Strategy::Hedged(strategy) => strategy.run(targets, call).await,
-            Strategy::Weighted(strategy) => strategy.run(targets, call).await,
-            Strategy::LeastLoaded(strategy) => strategy.run(targets, call).await,
+            Strategy::Sequential(strategy) => strategy.run_in(scope, targets, call).await,
+            Strategy::Parallel(strategy) => strategy.run_in(scope, targets, call).await,
+            Strategy::Hedged(strategy) => strategy.run_in(scope, targets, call).await,
+            Strategy::Weighted(strategy) => strategy.run_in(scope, targets, call).await,
+            Strategy::LeastLoaded(strategy) => strategy.run_in(scope, targets, call).await,
         }
     }
 }

@@ -4,9 +4,9 @@ use std::future::Future;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use super::Target;
 use super::attempt::{AllFailed, AttemptInfo, FailoverOn, StopReason, Success};
-use super::run::{Common, Run};
+use super::run::{Common, Run, until};
+use super::{Fallback, Scope, Target};
 use crate::classify::AsFailure;
 use crate::events::Events;
 
@@ -44,9 +44,15 @@ impl Parallel {
         self
     }
 
-    /// Races `call` on the targets; the first success wins.
-    pub async fn run<T, R, E, F, Fut>(
+    super::run_by_fallback!("Races `call` on the targets; the first success wins.");
+}
+
+impl Fallback for Parallel {
+    type Outcome<R, E> = Result<Success<R>, AllFailed<E>>;
+
+    async fn run_in<T, R, E, F, Fut>(
         &self,
+        scope: Scope<'_>,
         targets: &[T],
         mut call: F,
     ) -> Result<Success<R>, AllFailed<E>>
@@ -56,7 +62,7 @@ impl Parallel {
         F: FnMut(&T, AttemptInfo) -> Fut,
         Fut: Future<Output = Result<R, E>>,
     {
-        let mut run = Run::new(targets, &self.common);
+        let mut run = Run::new(targets, &self.common, scope);
         let mut racing = FuturesUnordered::new();
         let mut order = 0..targets.len();
         while racing.len() < self.fan_out {
@@ -65,7 +71,12 @@ impl Parallel {
                 None => break,
             }
         }
-        while let Some((index, result)) = racing.next().await {
+        loop {
+            let Some(next) = until(run.deadline(), racing.next()).await else {
+                drop(racing);
+                return Err(run.timed_out());
+            };
+            let Some((index, result)) = next else { break };
             match result {
                 Ok(value) => {
                     drop(racing);

@@ -3,16 +3,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::pin;
-use std::task::Poll;
 use std::time::Duration;
 
-use futures_util::future::poll_fn;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::time::Instant;
 
-use super::Target;
 use super::attempt::{Attempt, AttemptInfo, FailoverOn};
-use super::run::{Common, Run};
+use super::run::{Common, Run, until};
+use super::{Fallback, Scope, Target};
 use crate::Failure;
 use crate::classify::AsFailure;
 use crate::events::Events;
@@ -88,12 +86,6 @@ impl<E> fmt::Display for QuorumFailed<E> {
 
 impl<E: fmt::Debug> std::error::Error for QuorumFailed<E> {}
 
-/// What woke the quorum run.
-enum Step<R, E> {
-    Finished(usize, Result<R, E>),
-    Deadline,
-}
-
 impl Quorum {
     /// A strategy named `"quorum"` needing `k` successes (at least 1) from all
     /// available targets, with no deadline.
@@ -114,15 +106,27 @@ impl Quorum {
         self
     }
 
-    /// Fails when `k` successes have not arrived within `deadline`.
+    /// Fails when `k` successes have not arrived within `deadline` (or by
+    /// the run's [`Scope`] deadline, whichever comes first); calls still
+    /// running then are recorded as timeouts.
     pub fn deadline(mut self, deadline: Duration) -> Quorum {
         self.deadline = Some(deadline);
         self
     }
 
-    /// Runs `call` on the targets until `k` succeed.
-    pub async fn run<T, R, E, F, Fut>(
+    super::run_by_fallback!(
+        "Runs `call` on the targets until `k` succeed.",
+        QuorumSuccess,
+        QuorumFailed
+    );
+}
+
+impl Fallback for Quorum {
+    type Outcome<R, E> = Result<QuorumSuccess<R>, QuorumFailed<E>>;
+
+    async fn run_in<T, R, E, F, Fut>(
         &self,
+        scope: Scope<'_>,
         targets: &[T],
         mut call: F,
     ) -> Result<QuorumSuccess<R>, QuorumFailed<E>>
@@ -132,7 +136,15 @@ impl Quorum {
         F: FnMut(&T, AttemptInfo) -> Fut,
         Fut: Future<Output = Result<R, E>>,
     {
-        let mut run = Run::new(targets, &self.common);
+        let deadline = match (scope.deadline(), self.deadline) {
+            (Some(at), Some(after)) => Some(at.min(Instant::now() + after)),
+            (at, after) => at.or_else(|| after.map(|after| Instant::now() + after)),
+        };
+        let scope = match deadline {
+            Some(deadline) => scope.until(deadline),
+            None => scope,
+        };
+        let mut run = Run::new(targets, &self.common, scope);
         let chosen: Vec<usize> = (0..targets.len())
             .filter(|&index| run.consider(index))
             .take(self.fan_out)
@@ -144,23 +156,19 @@ impl Quorum {
             }
         }
         let mut values = Vec::with_capacity(self.needed);
-        let mut deadline = pin!(self.deadline.map(tokio::time::sleep));
         let reason = loop {
             if values.len() + running.len() < self.needed {
                 break QuorumMiss::Unreachable;
             }
-            let step = poll_fn(|cx| {
-                if let Poll::Ready(Some((index, result))) = running.poll_next_unpin(cx) {
-                    return Poll::Ready(Step::Finished(index, result));
-                }
-                match deadline.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
-                    Some(Poll::Ready(())) => Poll::Ready(Step::Deadline),
-                    _ => Poll::Pending,
-                }
-            })
-            .await;
-            match step {
-                Step::Finished(index, Ok(value)) => {
+            let Some(next) = until(run.deadline(), running.next()).await else {
+                run.time_out_in_flight();
+                break QuorumMiss::Deadline;
+            };
+            let Some((index, result)) = next else {
+                break QuorumMiss::Unreachable;
+            };
+            match result {
+                Ok(value) => {
                     run.served(index);
                     values.push((index, value));
                     if values.len() == self.needed {
@@ -171,12 +179,11 @@ impl Quorum {
                         });
                     }
                 }
-                Step::Finished(index, Err(error)) => {
+                Err(error) => {
                     if let Some(failure) = run.failed(index, error) {
                         break QuorumMiss::NotFailover(failure);
                     }
                 }
-                Step::Deadline => break QuorumMiss::Deadline,
             }
         };
         drop(running);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::attempt::{AllFailed, Attempt, AttemptInfo, AttemptOutcome, FailoverOn, StopReason};
-use super::{Success, Target};
+use super::{Scope, Success, Target};
 use crate::Failure;
 use crate::classify::AsFailure;
 use crate::events::{Event, Events};
@@ -41,10 +41,12 @@ pub(super) struct Run<'a, T, E> {
     in_flight: Vec<(usize, Instant)>,
     /// The target being left, and why, until the next one is considered.
     leaving: Option<(usize, Option<Failure>)>,
+    scope: Scope<'a>,
 }
 
 impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
-    pub(super) fn new(targets: &'a [T], common: &'a Common) -> Run<'a, T, E> {
+    /// A run over the targets of `scope` among `targets`.
+    pub(super) fn new(targets: &'a [T], common: &'a Common, scope: Scope<'a>) -> Run<'a, T, E> {
         Run {
             targets,
             events: &common.events,
@@ -54,12 +56,23 @@ impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
             calls: 0,
             in_flight: Vec::new(),
             leaving: None,
+            scope,
         }
     }
 
-    /// Considers target `index` next: announces the move from the target left
-    /// before, and records it as skipped (returning `false`) when unavailable.
+    /// When the run ends whatever its calls are doing, if ever.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        self.scope.deadline()
+    }
+
+    /// Considers target `index` next: passes over it silently (returning
+    /// `false`) when out of the run's scope; else announces the move from
+    /// the target left before, and records it as skipped (returning `false`)
+    /// when unavailable.
     pub(super) fn consider(&mut self, index: usize) -> bool {
+        if !self.scope.includes(index) {
+            return false;
+        }
         if let Some((from, failure)) = self.leaving.take() {
             self.events.emit(Event::FallbackTaken {
                 from: self.targets[from].name().clone(),
@@ -67,10 +80,12 @@ impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
                 failure,
             });
         }
-        if self.targets[index].is_available() {
+        let target = &self.targets[index];
+        if target.is_available() {
             return true;
         }
-        self.push(index, AttemptOutcome::Skipped, Instant::now());
+        let reason = target.skip_reason();
+        self.push(index, AttemptOutcome::Skipped(reason), Instant::now());
         self.leaving = Some((index, None));
         false
     }
@@ -84,7 +99,14 @@ impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
         self.calls += 1;
         self.in_flight.push((index, Instant::now()));
         let attempt = self.calls;
-        call(&self.targets[index], AttemptInfo { index, attempt })
+        call(
+            &self.targets[index],
+            AttemptInfo {
+                index,
+                attempt,
+                pass: 0,
+            },
+        )
     }
 
     /// Considers the targets of `order` until one is available, and calls it.
@@ -129,9 +151,9 @@ impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
     /// moves on whatever `fallback_on` says.
     pub(super) fn failed(&mut self, index: usize, error: E) -> Option<Failure> {
         let started = self.finish(index);
-        if error.passed_over() {
+        if let Some(reason) = error.passed_over() {
             self.calls -= 1;
-            self.push(index, AttemptOutcome::Skipped, started);
+            self.push(index, AttemptOutcome::Skipped(reason), started);
             self.leaving = Some((index, None));
             return None;
         }
@@ -179,6 +201,20 @@ impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
         self.all_failed(reason)
     }
 
+    /// Ends the run at its deadline: calls still running timed out, those
+    /// that ended keep their own outcome.
+    pub(super) fn timed_out(mut self) -> AllFailed<E> {
+        self.time_out_in_flight();
+        self.all_failed(StopReason::TimedOut)
+    }
+
+    /// Records the calls still running as timeouts.
+    pub(super) fn time_out_in_flight(&mut self) {
+        for (index, started) in std::mem::take(&mut self.in_flight) {
+            self.push(index, AttemptOutcome::Failed(Failure::timeout()), started);
+        }
+    }
+
     /// The attempts, with calls still running recorded as cancelled, and the
     /// last error.
     pub(super) fn into_attempts(mut self) -> (Vec<Attempt>, Option<E>) {
@@ -202,6 +238,14 @@ impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
             outcome,
             elapsed: started.elapsed(),
         });
+    }
+}
+
+/// Awaits `future`, unless `deadline` passes first (`None`).
+pub(super) async fn until<F: Future>(deadline: Option<Instant>, future: F) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, future).await.ok(),
+        None => Some(future.await),
     }
 }
 

@@ -2,9 +2,9 @@
 
 use std::future::Future;
 
-use super::Target;
 use super::attempt::{AllFailed, AttemptInfo, FailoverOn, StopReason, Success};
-use super::run::{Common, Run};
+use super::run::{Common, Run, until};
+use super::{Fallback, Scope, Target};
 use crate::classify::AsFailure;
 use crate::events::Events;
 
@@ -35,9 +35,15 @@ impl Sequential {
 
     super::common_setters!(Sequential);
 
-    /// Runs `call` on `targets` in order until one succeeds.
-    pub async fn run<T, R, E, F, Fut>(
+    super::run_by_fallback!("Runs `call` on `targets` in order until one succeeds.");
+}
+
+impl Fallback for Sequential {
+    type Outcome<R, E> = Result<Success<R>, AllFailed<E>>;
+
+    async fn run_in<T, R, E, F, Fut>(
         &self,
+        scope: Scope<'_>,
         targets: &[T],
         call: F,
     ) -> Result<Success<R>, AllFailed<E>>
@@ -47,13 +53,14 @@ impl Sequential {
         F: FnMut(&T, AttemptInfo) -> Fut,
         Fut: Future<Output = Result<R, E>>,
     {
-        in_order(&self.common, targets, 0..targets.len(), call).await
+        in_order(&self.common, scope, targets, 0..targets.len(), call).await
     }
 }
 
 /// Calls the targets of `order` one at a time until one succeeds.
 pub(super) async fn in_order<T, R, E, F, Fut>(
     common: &Common,
+    scope: Scope<'_>,
     targets: &[T],
     order: impl IntoIterator<Item = usize>,
     mut call: F,
@@ -64,12 +71,15 @@ where
     F: FnMut(&T, AttemptInfo) -> Fut,
     Fut: Future<Output = Result<R, E>>,
 {
-    let mut run = Run::new(targets, common);
+    let mut run = Run::new(targets, common, scope);
     for index in order {
         if !run.consider(index) {
             continue;
         }
-        match run.start(index, &mut call).await {
+        let Some(result) = until(run.deadline(), run.start(index, &mut call)).await else {
+            return Err(run.timed_out());
+        };
+        match result {
             Ok(value) => return Ok(run.success(index, value)),
             Err(error) => {
                 if let Some(failure) = run.failed(index, error) {

@@ -3,11 +3,11 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::Target;
 use super::attempt::{AllFailed, AttemptInfo, AttemptOutcome, FailoverOn, Success};
 use super::run::Common;
 use super::sequential::in_order;
 use super::weights::TargetWeights;
+use super::{Fallback, Scope, Target};
 use crate::Outcome;
 use crate::classify::AsFailure;
 use crate::events::Events;
@@ -83,11 +83,16 @@ impl Weighted {
     /// The order a run would try `targets` in: a picked first target, then the
     /// others by descending effective weight (ties by index).
     pub fn order<T: Target>(&self, targets: &[T]) -> Vec<usize> {
+        self.order_in(Scope::all(), targets)
+    }
+
+    /// [`Weighted::order`], the first target picked among those of `scope`.
+    fn order_in<T: Target>(&self, scope: Scope<'_>, targets: &[T]) -> Vec<usize> {
         let snapshot = self.weights.weights();
         let mut weights = vec![0.0; targets.len()];
         let mut available = Vec::with_capacity(targets.len());
         for (index, target) in targets.iter().enumerate() {
-            if target.is_available() {
+            if scope.includes(index) && target.is_available() {
                 available.push(index);
                 weights[index] = snapshot.get(index).map_or(0.0, |weight| weight.effective);
             }
@@ -106,9 +111,26 @@ impl Weighted {
         order
     }
 
-    /// Runs `call` on the targets in [`Weighted::order`] until one succeeds.
-    pub async fn run<T, R, E, F, Fut>(
+    super::run_by_fallback!(
+        "Runs `call` on the targets in [`Weighted::order`] until one succeeds."
+    );
+
+    /// A target drawn with chances proportional to `weights`; uniformly among
+    /// the available ones when all weigh 0.
+    fn weighted_random(&self, weights: &[f64], available: &[usize]) -> Option<usize> {
+        self.rng.weighted(weights).or_else(|| {
+            let drawn = self.rng.below(available.len() as u64) as usize;
+            available.get(drawn).copied()
+        })
+    }
+}
+
+impl Fallback for Weighted {
+    type Outcome<R, E> = Result<Success<R>, AllFailed<E>>;
+
+    async fn run_in<T, R, E, F, Fut>(
         &self,
+        scope: Scope<'_>,
         targets: &[T],
         call: F,
     ) -> Result<Success<R>, AllFailed<E>>
@@ -118,7 +140,14 @@ impl Weighted {
         F: FnMut(&T, AttemptInfo) -> Fut,
         Fut: Future<Output = Result<R, E>>,
     {
-        let result = in_order(&self.common, targets, self.order(targets), call).await;
+        let result = in_order(
+            &self.common,
+            scope,
+            targets,
+            self.order_in(scope, targets),
+            call,
+        )
+        .await;
         if self.record_outcomes {
             let attempts = match &result {
                 Ok(success) => &success.attempts,
@@ -128,20 +157,11 @@ impl Weighted {
                 let outcome = match attempt.outcome {
                     AttemptOutcome::Served => Outcome::Success,
                     AttemptOutcome::Failed(failure) => Outcome::Failure(failure),
-                    AttemptOutcome::Skipped | AttemptOutcome::Cancelled => continue,
+                    AttemptOutcome::Skipped(_) | AttemptOutcome::Cancelled => continue,
                 };
                 self.weights.record(attempt.index, outcome, attempt.elapsed);
             }
         }
         result
-    }
-
-    /// A target drawn with chances proportional to `weights`; uniformly among
-    /// the available ones when all weigh 0.
-    fn weighted_random(&self, weights: &[f64], available: &[usize]) -> Option<usize> {
-        self.rng.weighted(weights).or_else(|| {
-            let drawn = self.rng.below(available.len() as u64) as usize;
-            available.get(drawn).copied()
-        })
     }
 }

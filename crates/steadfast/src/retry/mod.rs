@@ -47,7 +47,9 @@
 mod backoff;
 mod batch;
 mod layer;
+mod passes;
 mod policy;
+mod same_target;
 mod stats;
 
 use std::future::Future;
@@ -81,6 +83,7 @@ struct Shared {
     budget: Option<Budget>,
     predicate: RetryPredicate,
     max_retry_after: Option<Duration>,
+    same_target: Option<Duration>,
     events: Events,
     rng: Rng,
     counters: Counters,

@@ -61,6 +61,7 @@ pub struct RetryBuilder {
     budget: Option<Budget>,
     predicate: RetryPredicate,
     max_retry_after: Option<Duration>,
+    same_target: Option<Duration>,
     events: Events,
     rng: Option<Rng>,
 }
@@ -80,6 +81,7 @@ impl Default for RetryBuilder {
             budget: None,
             predicate: RetryPredicate::default(),
             max_retry_after: Some(DEFAULT_MAX_RETRY_AFTER),
+            same_target: None,
             events: Events::none(),
             rng: None,
         }
@@ -134,6 +136,19 @@ impl RetryBuilder {
         self
     }
 
+    /// In [`RetryPolicy::passes`], retry a target at once, before the
+    /// strategy moves on, when its failure says "try again soon": overloaded
+    /// or transient (after the backoff's first delay, or its retry-after), or
+    /// rate-limited with a retry-after; never waiting longer than `max_wait`.
+    /// Default: off (a failed target waits for the next pass). The retry's
+    /// call is made with the first (its future created, not polled) and
+    /// dropped unpolled when not needed: a call closure should do its work
+    /// in the future it returns.
+    pub fn same_target(mut self, max_wait: Duration) -> RetryBuilder {
+        self.same_target = Some(max_wait);
+        self
+    }
+
     /// The bus to publish retry events into.
     pub fn events(mut self, events: Events) -> RetryBuilder {
         self.events = events;
@@ -156,6 +171,7 @@ impl RetryBuilder {
                 budget: self.budget,
                 predicate: self.predicate,
                 max_retry_after: self.max_retry_after,
+                same_target: self.same_target,
                 events: self.events,
                 rng: self.rng.unwrap_or_default(),
                 counters: Default::default(),

@@ -1,0 +1,158 @@
+//! A target's call in a retry pass, and with `same_target`, its retry at
+//! once when the failure says "try again soon".
+//!
+//! A named future owning what it shares (no borrowed lifetime), rather than
+//! an async block or a struct borrowing the passes' state: such a future,
+//! made in the closure a strategy calls, is one rustc cannot prove `Send` for
+//! a caller whose own closure borrows its locals ("one type is more general
+//! than the other", the gateway's stream resumption).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+
+use super::Shared;
+use crate::classify::AsFailure;
+use crate::fallback::{Attempt, AttemptOutcome};
+use crate::{Failure, FailureKind};
+
+/// A call of one target in a pass, as a retry on the spot needs it.
+pub(super) struct Spot {
+    pub(super) name: Arc<str>,
+    pub(super) index: usize,
+    /// Calls made on the target, this one included.
+    pub(super) calls: u32,
+    pub(super) deadline: Option<Instant>,
+    /// Where a failure retried on the spot is reported.
+    pub(super) retried: Arc<Mutex<Vec<Attempt>>>,
+}
+
+pin_project! {
+    /// The call of a target, and `again` (the same call, not yet polled)
+    /// once its failure says "try again soon": the first failure is then
+    /// reported among the retried ones, or stands if the target passes the
+    /// retry over. While the retry waits and runs, `first` holds the first
+    /// call's result, failure and time.
+    pub(super) struct SameTarget<Fut, R, E> {
+        policy: Arc<Shared>,
+        spot: Spot,
+        #[pin]
+        call: Fut,
+        again: Option<Fut>,
+        #[pin]
+        wait: Option<Sleep>,
+        started: Instant,
+        first: Option<(Result<R, E>, Failure, Duration)>,
+    }
+}
+
+impl<Fut, R, E> SameTarget<Fut, R, E> {
+    /// The call `call`, with `again` ready to retry it (`None`: no retry).
+    pub(super) fn new(
+        policy: Arc<Shared>,
+        spot: Spot,
+        call: Fut,
+        again: Option<Fut>,
+    ) -> SameTarget<Fut, R, E> {
+        SameTarget {
+            policy,
+            spot,
+            call,
+            again,
+            wait: None,
+            started: Instant::now(),
+            first: None,
+        }
+    }
+}
+
+impl<Fut, R, E> Future for SameTarget<Fut, R, E>
+where
+    Fut: Future<Output = Result<R, E>>,
+    E: AsFailure,
+{
+    type Output = Result<R, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R, E>> {
+        let mut this = self.project();
+        loop {
+            if let Some(wait) = this.wait.as_mut().as_pin_mut() {
+                ready!(wait.poll(cx));
+                this.wait.set(None);
+            }
+            let result = ready!(this.call.as_mut().poll(cx));
+            let passed_over = matches!(&result, Err(error) if error.passed_over().is_some());
+            if let Some((first, failure, elapsed)) = this.first.take() {
+                // The retry ended: a target passing it over leaves the first failure standing.
+                if passed_over {
+                    return Poll::Ready(first);
+                }
+                if let Ok(mut retried) = this.spot.retried.lock() {
+                    retried.push(Attempt {
+                        target: this.spot.name.clone(),
+                        index: this.spot.index,
+                        outcome: AttemptOutcome::Failed(failure),
+                        elapsed,
+                    });
+                }
+                return Poll::Ready(result);
+            }
+            let failure = match (&result, passed_over) {
+                (Err(error), false) => error.as_failure(),
+                _ => return Poll::Ready(result),
+            };
+            let spot = &this.spot;
+            let wait = (this.policy).same_target_wait(&failure, spot.calls, spot.deadline);
+            let (Some(wait), Some(again)) = (wait, this.again.take()) else {
+                return Poll::Ready(result);
+            };
+            // The first call is over: the retry takes its place, polled
+            // once the wait is over.
+            this.call.set(again);
+            this.policy.retry_scheduled(1, wait, failure);
+            *this.first = Some((result, failure, this.started.elapsed()));
+            this.wait.set(Some(tokio::time::sleep(wait)));
+        }
+    }
+}
+
+impl Shared {
+    /// How long to wait before calling a target again at once after
+    /// `failure`, with `calls` made on it; `None` when not worth it (no
+    /// `same_target`, not "soon", no attempt or budget left, past the deadline).
+    fn same_target_wait(
+        &self,
+        failure: &Failure,
+        calls: u32,
+        deadline: Option<Instant>,
+    ) -> Option<Duration> {
+        let max_wait = self.same_target?;
+        if calls >= self.max_attempts {
+            return None;
+        }
+        let wait = match (failure.kind, failure.retry_after) {
+            (
+                FailureKind::RateLimited | FailureKind::Overloaded | FailureKind::Transient,
+                Some(after),
+            ) => (after <= max_wait).then_some(after)?,
+            (FailureKind::Overloaded | FailureKind::Transient, None) => {
+                self.backoff.delay(1, Duration::ZERO, &self.rng)
+            }
+            _ => return None,
+        };
+        if deadline.is_some_and(|deadline| Instant::now() + wait >= deadline) {
+            return None;
+        }
+        if let Some(budget) = &self.budget {
+            if !budget.try_withdraw() {
+                return None;
+            }
+        }
+        Some(wait)
+    }
+}
