@@ -112,6 +112,7 @@ impl Fallback for Hedged {
         let start = Instant::now();
         let delay = self.current_delay();
         let mut run = Run::new(targets, common, scope);
+        let mut deadline = pin!(run.deadline());
         let mut order = 0..targets.len();
         let mut running = FuturesUnordered::new();
         match run.start_next(&mut order, &mut call) {
@@ -130,7 +131,7 @@ impl Fallback for Hedged {
                 }
                 Poll::Pending
             });
-            let Some(step) = until(run.deadline(), next).await else {
+            let Some(step) = until(deadline.as_mut(), pin!(next)).await else {
                 drop(running);
                 return Err(run.timed_out());
             };

@@ -1,6 +1,7 @@
 //! Parallel race: every available target at once, first success wins.
 
 use std::future::Future;
+use std::pin::pin;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
@@ -63,6 +64,7 @@ impl Fallback for Parallel {
         Fut: Future<Output = Result<R, E>>,
     {
         let mut run = Run::new(targets, &self.common, scope);
+        let mut deadline = pin!(run.deadline());
         let mut racing = FuturesUnordered::new();
         let mut order = 0..targets.len();
         while racing.len() < self.fan_out {
@@ -72,7 +74,7 @@ impl Fallback for Parallel {
             }
         }
         loop {
-            let Some(next) = until(run.deadline(), racing.next()).await else {
+            let Some(next) = until(deadline.as_mut(), pin!(racing.next())).await else {
                 drop(racing);
                 return Err(run.timed_out());
             };

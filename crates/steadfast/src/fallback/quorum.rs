@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::pin::pin;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -145,6 +146,7 @@ impl Fallback for Quorum {
             None => scope,
         };
         let mut run = Run::new(targets, &self.common, scope);
+        let mut deadline = pin!(run.deadline());
         let chosen: Vec<usize> = (0..targets.len())
             .filter(|&index| run.consider(index))
             .take(self.fan_out)
@@ -160,7 +162,7 @@ impl Fallback for Quorum {
             if values.len() + running.len() < self.needed {
                 break QuorumMiss::Unreachable;
             }
-            let Some(next) = until(run.deadline(), running.next()).await else {
+            let Some(next) = until(deadline.as_mut(), pin!(running.next())).await else {
                 run.time_out_in_flight();
                 break QuorumMiss::Deadline;
             };

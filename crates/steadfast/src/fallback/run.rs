@@ -2,9 +2,12 @@
 //! called, answered or cancelled, and the `FallbackTaken` events between them.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
-use tokio::time::Instant;
+use futures_util::future::poll_fn;
+use tokio::time::{Instant, Sleep};
 
 use super::attempt::{AllFailed, Attempt, AttemptInfo, AttemptOutcome, FailoverOn, StopReason};
 use super::{Scope, Success, Target};
@@ -60,9 +63,9 @@ impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
         }
     }
 
-    /// When the run ends whatever its calls are doing, if ever.
-    pub(super) fn deadline(&self) -> Option<Instant> {
-        self.scope.deadline()
+    /// A timer of the run's deadline, if it has one, to pin and pass to [`until`].
+    pub(super) fn deadline(&self) -> Option<Sleep> {
+        self.scope.deadline().map(tokio::time::sleep_until)
     }
 
     /// Considers target `index` next: passes over it silently (returning
@@ -241,12 +244,22 @@ impl<'a, T: Target, E: AsFailure> Run<'a, T, E> {
     }
 }
 
-/// Awaits `future`, unless `deadline` passes first (`None`).
-pub(super) async fn until<F: Future>(deadline: Option<Instant>, future: F) -> Option<F::Output> {
-    match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, future).await.ok(),
-        None => Some(future.await),
-    }
+/// Polls `future` until it is ready, or until `deadline` passes first
+/// (`None`). Both stay where they are pinned: a call's future, often large,
+/// is not moved again.
+pub(super) fn until<'a, F: Future>(
+    mut deadline: Pin<&'a mut Option<Sleep>>,
+    mut future: Pin<&'a mut F>,
+) -> impl Future<Output = Option<F::Output>> + 'a {
+    poll_fn(move |cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        match deadline.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    })
 }
 
 /// Tags a call's output with its target's index.

@@ -1,6 +1,7 @@
 //! Sequential fallback: targets in priority order, one at a time.
 
 use std::future::Future;
+use std::pin::pin;
 
 use super::attempt::{AllFailed, AttemptInfo, FailoverOn, StopReason, Success};
 use super::run::{Common, Run, until};
@@ -72,11 +73,13 @@ where
     Fut: Future<Output = Result<R, E>>,
 {
     let mut run = Run::new(targets, common, scope);
+    let mut deadline = pin!(run.deadline());
     for index in order {
         if !run.consider(index) {
             continue;
         }
-        let Some(result) = until(run.deadline(), run.start(index, &mut call)).await else {
+        let attempt = pin!(run.start(index, &mut call));
+        let Some(result) = until(deadline.as_mut(), attempt).await else {
             return Err(run.timed_out());
         };
         match result {

@@ -37,17 +37,18 @@ pin_project! {
     /// once its failure says "try again soon": the first failure is then
     /// reported among the retried ones, or stands if the target passes the
     /// retry over. While the retry waits and runs, `first` holds the first
-    /// call's result, failure and time.
+    /// call's result, failure and time. (The retry, its wait and the first
+    /// result are boxed: without `same_target` they are never made, and the
+    /// future stays the size of the call's.)
     pub(super) struct SameTarget<Fut, R, E> {
         policy: Arc<Shared>,
         spot: Spot,
         #[pin]
         call: Fut,
-        again: Option<Fut>,
-        #[pin]
-        wait: Option<Sleep>,
+        again: Option<Pin<Box<Fut>>>,
+        wait: Option<Pin<Box<Sleep>>>,
         started: Instant,
-        first: Option<(Result<R, E>, Failure, Duration)>,
+        first: Option<Box<(Result<R, E>, Failure, Duration)>>,
     }
 }
 
@@ -63,7 +64,7 @@ impl<Fut, R, E> SameTarget<Fut, R, E> {
             policy,
             spot,
             call,
-            again,
+            again: again.map(Box::pin),
             wait: None,
             started: Instant::now(),
             first: None,
@@ -81,14 +82,19 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R, E>> {
         let mut this = self.project();
         loop {
-            if let Some(wait) = this.wait.as_mut().as_pin_mut() {
-                ready!(wait.poll(cx));
-                this.wait.set(None);
+            if let Some(wait) = this.wait {
+                ready!(wait.as_mut().poll(cx));
+                *this.wait = None;
             }
-            let result = ready!(this.call.as_mut().poll(cx));
+            let result = match (this.first.is_some(), this.again.as_mut()) {
+                (true, Some(again)) => ready!(again.as_mut().poll(cx)),
+                _ => ready!(this.call.as_mut().poll(cx)),
+            };
             let passed_over = matches!(&result, Err(error) if error.passed_over().is_some());
-            if let Some((first, failure, elapsed)) = this.first.take() {
-                // The retry ended: a target passing it over leaves the first failure standing.
+            if let Some(first) = this.first.take() {
+                // The retry ended: a target passing it over leaves the first
+                // failure standing.
+                let (first, failure, elapsed) = *first;
                 if passed_over {
                     return Poll::Ready(first);
                 }
@@ -102,21 +108,18 @@ where
                 }
                 return Poll::Ready(result);
             }
-            let failure = match (&result, passed_over) {
-                (Err(error), false) => error.as_failure(),
+            let failure = match (&result, passed_over, this.again.is_some()) {
+                (Err(error), false, true) => error.as_failure(),
                 _ => return Poll::Ready(result),
             };
             let spot = &this.spot;
-            let wait = (this.policy).same_target_wait(&failure, spot.calls, spot.deadline);
-            let (Some(wait), Some(again)) = (wait, this.again.take()) else {
+            let Some(wait) = (this.policy).same_target_wait(&failure, spot.calls, spot.deadline)
+            else {
                 return Poll::Ready(result);
             };
-            // The first call is over: the retry takes its place, polled
-            // once the wait is over.
-            this.call.set(again);
             this.policy.retry_scheduled(1, wait, failure);
-            *this.first = Some((result, failure, this.started.elapsed()));
-            this.wait.set(Some(tokio::time::sleep(wait)));
+            *this.first = Some(Box::new((result, failure, this.started.elapsed())));
+            *this.wait = Some(Box::pin(tokio::time::sleep(wait)));
         }
     }
 }
