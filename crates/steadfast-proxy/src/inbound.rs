@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 use steadfast_wire::fields::Fields;
-use steadfast_wire::format::{self, Format};
+use steadfast_wire::format::Format;
 use steadfast_wire::splice::Splice;
 use steadfast_wire::translate::Translation;
 
@@ -66,7 +66,7 @@ impl Inbound {
             include_usage: false,
         }
         .is_passthrough();
-        match format::carried_fields(self.format) {
+        match self.format.codec().carried_fields() {
             Some(carried) if translated && self.chat => self
                 .fields
                 .names()
@@ -99,7 +99,7 @@ impl Inbound {
     pub fn chat(format: Format, fields: Fields, stream: bool) -> Inbound {
         Inbound {
             format,
-            path: format::chat_path(format, stream),
+            path: format.codec().chat_path(stream),
             chat: true,
             fields,
             stream,
@@ -134,9 +134,9 @@ impl Inbound {
             let path = if self.format == target_format {
                 self.path
             } else {
-                format::chat_path(target_format, self.stream)
+                target_format.codec().chat_path(self.stream)
             };
-            let body = format::forward_request(target_format, &self.fields, model);
+            let body = target_format.codec().forward_request(&self.fields, model);
             return Ok(Call {
                 path,
                 body: Bytes::from(body),
@@ -161,15 +161,18 @@ impl Inbound {
             Some(budget) => Some(self.take_translation(budget, target, refuse)?),
             None => None,
         };
-        let canonical = format::parse_request(self.format, &self.fields.to_map())
+        let canonical = self
+            .format
+            .codec()
+            .parse_request(&self.fields.to_map())
             .map_err(|error| refuse(&error.0))?;
-        if let Some(why) = format::cannot_take(target_format, model, &canonical) {
+        if let Some(why) = target_format.codec().cannot_take(model, &canonical) {
             return Err(refuse(&why));
         }
-        let body = serde_json::to_vec(&format::write_request(target_format, &canonical, model))
+        let body = serde_json::to_vec(&target_format.codec().write_request(&canonical, model))
             .unwrap_or_default();
         Ok(Call {
-            path: format::chat_path(target_format, self.stream),
+            path: target_format.codec().chat_path(self.stream),
             body: Bytes::from(body),
             translation,
             continuation: None,

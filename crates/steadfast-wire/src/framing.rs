@@ -6,6 +6,7 @@ use bytes::Bytes;
 
 use crate::Format;
 use crate::bedrock::frame::FrameSplitter;
+use crate::codec::FramingKind;
 use crate::sse::EventSplitter;
 
 /// The largest stream event taken from a provider (a whole tool call's
@@ -24,13 +25,9 @@ pub enum Framing {
 impl Framing {
     /// The framing of `format`'s streams.
     pub fn of(format: Format) -> Framing {
-        match format {
-            Format::Bedrock => Framing::EventStream(FrameSplitter::default()),
-            Format::Openai
-            | Format::Anthropic
-            | Format::AnthropicVertex
-            | Format::Gemini
-            | Format::Responses => Framing::Sse(EventSplitter::default()),
+        match format.codec().framing() {
+            FramingKind::Sse => Framing::Sse(EventSplitter::default()),
+            FramingKind::EventStream => Framing::EventStream(FrameSplitter::default()),
         }
     }
 

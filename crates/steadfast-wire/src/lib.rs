@@ -23,6 +23,7 @@
 pub mod anthropic;
 pub mod bedrock;
 pub mod clock;
+pub mod codec;
 pub mod counts;
 pub mod fields;
 pub mod format;

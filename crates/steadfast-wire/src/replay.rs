@@ -6,7 +6,7 @@
 use bytes::Bytes;
 
 use crate::WireError;
-use crate::format::{self, Format};
+use crate::format::Format;
 use crate::model::{ChatResponse, FinishReason, StreamEvent, ToolCall, Usage};
 
 /// `response` as compact JSON, to be stored.
@@ -22,14 +22,14 @@ pub fn from_json(bytes: &[u8]) -> Result<ChatResponse, WireError> {
 
 /// `response` as a whole answer in the client's `format`.
 pub fn whole(format: Format, response: &ChatResponse) -> Bytes {
-    Bytes::from(format::write_response(format, response).to_string())
+    Bytes::from(format.codec().write_response(response).to_string())
 }
 
 /// `response` as the events of a stream in the client's `format` (with
 /// usage when an OpenAI client asked for it), ending as the format ends a
 /// stream.
 pub fn stream(format: Format, response: &ChatResponse, include_usage: bool) -> Vec<Bytes> {
-    let mut encoder = format::encoder(format, include_usage);
+    let mut encoder = format.codec().encoder(include_usage);
     let mut out = Vec::new();
     for event in events(response) {
         encoder.encode(&event, &mut out);
@@ -204,7 +204,7 @@ mod tests {
     fn an_answer_streamed_and_assembled_is_the_same_answer() {
         for format in [Format::Openai, Format::Anthropic, Format::Responses] {
             let events = stream(format, &answer(), true);
-            let mut decoder = format::decoder(format);
+            let mut decoder = format.codec().decoder();
             let mut assembler = Assembler::new(1 << 20);
             for event in &events {
                 let Some(data) = crate::sse::event_data(event) else {
@@ -221,7 +221,7 @@ mod tests {
             assert_eq!(assembled.tool_calls, answer().tool_calls, "{format:?}");
             assert_eq!(assembled.finish, FinishReason::ToolCalls, "{format:?}");
             let whole: Value = serde_json::from_slice(&whole(format, &answer())).unwrap();
-            let read = format::parse_response(format, &whole).unwrap();
+            let read = format.codec().parse_response(&whole).unwrap();
             assert_eq!(read.text, answer().text, "{format:?}");
         }
     }

@@ -7,7 +7,6 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use steadfast_wire::Format;
-use steadfast_wire::format;
 use steadfast_wire::sse::EventSplitter;
 use steadfast_wire::translate::Translation;
 
@@ -92,11 +91,11 @@ proptest! {
     #[test]
     fn requests_parse_or_fail_and_what_parses_can_be_written_anywhere(fields in object()) {
         for client in FORMATS {
-            if let Ok(request) = format::parse_request(client, &fields) {
+            if let Ok(request) = client.codec().parse_request(&fields) {
                 for target in FORMATS {
-                    let written = format::write_request(target, &request, "m");
+                    let written = target.codec().write_request(&request, "m");
                     prop_assert!(written.is_object());
-                    let _ = format::cannot_take(target, "m", &request);
+                    let _ = target.codec().cannot_take("m", &request);
                 }
             }
         }

@@ -8,7 +8,7 @@ use steadfast::FailureKind;
 use steadfast_wire::Format::{Anthropic, Openai};
 use steadfast_wire::sse::{EventSplitter, event_data};
 use steadfast_wire::translate::{Progress, Translation};
-use steadfast_wire::{StreamError, anthropic, format, openai};
+use steadfast_wire::{StreamError, anthropic, openai};
 
 pub(crate) fn fixture(name: &str) -> String {
     let path = format!("{}/tests/it/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -49,7 +49,10 @@ pub(crate) fn data_of(events: &[Bytes]) -> Vec<Value> {
 
 #[test]
 fn openai_requests_become_messages_requests() {
-    let request = format::parse_request(Openai, &object("openai_request.json")).unwrap();
+    let request = Openai
+        .codec()
+        .parse_request(&object("openai_request.json"))
+        .unwrap();
     let written = anthropic::write_request(&request, "claude-sonnet-4-5");
     assert_eq!(
         written,
@@ -57,14 +60,17 @@ fn openai_requests_become_messages_requests() {
     );
     let mut bare = object("openai_request.json");
     bare.remove("max_completion_tokens");
-    let request = format::parse_request(Openai, &bare).unwrap();
+    let request = Openai.codec().parse_request(&bare).unwrap();
     let written = anthropic::write_request(&request, "claude");
     assert_eq!(written["max_tokens"], anthropic::DEFAULT_MAX_TOKENS);
 }
 
 #[test]
 fn messages_requests_become_openai_requests() {
-    let request = format::parse_request(Anthropic, &object("anthropic_request.json")).unwrap();
+    let request = Anthropic
+        .codec()
+        .parse_request(&object("anthropic_request.json"))
+        .unwrap();
     let written = openai::write_request(&request, "gpt-4o-mini");
     assert_eq!(
         written,
@@ -76,11 +82,17 @@ fn messages_requests_become_openai_requests() {
 fn untranslatable_requests_are_refused_with_the_reason() {
     let audio = json!({"model": "chat", "messages": [{"role": "user", "content": [
         {"type": "input_audio", "input_audio": {"data": "UklGR", "format": "wav"}}]}]});
-    let error = format::parse_request(Openai, audio.as_object().unwrap()).unwrap_err();
+    let error = Openai
+        .codec()
+        .parse_request(audio.as_object().unwrap())
+        .unwrap_err();
     assert!(error.0.contains("messages[0].content[0]"), "{error}");
     let server_tool = json!({"model": "chat", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}],
         "tools": [{"type": "web_search_20250305", "name": "web_search"}]});
-    let error = format::parse_request(Anthropic, server_tool.as_object().unwrap()).unwrap_err();
+    let error = Anthropic
+        .codec()
+        .parse_request(server_tool.as_object().unwrap())
+        .unwrap_err();
     assert!(error.0.contains("tools.0"), "{error}");
 }
 

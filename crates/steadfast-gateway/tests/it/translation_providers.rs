@@ -4,9 +4,9 @@
 
 use bytes::Bytes;
 use serde_json::{Value, json};
+use steadfast_wire::Format;
 use steadfast_wire::Format::{Bedrock, Gemini, Openai, Responses};
 use steadfast_wire::translate::{Progress, Translation};
-use steadfast_wire::{Format, format};
 
 use crate::translation::{data_of, fixture, object, translate_stream};
 
@@ -26,13 +26,16 @@ fn answer(client: Format, target: Format, name: &str) -> (Value, Option<u64>) {
 
 #[test]
 fn openai_requests_become_gemini_and_converse_requests() {
-    let request = format::parse_request(Openai, &object("openai_request.json")).unwrap();
+    let request = Openai
+        .codec()
+        .parse_request(&object("openai_request.json"))
+        .unwrap();
     for (target, name) in [
         (Gemini, "openai_request.as_gemini.json"),
         (Bedrock, "openai_request.as_bedrock.json"),
     ] {
         assert_eq!(
-            format::write_request(target, &request, "model"),
+            target.codec().write_request(&request, "model"),
             expected(name),
             "{name}"
         );
@@ -41,9 +44,12 @@ fn openai_requests_become_gemini_and_converse_requests() {
 
 #[test]
 fn responses_requests_become_chat_completions() {
-    let request = format::parse_request(Responses, &object("responses_request.json")).unwrap();
+    let request = Responses
+        .codec()
+        .parse_request(&object("responses_request.json"))
+        .unwrap();
     assert_eq!(
-        format::write_request(Openai, &request, "gpt-4.1"),
+        Openai.codec().write_request(&request, "gpt-4.1"),
         expected("responses_request.as_openai.json")
     );
 }
@@ -167,28 +173,34 @@ fn json_answer_formats_are_carried_or_refused_by_name() {
     let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
     let chat = json!({"model": "m", "messages": [{"role": "user", "content": "count"}],
         "response_format": {"type": "json_schema", "json_schema": {"name": "count", "schema": schema, "strict": true}}});
-    let request = format::parse_request(Openai, chat.as_object().unwrap()).unwrap();
+    let request = Openai
+        .codec()
+        .parse_request(chat.as_object().unwrap())
+        .unwrap();
     assert_eq!(
-        format::write_request(Responses, &request, "m")["text"],
+        Responses.codec().write_request(&request, "m")["text"],
         json!({"format": {"type": "json_schema", "name": "count", "schema": schema, "strict": true}})
     );
-    let read_back = format::parse_request(
-        Responses,
-        format::write_request(Responses, &request, "m")
-            .as_object()
-            .unwrap(),
-    )
-    .unwrap();
+    let read_back = Responses
+        .codec()
+        .parse_request(
+            Responses
+                .codec()
+                .write_request(&request, "m")
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
     assert_eq!(
-        format::write_request(Openai, &read_back, "m")["response_format"],
+        Openai.codec().write_request(&read_back, "m")["response_format"],
         chat["response_format"]
     );
-    assert_eq!(format::cannot_take(Gemini, "m", &request), None);
+    assert_eq!(Gemini.codec().cannot_take("m", &request), None);
     // Converse takes a schema from Claude 4.5 and later, as a JSON string.
     let sonnet = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
-    assert_eq!(format::cannot_take(Bedrock, sonnet, &request), None);
+    assert_eq!(Bedrock.codec().cannot_take(sonnet, &request), None);
     let text_format =
-        &format::write_request(Bedrock, &request, sonnet)["outputConfig"]["textFormat"];
+        &Bedrock.codec().write_request(&request, sonnet)["outputConfig"]["textFormat"];
     assert_eq!(text_format["type"], "json_schema");
     let sent: Value = serde_json::from_str(
         text_format["structure"]["jsonSchema"]["schema"]
@@ -200,30 +212,37 @@ fn json_answer_formats_are_carried_or_refused_by_name() {
     // Anthropic's API takes it as output_config.format from Claude 4.5 on;
     // Claude on Vertex AI not at all (off by the platform's default policy).
     assert_eq!(
-        format::cannot_take(Format::Anthropic, "claude-sonnet-4-5", &request),
+        Format::Anthropic
+            .codec()
+            .cannot_take("claude-sonnet-4-5", &request),
         None
     );
     assert_eq!(
-        format::write_request(Format::Anthropic, &request, "claude-sonnet-4-5")["output_config"],
+        Format::Anthropic
+            .codec()
+            .write_request(&request, "claude-sonnet-4-5")["output_config"],
         json!({"format": {"type": "json_schema", "schema": schema}})
     );
     assert!(
-        format::cannot_take(Format::Anthropic, "claude-3-5-sonnet-20241022", &request).is_some()
+        Format::Anthropic
+            .codec()
+            .cannot_take("claude-3-5-sonnet-20241022", &request)
+            .is_some()
     );
     assert!(
-        format::cannot_take(
-            Format::AnthropicVertex,
-            "claude-sonnet-4-5@20250929",
-            &request
-        )
-        .is_some()
+        Format::AnthropicVertex
+            .codec()
+            .cannot_take("claude-sonnet-4-5@20250929", &request)
+            .is_some()
     );
     for older in [
         "anthropic.claude-3-7-sonnet-20250219-v1:0",
         "meta.llama3-3-70b-instruct-v1:0",
     ] {
         assert!(
-            format::cannot_take(Bedrock, older, &request)
+            Bedrock
+                .codec()
+                .cannot_take(older, &request)
                 .is_some_and(|why| why.contains("JSON schema")),
             "{older}"
         );
@@ -231,26 +250,41 @@ fn json_answer_formats_are_carried_or_refused_by_name() {
 
     let object = json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
                         "response_format": {"type": "json_object"}});
-    let request = format::parse_request(Openai, object.as_object().unwrap()).unwrap();
+    let request = Openai
+        .codec()
+        .parse_request(object.as_object().unwrap())
+        .unwrap();
     assert!(
-        format::cannot_take(Bedrock, sonnet, &request).is_some_and(|why| why.contains("schema")),
+        Bedrock
+            .codec()
+            .cannot_take(sonnet, &request)
+            .is_some_and(|why| why.contains("schema")),
         "Converse has no JSON mode without a schema"
     );
-    let config = &format::write_request(Gemini, &request, "m")["generationConfig"];
+    let config = &Gemini.codec().write_request(&request, "m")["generationConfig"];
     assert_eq!(config["responseMimeType"], "application/json");
     assert!(config.get("responseJsonSchema").is_none(), "{config}");
 
     let plain = json!({"model": "m", "messages": [], "response_format": {"type": "text"}});
-    let request = format::parse_request(Openai, plain.as_object().unwrap()).unwrap();
+    let request = Openai
+        .codec()
+        .parse_request(plain.as_object().unwrap())
+        .unwrap();
     assert_eq!(request.response_format, None);
 
     let unknown = json!({"model": "m", "messages": [], "response_format": {"type": "grammar"}});
-    let error = format::parse_request(Openai, unknown.as_object().unwrap()).unwrap_err();
+    let error = Openai
+        .codec()
+        .parse_request(unknown.as_object().unwrap())
+        .unwrap_err();
     assert!(
         error.0.contains("response_format") && error.0.contains("grammar"),
         "{error}"
     );
     let schemaless = json!({"model": "m", "input": "x", "text": {"format": {"type": "json_schema", "name": "n"}}});
-    let error = format::parse_request(Responses, schemaless.as_object().unwrap()).unwrap_err();
+    let error = Responses
+        .codec()
+        .parse_request(schemaless.as_object().unwrap())
+        .unwrap_err();
     assert!(error.0.contains("text.format"), "{error}");
 }

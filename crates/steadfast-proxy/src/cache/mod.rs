@@ -18,7 +18,7 @@ use http::HeaderMap;
 use metrics::{Counter, Gauge, counter, gauge};
 use steadfast_config::{CacheConfig, CacheMode, CacheScope};
 use steadfast_wire::fields::Fields;
-use steadfast_wire::format::{self, Format};
+use steadfast_wire::format::Format;
 use steadfast_wire::{ChatResponse, FinishReason, replay};
 
 use self::key::CacheKey;
@@ -223,7 +223,7 @@ impl CachePlan {
         let Ok(value) = serde_json::from_slice(body) else {
             return;
         };
-        if let Ok(answer) = format::parse_response(format, &value) {
+        if let Ok(answer) = format.codec().parse_response(&value) {
             self.keep(answer);
         }
     }

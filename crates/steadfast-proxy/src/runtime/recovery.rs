@@ -27,7 +27,6 @@ use http_body_util::BodyExt as _;
 use steadfast::Failure;
 use steadfast::breaker::State;
 use steadfast_wire::Format;
-use steadfast_wire::format;
 use steadfast_wire::framing::Framing;
 use steadfast_wire::model::{ChatRequest, Message, Part, Role};
 use steadfast_wire::translate::{Progress, Translation};
@@ -217,14 +216,16 @@ impl Shared {
     /// a success only when the stream ends whole.
     async fn call(&self, target: &Target) -> Result<(), Failure> {
         let format = target.provider.format;
-        let body = format::write_request(format, &one_token(), target.upstream_model());
+        let body = format
+            .codec()
+            .write_request(&one_token(), target.upstream_model());
         let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
         let response = self
             .upstream
             .post(
                 &target.provider,
                 target.upstream_model(),
-                format::chat_path(format, true),
+                format.codec().chat_path(true),
                 body,
                 "recovery-probe",
             )

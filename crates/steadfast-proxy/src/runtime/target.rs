@@ -13,7 +13,6 @@ use steadfast::events::Events;
 use steadfast::health::HealthState;
 use steadfast::latency::LatencyTracker;
 use steadfast_config::{AdaptiveConcurrencyConfig, BreakerConfig, Continuation, ModelConfig};
-use steadfast_wire::format;
 use tokio::time::Instant;
 
 use super::limit::{Limiter, per_minute};
@@ -170,11 +169,11 @@ impl Target {
     }
 
     /// How the target is asked to carry on a broken stream: as configured,
-    /// else as its API does ([`format::prefills`]); never by prefill once it
+    /// else as its API does ([`Codec::prefills`](steadfast_wire::codec::Codec::prefills)); never by prefill once it
     /// refused one.
     pub fn continuation(&self) -> Continuation {
         let configured = self.settings.continuation.unwrap_or_else(|| {
-            if format::prefills(self.provider.format, self.upstream_model()) {
+            if self.provider.format.codec().prefills(self.upstream_model()) {
                 Continuation::Prefill
             } else {
                 Continuation::Instruction

@@ -5,6 +5,7 @@
 mod connect;
 mod google;
 mod provider;
+mod providers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,8 @@ use steadfast::classify::http::{classify_response, connection_failure};
 use steadfast::{Failure, FailureKind, Outcome};
 use thread_local::ThreadLocal;
 
-pub use provider::{Probe, Provider, Redaction};
+pub use provider::{Provider, Redaction};
+pub use providers::Probe;
 
 use crate::error::AttemptError;
 use crate::telemetry::trace;
@@ -253,7 +255,7 @@ pub fn judge_error(
         Outcome::Success => Failure::new(FailureKind::Fatal),
     };
     if failure.retry_after.is_none() {
-        failure.retry_after = steadfast_wire::format::retry_after(provider.format, body);
+        failure.retry_after = provider.format.codec().retry_after(body);
     }
     let detail = match failure.kind {
         // The client's own mistake: tell it what the provider said, cleaned.

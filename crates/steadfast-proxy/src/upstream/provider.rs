@@ -1,26 +1,28 @@
-//! One configured provider, ready to be called: where each path the gateway
-//! calls lives (which depends on the kind: Azure deployments name the model
-//! in the URL), and the credentials and headers sent with every call.
+//! One configured provider, ready to be called: the headers and credentials
+//! sent with every call, the secrets masked in what comes back, and what its
+//! kind decides (module `providers`: where each call goes, signing, probes).
 
 use std::sync::Arc;
 
-use crate::build_error::BuildError;
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
-use steadfast_config::{Config, ProviderConfig, ProviderKind, Secret};
+use steadfast_config::{Config, ProviderConfig, Secret};
 use steadfast_wire::Format;
 use steadfast_wire::sanitise::sanitise;
 
+use super::providers::{self, Probe, ProviderApi};
+use crate::build_error::BuildError;
+
 /// One configured provider, ready to be called.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Provider {
     /// Its name in the config.
     pub name: Arc<str>,
     /// The wire format it speaks.
     pub format: Format,
-    base_url: String,
-    addressing: Addressing,
-    /// The URLs of the paths the gateway calls, parsed once (for
-    /// [`Addressing::Base`]).
+    /// What its kind decides: where calls go, how they are signed, its probe.
+    api: Arc<dyn ProviderApi>,
+    /// The URLs of the paths the gateway calls, parsed once (where they do
+    /// not depend on the model).
     urls: Vec<(&'static str, Uri)>,
     /// The credentials, to redact from text that came back.
     secrets: Vec<Secret>,
@@ -28,68 +30,19 @@ pub struct Provider {
     redaction: Redaction,
     /// The configured headers and the credentials, sent with every call.
     headers: HeaderMap,
-    /// Signs every call (Bedrock).
-    signer: Option<AwsSigner>,
-    /// A service account's tokens (Vertex AI).
-    google: Option<Arc<super::google::GoogleAuth>>,
+    /// The config it was made from.
+    config: ProviderConfig,
 }
 
-/// Where a provider's paths are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Addressing {
-    /// `{base_url}{path}`.
-    Base,
-    /// Azure OpenAI's deployment URLs:
-    /// `{base_url}/openai/deployments/{model}{path}?api-version={api_version}`,
-    /// the model list at `{base_url}/openai/models?api-version={api_version}`.
-    AzureDeployments {
-        /// The `api-version` query parameter.
-        api_version: String,
-    },
-    /// Gemini: `{base_url}/models/{model}{path}` (the path a method such as
-    /// `:generateContent`), the model list at `{base_url}/models`.
-    Gemini,
-    /// Bedrock: `{base_url}/model/{model}{path}`, the model id
-    /// percent-encoded (ids such as `anthropic.claude-…-v1:0` hold a colon).
-    Bedrock,
-    /// Vertex AI: `{base_url}/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}{path}`.
-    Vertex {
-        /// Everything before `/models/`.
-        prefix: String,
-    },
-}
-
-/// A health probe's call ([`Provider::probe`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Probe {
-    /// `GET` the model list at this path.
-    ListModels(&'static str),
-    /// `POST` this body, counting a one-word prompt's tokens, to this path
-    /// for the probed model.
-    CountTokens {
-        /// The path, after the model.
-        path: &'static str,
-        /// The JSON body.
-        body: &'static str,
-    },
-}
-
-/// What signs a Bedrock call: AWS credentials and the region.
-#[derive(Clone, PartialEq, Eq)]
-struct AwsSigner {
-    region: String,
-    access_key_id: Secret,
-    secret_access_key: Secret,
-    session_token: Option<Secret>,
-}
-
-impl std::fmt::Debug for AwsSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwsSigner")
-            .field("region", &self.region)
-            .finish_non_exhaustive()
+/// Two providers are the same when they have the same name and config
+/// (a reload keeps the state of targets whose provider did not change).
+impl PartialEq for Provider {
+    fn eq(&self, other: &Provider) -> bool {
+        self.name == other.name && self.config == other.config
     }
 }
+
+impl Eq for Provider {}
 
 /// The paths the gateway calls on providers, whose URLs are parsed once.
 const CALLED_PATHS: [&str; 5] = [
@@ -100,34 +53,16 @@ const CALLED_PATHS: [&str; 5] = [
     "/models",
 ];
 
-/// The wire format of `config`'s models.
-fn format_of_config(config: &ProviderConfig) -> Format {
-    match (config.kind, config.publisher.as_deref()) {
-        (ProviderKind::Vertex, Some("anthropic")) => Format::AnthropicVertex,
-        (kind, _) => format_of(kind),
-    }
-}
-
-/// The wire format a provider of `kind` speaks.
-fn format_of(kind: ProviderKind) -> Format {
-    match kind {
-        ProviderKind::Openai | ProviderKind::Azure => Format::Openai,
-        ProviderKind::Anthropic => Format::Anthropic,
-        ProviderKind::Gemini => Format::Gemini,
-        ProviderKind::Bedrock => Format::Bedrock,
-        ProviderKind::Vertex => Format::Gemini,
-    }
-}
-
 impl Provider {
     /// The base URL it was configured with (or derived for its kind).
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.api.base_url()
     }
 
     /// Prepares a provider from its config; the config was validated already,
     /// so only header names and values can still be refused.
     pub fn from_config(name: &str, config: &ProviderConfig) -> Result<Provider, BuildError> {
+        let api = providers::api(name, config)?;
         let mut headers = HeaderMap::new();
         for (key, value) in &config.headers {
             let key = HeaderName::try_from(key.as_str()).map_err(|_| {
@@ -144,7 +79,15 @@ impl Provider {
             })?;
             headers.insert(key, value);
         }
-        for (key, header, value) in credentials(config) {
+        let bearer = (config.bearer_token.iter()).map(|token| {
+            (
+                "bearer_token",
+                "authorization",
+                format!("Bearer {}", token.expose()),
+            )
+        });
+        let credentials = config.api_key.iter().filter_map(|key| api.api_key(key));
+        for (key, header, value) in credentials.chain(bearer) {
             let mut value = HeaderValue::try_from(value).map_err(|_| {
                 BuildError::new(
                     format!("providers.{name}.{key}"),
@@ -154,8 +97,8 @@ impl Provider {
             value.set_sensitive(true);
             headers.insert(header, value);
         }
-        if config.kind == ProviderKind::Anthropic {
-            headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        for (header, value) in api.fixed_headers() {
+            headers.insert(*header, HeaderValue::from_static(value));
         }
         headers
             .entry(http::header::USER_AGENT)
@@ -163,64 +106,18 @@ impl Provider {
                 "steadfast/",
                 env!("CARGO_PKG_VERSION")
             )));
-        let mut base_url = config.base_url.trim_end_matches('/').to_owned();
-        let addressing = match (config.kind, &config.api_version) {
-            (ProviderKind::Azure, Some(api_version)) => Addressing::AzureDeployments {
-                api_version: api_version.clone(),
-            },
-            (ProviderKind::Azure, None) => {
-                if !base_url.ends_with("/openai/v1") {
-                    base_url.push_str("/openai/v1");
-                }
-                Addressing::Base
-            }
-            (ProviderKind::Bedrock, _) => {
-                if base_url.is_empty() {
-                    let region = config.region.as_deref().unwrap_or("us-east-1");
-                    base_url = format!("https://bedrock-runtime.{region}.amazonaws.com");
-                }
-                Addressing::Bedrock
-            }
-            (ProviderKind::Vertex, _) => {
-                let location = config.region.as_deref().unwrap_or("global");
-                if base_url.is_empty() {
-                    base_url = match location {
-                        "global" => "https://aiplatform.googleapis.com".to_owned(),
-                        _ => format!("https://{location}-aiplatform.googleapis.com"),
-                    };
-                }
-                let project = config.project.as_deref().unwrap_or_default();
-                let publisher = config.publisher.as_deref().unwrap_or("google");
-                Addressing::Vertex {
-                    prefix: format!(
-                        "{base_url}/v1/projects/{project}/locations/{location}/publishers/{publisher}"
-                    ),
-                }
-            }
-            (ProviderKind::Gemini, _) => {
-                if !base_url.ends_with("/v1beta") && !base_url.ends_with("/v1") {
-                    base_url.push_str("/v1beta");
-                }
-                Addressing::Gemini
-            }
-            _ => Addressing::Base,
+        let urls = match api.urls_are_fixed() {
+            true => (CALLED_PATHS.iter())
+                .filter_map(|path| Some((*path, Uri::try_from(api.url(path, "")).ok()?)))
+                .collect(),
+            false => Vec::new(),
         };
-        let urls = CALLED_PATHS
-            .iter()
-            .filter_map(|path| {
-                let url = Uri::try_from(format!("{base_url}{path}")).ok()?;
-                Some((*path, url))
-            })
-            .collect();
         Ok(Provider {
             name: name.into(),
-            format: format_of_config(config),
-            base_url,
-            addressing,
+            format: api.format(),
+            api,
             urls,
-            secrets: config
-                .api_key
-                .iter()
+            secrets: (config.api_key.iter())
                 .chain(&config.bearer_token)
                 .chain(&config.secret_access_key)
                 .chain(&config.session_token)
@@ -228,47 +125,19 @@ impl Provider {
                 .collect(),
             redaction: Redaction::default(),
             headers,
-            signer: signer(config),
-            google: match (config.kind, &config.credentials_file) {
-                (ProviderKind::Vertex, Some(file)) => Some(Arc::new(
-                    super::google::GoogleAuth::from_file(file).map_err(|why| {
-                        BuildError::new(format!("providers.{name}.credentials_file"), why)
-                    })?,
-                )),
-                _ => None,
-            },
+            config: config.clone(),
         })
     }
 
     /// The full URL of `path` (e.g. `/chat/completions`) for upstream `model`.
     pub fn url(&self, path: &str, model: &str) -> String {
-        match &self.addressing {
-            Addressing::Base => format!("{}{path}", self.base_url),
-            Addressing::Gemini if path == "/models" => format!("{}/models", self.base_url),
-            Addressing::Gemini => format!("{}/models/{model}{path}", self.base_url),
-            Addressing::Bedrock => format!("{}/model/{}{path}", self.base_url, path_segment(model)),
-            Addressing::Vertex { prefix } => format!("{prefix}/models/{model}{path}"),
-            Addressing::AzureDeployments { api_version } if path == "/models" => {
-                format!("{}/openai/models?api-version={api_version}", self.base_url)
-            }
-            Addressing::AzureDeployments { api_version } => format!(
-                "{}/openai/deployments/{model}{path}?api-version={api_version}",
-                self.base_url
-            ),
-        }
+        self.api.url(path, model)
     }
 
     /// [`Provider::url`] ready for the client: parsed once for the paths
-    /// the gateway calls on a provider addressed from its base URL.
+    /// the gateway calls on a provider whose URLs do not name the model.
     pub(super) fn request_url(&self, path: &str, model: &str) -> Result<Uri, String> {
-        let known = match self.addressing {
-            Addressing::Base => self.urls.iter().find(|(known, _)| *known == path),
-            Addressing::AzureDeployments { .. }
-            | Addressing::Gemini
-            | Addressing::Bedrock
-            | Addressing::Vertex { .. } => None,
-        };
-        match known {
+        match self.urls.iter().find(|(known, _)| *known == path) {
             Some((_, url)) => Ok(url.clone()),
             None => Uri::try_from(self.url(path, model)).map_err(|e| e.to_string()),
         }
@@ -279,19 +148,22 @@ impl Provider {
     /// models at a project's location) a token count. `None` for Bedrock and
     /// Claude on Vertex AI, which have no such call for every model.
     pub fn probe(&self) -> Option<Probe> {
-        match (&self.addressing, self.format) {
-            (Addressing::Vertex { .. }, Format::Gemini) => Some(Probe::CountTokens {
-                path: ":countTokens",
-                body: r#"{"contents":[{"role":"user","parts":[{"text":"ping"}]}]}"#,
-            }),
-            (Addressing::Vertex { .. } | Addressing::Bedrock, _) => None,
-            _ => steadfast_wire::format::models_path(self.format).map(Probe::ListModels),
-        }
+        self.api.probe()
+    }
+
+    /// Signs `request` (whose body is `body`) as the provider's kind wants
+    /// (AWS Signature Version 4 for Bedrock); a no-op for the others.
+    pub(super) fn sign(
+        &self,
+        request: &mut http::Request<http_body_util::Full<bytes::Bytes>>,
+        body: &[u8],
+    ) -> Result<(), String> {
+        self.api.sign(request, body)
     }
 
     /// The service account whose tokens every call carries (Vertex AI).
     pub(super) fn google(&self) -> Option<&super::google::GoogleAuth> {
-        self.google.as_deref()
+        self.api.google()
     }
 
     /// The headers sent with every call, credentials included.
@@ -316,8 +188,9 @@ impl Provider {
 
 /// Every secret of a config — any provider's credentials, client keys, the
 /// gateway's tokens ([`Config::secrets`]) — masked in text that came back
-/// from any provider. It says nothing of a provider itself, so it compares
-/// equal to any other: a key rotated on one provider leaves the others' state.
+/// from any provider. It says nothing of a provider itself, so it is not
+/// part of a provider's equality: a key rotated on one provider leaves the
+/// others' state.
 #[derive(Debug, Clone, Default)]
 pub struct Redaction(Arc<[String]>);
 
@@ -338,14 +211,6 @@ impl Redaction {
     }
 }
 
-impl PartialEq for Redaction {
-    fn eq(&self, _: &Redaction) -> bool {
-        true
-    }
-}
-
-impl Eq for Redaction {}
-
 /// `text` with each of `secrets` (of at least four characters) masked.
 fn mask<'a>(text: &str, secrets: impl Iterator<Item = &'a str>) -> String {
     let mut text = text.to_owned();
@@ -357,120 +222,10 @@ fn mask<'a>(text: &str, secrets: impl Iterator<Item = &'a str>) -> String {
     text
 }
 
-/// The signer of a Bedrock provider, if it has one.
-fn signer(config: &ProviderConfig) -> Option<AwsSigner> {
-    if config.kind != ProviderKind::Bedrock {
-        return None;
-    }
-    Some(AwsSigner {
-        region: config.region.clone()?,
-        access_key_id: config.access_key_id.clone()?,
-        secret_access_key: config.secret_access_key.clone()?,
-        session_token: config.session_token.clone(),
-    })
-}
-
-/// `text` as one percent-encoded URL path segment.
-fn path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-impl Provider {
-    /// Signs `request` (whose body is `body`) with AWS Signature Version 4,
-    /// for a Bedrock provider; a no-op for every other kind.
-    pub(super) fn sign(
-        &self,
-        request: &mut http::Request<http_body_util::Full<bytes::Bytes>>,
-        body: &[u8],
-    ) -> Result<(), String> {
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let Some(signer) = &self.signer else {
-            return Ok(());
-        };
-        let credentials = aws_credential_types::Credentials::new(
-            signer.access_key_id.expose(),
-            signer.secret_access_key.expose(),
-            signer.session_token.as_ref().map(|t| t.expose().to_owned()),
-            None,
-            "steadfast",
-        );
-        let identity = credentials.into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&signer.region)
-            .name("bedrock")
-            .time(std::time::SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|error| error.to_string())?
-            .into();
-        let uri = request.uri().to_string();
-        let headers = request
-            .headers()
-            .iter()
-            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
-        let signable = SignableRequest::new(
-            request.method().as_str(),
-            &uri,
-            headers,
-            SignableBody::Bytes(body),
-        )
-        .map_err(|error| error.to_string())?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|error| error.to_string())?
-            .into_parts();
-        for (name, value) in instructions.headers() {
-            let mut value = HeaderValue::try_from(value).map_err(|error| error.to_string())?;
-            value.set_sensitive(name == "authorization" || name == "x-amz-security-token");
-            request.headers_mut().insert(
-                HeaderName::try_from(name).map_err(|error| error.to_string())?,
-                value,
-            );
-        }
-        Ok(())
-    }
-}
-
-/// The credential headers of `config`'s kind: (config key, header, value).
-fn credentials(config: &ProviderConfig) -> Vec<(&'static str, &'static str, String)> {
-    let mut out = Vec::new();
-    if let Some(key) = &config.api_key {
-        out.push(match config.kind {
-            ProviderKind::Openai => (
-                "api_key",
-                "authorization",
-                format!("Bearer {}", key.expose()),
-            ),
-            ProviderKind::Anthropic => ("api_key", "x-api-key", key.expose().to_owned()),
-            ProviderKind::Azure => ("api_key", "api-key", key.expose().to_owned()),
-            ProviderKind::Gemini => ("api_key", "x-goog-api-key", key.expose().to_owned()),
-            // Refused by validation: these sign or fetch tokens instead.
-            ProviderKind::Bedrock | ProviderKind::Vertex => {
-                ("api_key", "x-api-key", key.expose().to_owned())
-            }
-        });
-    }
-    if let Some(token) = &config.bearer_token {
-        out.push((
-            "bearer_token",
-            "authorization",
-            format!("Bearer {}", token.expose()),
-        ));
-    }
-    out
-}
-
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use steadfast_config::ProviderKind;
 
     fn config(kind: ProviderKind, base_url: &str) -> ProviderConfig {
         ProviderConfig {

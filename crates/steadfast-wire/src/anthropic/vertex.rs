@@ -5,7 +5,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::{ChatRequest, WireError};
+use super::{Decoder, parse_response, write_response};
+use crate::codec::Codec;
+use crate::counts::Counts;
+use crate::fields::Fields;
+use crate::tokens::Tokens;
+use crate::{ChatRequest, Encode, WireError};
 
 /// The `anthropic_version` Vertex AI takes.
 pub const VERSION: &str = "vertex-2023-10-16";
@@ -26,7 +31,7 @@ pub fn write_request(request: &ChatRequest, model: &str) -> Value {
         object.remove("model");
         // Vertex AI turns structured outputs off unless the organisation's
         // policy allows them (`constraints/vertexai.allowedPartnerModelFeatures`):
-        // a request asking for one is not sent here (`format::cannot_take`).
+        // a request asking for one is not sent here (`VertexCodec::cannot_take`).
         object.remove("output_config");
         object.insert("anthropic_version".into(), VERSION.into());
     }
@@ -55,5 +60,41 @@ mod tests {
         assert_eq!(body["anthropic_version"], VERSION);
         assert_eq!(body["max_tokens"], 10);
         assert_eq!(chat_path(true), ":streamRawPredict");
+    }
+}
+
+/// Anthropic's Messages API on Vertex AI as a [`Codec`]: Anthropic's answers
+/// and streams, the request with the model in the URL.
+#[derive(Debug)]
+pub struct VertexCodec;
+
+impl Codec for VertexCodec {
+    crate::codec::module_converters!();
+
+    fn encoder(&self, _include_usage: bool) -> Box<dyn Encode> {
+        Box::new(super::Encoder::default())
+    }
+
+    fn chat_path(&self, stream: bool) -> &'static str {
+        chat_path(stream)
+    }
+
+    /// No JSON answer: Claude's structured outputs are off on Vertex AI by
+    /// the platform's default policy.
+    fn cannot_take(&self, _model: &str, request: &ChatRequest) -> Option<String> {
+        request.response_format.as_ref()?;
+        Some(super::no_json_counterpart("anthropic_vertex"))
+    }
+
+    fn prefills(&self, _model: &str) -> bool {
+        true
+    }
+
+    fn forward_request(&self, fields: &Fields, _model: &str) -> Vec<u8> {
+        fields.to_json_with(&[("model", None), ("anthropic_version", Some(VERSION))])
+    }
+
+    fn skimmed_usage(&self, counts: &Counts) -> Option<Tokens> {
+        counts.anthropic().map(Tokens::from)
     }
 }

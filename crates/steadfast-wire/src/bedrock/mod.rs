@@ -30,3 +30,33 @@ pub fn chat_path(stream: bool) -> &'static str {
         "/converse"
     }
 }
+
+/// Bedrock's Converse API as a [`Codec`](crate::codec::Codec): its streams
+/// in AWS's event-stream framing.
+#[derive(Debug)]
+pub struct BedrockCodec;
+
+impl crate::codec::Codec for BedrockCodec {
+    crate::codec::module_converters!();
+
+    fn encoder(&self, _include_usage: bool) -> Box<dyn crate::Encode> {
+        Box::new(Encoder::default())
+    }
+
+    fn framing(&self) -> crate::codec::FramingKind {
+        crate::codec::FramingKind::EventStream
+    }
+
+    fn chat_path(&self, stream: bool) -> &'static str {
+        chat_path(stream)
+    }
+
+    /// Bedrock's rules differ by model family ([`cannot_take`]).
+    fn cannot_take(&self, model: &str, request: &crate::ChatRequest) -> Option<String> {
+        cannot_take(request, model)
+    }
+
+    fn prefills(&self, model: &str) -> bool {
+        prefills(model)
+    }
+}

@@ -64,3 +64,23 @@ mod tests {
         assert_eq!(chat_path(true), ":streamGenerateContent?alt=sse");
     }
 }
+
+/// Google's Gemini API as a [`Codec`](crate::codec::Codec).
+#[derive(Debug)]
+pub struct GeminiCodec;
+
+impl crate::codec::Codec for GeminiCodec {
+    crate::codec::module_converters!();
+
+    fn encoder(&self, _include_usage: bool) -> Box<dyn crate::Encode> {
+        Box::new(Encoder::default())
+    }
+
+    fn chat_path(&self, stream: bool) -> &'static str {
+        chat_path(stream)
+    }
+
+    fn retry_after(&self, body: &[u8]) -> Option<std::time::Duration> {
+        retry_delay(body)
+    }
+}

@@ -22,3 +22,27 @@ fn response_id(id: &str) -> String {
         format!("resp_{}", id.trim_start_matches("chatcmpl-"))
     }
 }
+
+/// OpenAI's Responses API as a [`Codec`](crate::codec::Codec).
+#[derive(Debug)]
+pub struct ResponsesCodec;
+
+impl crate::codec::Codec for ResponsesCodec {
+    crate::codec::module_converters!();
+
+    fn encoder(&self, _include_usage: bool) -> Box<dyn crate::Encode> {
+        Box::new(Encoder::default())
+    }
+
+    fn chat_path(&self, _stream: bool) -> &'static str {
+        "/responses"
+    }
+
+    fn carried_fields(&self) -> Option<&'static [&'static str]> {
+        Some(CARRIED)
+    }
+
+    fn skimmed_usage(&self, counts: &crate::counts::Counts) -> Option<crate::tokens::Tokens> {
+        crate::tokens::Tokens::of(counts)
+    }
+}

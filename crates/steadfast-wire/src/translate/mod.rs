@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::WireError;
 use crate::counts::Counts;
 use crate::fields::{MAX_DEPTH, nested_within};
-use crate::format::{self, Format};
+use crate::format::Format;
 use crate::tokens::Tokens;
 
 /// The formats of one attempt: the client's and the target's.
@@ -58,13 +58,10 @@ impl Translation {
                     "the answer holds no answer (an error, or none of choices, data, content or output)",
                 ));
             }
-            let usage = skim.usage.as_ref().and_then(|counts| match self.target {
-                Format::Openai | Format::Responses => Tokens::of(counts),
-                Format::Anthropic | Format::AnthropicVertex => counts.anthropic().map(Tokens::from),
-                // Gemini and Bedrock count in keys of their own, which the
-                // skim does not read (neither is a client format).
-                Format::Gemini | Format::Bedrock => None,
-            });
+            // (Gemini and Bedrock count in keys of their own, which the
+            // skim does not read: neither is a client format.)
+            let usage =
+                (skim.usage.as_ref()).and_then(|counts| self.target.codec().skimmed_usage(counts));
             let model = match skim.model {
                 Some(Value::String(model)) => model,
                 _ => String::new(),
@@ -73,8 +70,8 @@ impl Translation {
         }
         let value: Value = serde_json::from_slice(&body).map_err(not_json)?;
         let model = value["model"].as_str().unwrap_or_default().to_owned();
-        let response = format::parse_response(self.target, &value)?;
-        let written = format::write_response(self.client, &response);
+        let response = self.target.codec().parse_response(&value)?;
+        let written = self.client.codec().write_response(&response);
         let bytes =
             serde_json::to_vec(&written).map_err(|error| WireError::new(error.to_string()))?;
         Ok(Answered {
@@ -91,8 +88,8 @@ impl Translation {
         // request passed on asks if the client did; a translated one always.
         let usage_expected = self.target != Format::Openai || !passthrough || self.include_usage;
         StreamTranslator::new(
-            format::decoder(self.target),
-            format::encoder(self.client, self.include_usage),
+            self.target.codec().decoder(),
+            self.client.codec().encoder(self.include_usage),
             passthrough,
             passthrough && self.target == Format::Openai,
             usage_expected,
