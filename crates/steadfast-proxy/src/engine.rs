@@ -395,3 +395,234 @@ fn record(route: &Route, attempts: &[fallback::Attempt]) -> Vec<Attempt> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The attempt loop behind its upstream seam (the `attempt` closure), on
+    //! a paused clock.
+
+    use std::time::Duration;
+
+    use serde_json::{Value, json};
+    use steadfast::events::Events;
+    use steadfast::health::{HealthState, OutlierConfig};
+    use steadfast::{Failure, FailureKind};
+
+    use super::*;
+    use crate::upstream::Provider;
+
+    /// What a simulated upstream does for a call.
+    #[derive(Clone, Copy)]
+    enum Upstream {
+        Answers(u64),
+        Fails(u64, FailureKind),
+        CannotCarry,
+    }
+
+    /// A model named `name` with `extra` settings.
+    fn target(name: &str, extra: Value) -> Arc<Target> {
+        let provider =
+            serde_json::from_value(json!({"kind": "openai", "base_url": "http://127.0.0.1:9/v1"}))
+                .unwrap();
+        let mut model = json!({"provider": "p", "model": name});
+        if let (Some(model), Some(extra)) = (model.as_object_mut(), extra.as_object()) {
+            model.extend(extra.clone());
+        }
+        let model = serde_json::from_value(model).unwrap();
+        let health = HealthState::new(name, Events::none(), OutlierConfig::disabled());
+        let provider = Arc::new(Provider::from_config("p", &provider).unwrap());
+        let events = Events::none();
+        Arc::new(Target::new(name, &model, provider, health, &events, None))
+    }
+
+    /// A route over `targets` with `settings`.
+    fn route_of(targets: Vec<Arc<Target>>, settings: Value) -> Route {
+        let mut settings = settings;
+        let names: Vec<Value> = targets.iter().map(|t| json!(&*t.name)).collect();
+        settings["targets"] = Value::Array(names);
+        let settings = serde_json::from_value(settings).unwrap();
+        Route::new("chat", &settings, targets, &Events::none(), None, None)
+    }
+
+    /// Runs the route, each target doing what `upstream` says of it.
+    async fn run_with(
+        route: &Route,
+        upstream: impl Fn(&str) -> Upstream,
+    ) -> Result<Served<Arc<str>>, Failed> {
+        run(route, &Events::none(), 0, &[], |admission| {
+            let name = Arc::clone(&admission.target().name);
+            let does = upstream(&name);
+            async move {
+                match does {
+                    Upstream::Answers(ms) => {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        admission.succeed(None);
+                        Ok(name)
+                    }
+                    Upstream::Fails(ms, kind) => {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                        admission.fail(Failure::new(kind));
+                        Err(AttemptError::new(Failure::new(kind), "upstream failed"))
+                    }
+                    Upstream::CannotCarry => Err(AttemptError::passed_over(
+                        Skip::Untranslatable,
+                        "this format cannot carry it".into(),
+                    )),
+                }
+            }
+        })
+        .await
+    }
+
+    fn results(attempts: &[Attempt]) -> Vec<(&str, String)> {
+        (attempts.iter())
+            .map(|a| (&*a.target, format!("{:?}", a.result)))
+            .collect()
+    }
+
+    fn failed(kind: FailureKind) -> String {
+        format!("{:?}", AttemptResult::Failed { kind })
+    }
+
+    fn skipped(reason: Skip) -> String {
+        format!("{:?}", AttemptResult::Skipped { reason })
+    }
+
+    /// The route's time limit ends the run: the call still running is a
+    /// timeout, and a target that had already answered 502 keeps its 502.
+    #[tokio::test(start_paused = true)]
+    async fn the_time_limit_times_out_calls_in_flight_and_keeps_those_that_ended() {
+        let route = route_of(
+            vec![target("fails", json!({})), target("hangs", json!({}))],
+            json!({"strategy": "parallel", "timeout": "100ms"}),
+        );
+        let failed_run = run_with(&route, |name| match name {
+            "fails" => Upstream::Fails(10, FailureKind::Transient),
+            _ => Upstream::Answers(60_000),
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(failed_run.reason, Unserved::TimedOut { .. }));
+        let mut got = results(&failed_run.attempts);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("fails", failed(FailureKind::Transient)),
+                ("hangs", failed(FailureKind::Timeout))
+            ]
+        );
+    }
+
+    /// A target that cannot carry the request is passed over even when
+    /// `fallback_on` names only rate limits and context lengths; a route
+    /// where none can is the client's fault.
+    #[tokio::test(start_paused = true)]
+    async fn a_target_that_cannot_carry_the_request_is_passed_over_whatever_fallback_on_says() {
+        let restricted = json!({"fallback_on": ["rate_limited", "context_length"]});
+        let route = route_of(
+            vec![target("claude", json!({})), target("gpt", json!({}))],
+            restricted.clone(),
+        );
+        let served = run_with(&route, |name| match name {
+            "claude" => Upstream::CannotCarry,
+            _ => Upstream::Answers(1),
+        })
+        .await
+        .unwrap();
+        assert_eq!(&*served.values[0].1, "gpt");
+        assert_eq!(
+            results(&served.attempts),
+            [
+                ("claude", skipped(Skip::Untranslatable)),
+                ("gpt", format!("{:?}", AttemptResult::Served))
+            ]
+        );
+        let none_can = route_of(vec![target("claude", json!({}))], restricted);
+        let refused = run_with(&none_can, |_| Upstream::CannotCarry)
+            .await
+            .unwrap_err();
+        assert!(matches!(refused.reason, Unserved::Client(_)));
+        assert!(refused.request_at_fault());
+    }
+
+    /// A context window found too small passes over every target whose
+    /// window is no larger.
+    #[tokio::test(start_paused = true)]
+    async fn a_window_too_small_passes_over_the_smaller_ones() {
+        let route = route_of(
+            vec![
+                target("mid", json!({"context_window": 8000})),
+                target("small", json!({"context_window": 4000})),
+                target("large", json!({"context_window": 128000})),
+            ],
+            json!({}),
+        );
+        let served = run_with(&route, |name| match name {
+            "large" => Upstream::Answers(1),
+            _ => Upstream::Fails(1, FailureKind::ContextLength),
+        })
+        .await
+        .unwrap();
+        assert_eq!(&*served.values[0].1, "large");
+        assert_eq!(
+            results(&served.attempts)[..2],
+            [
+                ("mid", failed(FailureKind::ContextLength)),
+                ("small", skipped(Skip::ContextTooSmall))
+            ]
+        );
+    }
+
+    /// A failed target comes back in a later pass, after the backoff; a
+    /// client's invalid request is not tried elsewhere.
+    #[tokio::test(start_paused = true)]
+    async fn failed_targets_come_back_after_the_backoff_and_invalid_requests_do_not() {
+        let route = route_of(
+            vec![target("a", json!({})), target("b", json!({}))],
+            json!({"retry": {"max_attempts": 2, "initial_backoff": "200ms", "jitter": "none"}}),
+        );
+        let calls = std::sync::Mutex::new(Vec::new());
+        let origin = Instant::now();
+        let served = run_with(&route, |name| {
+            calls.lock().unwrap().push(name.to_owned());
+            match (name, calls.lock().unwrap().len()) {
+                ("b", 4) => Upstream::Answers(1),
+                _ => Upstream::Fails(1, FailureKind::Overloaded),
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(&*served.values[0].1, "b");
+        assert_eq!(*calls.lock().unwrap(), ["a", "b", "a", "b"]);
+        assert!(origin.elapsed() >= Duration::from_millis(200));
+        let invalid = run_with(&route, |_| Upstream::Fails(1, FailureKind::InvalidRequest))
+            .await
+            .unwrap_err();
+        assert!(matches!(invalid.reason, Unserved::Client(_)));
+        assert_eq!(invalid.attempts.len(), 1);
+    }
+
+    /// A quorum short of answers says how short.
+    #[tokio::test(start_paused = true)]
+    async fn a_quorum_short_of_answers_says_so() {
+        let route = route_of(
+            vec![
+                target("a", json!({})),
+                target("b", json!({})),
+                target("c", json!({})),
+            ],
+            json!({"strategy": "quorum", "quorum": 2, "retry": {"max_attempts": 1}}),
+        );
+        let missed = run_with(&route, |name| match name {
+            "a" => Upstream::Answers(1),
+            _ => Upstream::Fails(1, FailureKind::Transient),
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(
+            missed.reason,
+            Unserved::NoQuorum { needed: 2, got: 1 }
+        ));
+    }
+}
