@@ -210,6 +210,23 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ProviderKind; 6] = [
+        ProviderKind::Openai,
+        ProviderKind::Anthropic,
+        ProviderKind::Azure,
+        ProviderKind::Gemini,
+        ProviderKind::Bedrock,
+        ProviderKind::Vertex,
+    ];
+
+    /// The kind named `name` (as in the config), if there is one.
+    pub fn from_name(name: &str) -> Option<ProviderKind> {
+        ProviderKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+
     /// The snake_case name, as in the config.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::builder::TypedValueParser;
+use clap::{Parser, Subcommand};
 use steadfast_chaos::demo::{self, DemoOptions};
 use steadfast_chaos::{self as chaos, ChaosOptions, View};
 use steadfast_config::{self as config, ProviderKind};
@@ -56,9 +57,12 @@ pub enum Command {
         /// A separate address for the control API (stays up while refusing).
         #[arg(long)]
         control: Option<SocketAddr>,
-        /// The wire format to speak.
-        #[arg(long, value_enum, default_value = "openai")]
-        kind: MockKind,
+        /// The provider kind to simulate (its wire format, addressing and
+        /// credentials): openai, anthropic, azure (deployment URLs and the v1
+        /// API), gemini, bedrock (SigV4-signed, event-stream framing) or
+        /// vertex (a token endpoint, Gemini and Claude models).
+        #[arg(long, default_value = "openai", value_parser = provider_kind())]
+        kind: ProviderKind,
         /// The provider's name, used in its answers.
         #[arg(long, default_value = "mock")]
         name: String,
@@ -133,21 +137,12 @@ impl Command {
     }
 }
 
-/// Wire formats `steadfast mock` speaks.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum MockKind {
-    /// OpenAI's API.
-    Openai,
-    /// Anthropic's Messages API.
-    Anthropic,
-    /// Azure OpenAI (deployment URLs and the v1 API, `api-key` or bearer).
-    Azure,
-    /// Google's Gemini API (`generateContent`, `x-goog-api-key`).
-    Gemini,
-    /// Amazon Bedrock's Converse API (SigV4-signed, event-stream framing).
-    Bedrock,
-    /// Google Cloud's Vertex AI (a token endpoint, Gemini and Claude models).
-    Vertex,
+/// A parser of a provider kind by its config name, offering every kind.
+fn provider_kind() -> impl TypedValueParser<Value = ProviderKind> {
+    let names = ProviderKind::ALL.map(ProviderKind::as_str);
+    clap::builder::PossibleValuesParser::new(names).try_map(|name: String| {
+        ProviderKind::from_name(&name).ok_or_else(|| format!("no provider kind {name:?}"))
+    })
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -229,14 +224,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 ..Faults::default()
             };
             let options = MockOptions {
-                kind: match kind {
-                    MockKind::Openai => ProviderKind::Openai,
-                    MockKind::Anthropic => ProviderKind::Anthropic,
-                    MockKind::Azure => ProviderKind::Azure,
-                    MockKind::Gemini => ProviderKind::Gemini,
-                    MockKind::Bedrock => ProviderKind::Bedrock,
-                    MockKind::Vertex => ProviderKind::Vertex,
-                },
+                kind,
                 listen,
                 control,
                 name,
