@@ -1,5 +1,13 @@
 //! Checks of a provider block that depend on its kind: the credentials and
-//! settings each kind needs, and refuses the settings of another kind.
+//! settings each kind needs (one module per kind that needs any), and the
+//! settings of another kind refused.
+
+mod azure;
+mod bedrock;
+mod gemini;
+mod vertex;
+
+pub use vertex::{ServiceAccount, read_service_account};
 
 use crate::types::{Config, ProviderConfig, ProviderKind};
 
@@ -11,45 +19,11 @@ pub(crate) fn kind_problems(
 ) {
     let kind = provider.kind.as_str();
     match provider.kind {
-        ProviderKind::Azure => {
-            match (&provider.api_key, &provider.bearer_token) {
-                (None, None) => report(
-                    path.to_owned(),
-                    "an azure provider needs `api_key` or `bearer_token`".into(),
-                ),
-                (Some(_), Some(_)) => report(
-                    format!("{path}.bearer_token"),
-                    "give `api_key` or `bearer_token`, not both".into(),
-                ),
-                _ => {}
-            }
-            if provider
-                .bearer_token
-                .as_ref()
-                .is_some_and(|t| t.expose().is_empty())
-            {
-                report(format!("{path}.bearer_token"), "is empty".into());
-            }
-            if let Some(version) = &provider.api_version {
-                if version.is_empty()
-                    || !version
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-')
-                {
-                    report(
-                        format!("{path}.api_version"),
-                        "not an api-version: write e.g. \"2024-10-21\"".into(),
-                    );
-                }
-            }
-        }
-        ProviderKind::Gemini if provider.api_key.is_none() => report(
-            format!("{path}.api_key"),
-            "a gemini provider needs `api_key` (a Google AI Studio key)".into(),
-        ),
-        ProviderKind::Bedrock => bedrock_problems(provider, path, report),
-        ProviderKind::Vertex => vertex_problems(provider, path, report),
-        _ => {}
+        ProviderKind::Azure => azure::problems(provider, path, report),
+        ProviderKind::Gemini => gemini::problems(provider, path, report),
+        ProviderKind::Bedrock => bedrock::problems(provider, path, report),
+        ProviderKind::Vertex => vertex::problems(provider, path, report),
+        ProviderKind::Openai | ProviderKind::Anthropic => {}
     }
     let cloud = matches!(provider.kind, ProviderKind::Bedrock | ProviderKind::Vertex);
     if !cloud && provider.base_url.is_empty() {
@@ -100,194 +74,14 @@ pub(crate) fn kind_problems(
     }
 }
 
-/// A Bedrock provider's region and credentials (the environment's were
-/// filled in already when the config names none).
-fn bedrock_problems(
-    provider: &ProviderConfig,
-    path: &str,
-    report: &mut impl FnMut(String, String),
-) {
-    match provider.region.as_deref() {
-        None => report(
-            format!("{path}.region"),
-            "a bedrock provider needs `region`, e.g. \"us-east-1\"".into(),
-        ),
-        Some(region) if !is_region(region) => report(
-            format!("{path}.region"),
-            format!(
-                "unknown region {region:?}: write an AWS region such as \"us-east-1\" or \"eu-central-1\""
-            ),
-        ),
-        Some(_) => {}
-    }
-    match (&provider.access_key_id, &provider.secret_access_key) {
-        (Some(_), Some(_)) => {}
-        (None, None) => report(
-            path.to_owned(),
-            "a bedrock provider needs credentials: `access_key_id` and `secret_access_key`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment".into(),
-        ),
-        (Some(_), None) => report(
-            format!("{path}.secret_access_key"),
-            "is needed with `access_key_id`".into(),
-        ),
-        (None, Some(_)) => report(
-            format!("{path}.access_key_id"),
-            "is needed with `secret_access_key`".into(),
-        ),
-    }
-    if provider.api_key.is_some() {
-        report(
-            format!("{path}.api_key"),
-            "a bedrock provider signs with AWS credentials, not an API key".into(),
-        );
-    }
-}
-
-/// A Vertex provider's project, location, publisher and service account
-/// key file (read now, so `steadfast check` names a file it cannot use).
-fn vertex_problems(provider: &ProviderConfig, path: &str, report: &mut impl FnMut(String, String)) {
-    if provider.project.as_deref().is_none_or(str::is_empty) {
-        report(
-            format!("{path}.project"),
-            "a vertex provider needs `project`".into(),
-        );
-    }
-    match provider.region.as_deref() {
-        None => report(
-            format!("{path}.region"),
-            "a vertex provider needs `region`, e.g. \"us-central1\" or \"global\"".into(),
-        ),
-        Some(region) if region != "global" && !is_location(region) => report(
-            format!("{path}.region"),
-            format!(
-                "unknown region {region:?}: write a Google Cloud location such as \"us-central1\", \"europe-west4\" or \"global\""
-            ),
-        ),
-        Some(_) => {}
-    }
-    if let Some(publisher) = provider.publisher.as_deref() {
-        if !matches!(publisher, "google" | "anthropic") {
-            report(
-                format!("{path}.publisher"),
-                format!("unknown publisher {publisher:?}: `google` (Gemini) or `anthropic`"),
-            );
-        }
-    }
-    let Some(file) = provider.credentials_file.as_deref() else {
-        report(
-            format!("{path}.credentials_file"),
-            "a vertex provider needs a service account key: `credentials_file`, or GOOGLE_APPLICATION_CREDENTIALS in the environment".into(),
-        );
-        return;
-    };
-    if let Err(reason) = read_service_account(file) {
-        report(format!("{path}.credentials_file"), reason);
-    }
-}
-
-/// A service account key file's fields: the account's email, its private
-/// key (PEM) and the token endpoint.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ServiceAccount {
-    /// `client_email`.
-    pub client_email: String,
-    /// `private_key`, PEM; never printed.
-    pub private_key: crate::Secret,
-    /// `token_uri`.
-    pub token_uri: String,
-}
-
-impl std::fmt::Debug for ServiceAccount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceAccount")
-            .field("client_email", &self.client_email)
-            .field("token_uri", &self.token_uri)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Reads a service account's JSON key file; the error says what is wrong
-/// with it, never quoting the key.
-pub fn read_service_account(file: &str) -> Result<ServiceAccount, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|error| format!("cannot read the key file {file:?}: {error}"))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
-        format!("the key file {file:?} is not JSON: expected a service account key")
-    })?;
-    let field = |key: &str| {
-        value[key]
-            .as_str()
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                format!("the key file {file:?} has no `{key}`: expected a service account key")
-            })
-    };
-    let private_key = field("private_key")?;
-    if !private_key.contains("-----BEGIN") {
-        return Err(format!("the key file {file:?} holds no PEM private key"));
-    }
-    Ok(ServiceAccount {
-        client_email: field("client_email")?,
-        private_key: crate::Secret::new(private_key),
-        token_uri: value["token_uri"]
-            .as_str()
-            .unwrap_or("https://oauth2.googleapis.com/token")
-            .to_owned(),
-    })
-}
-
-/// Whether `location` reads as a Google Cloud location (`us-central1`,
-/// `europe-west4`, `asia-northeast1`).
-fn is_location(location: &str) -> bool {
-    let Some((area, place)) = location.split_once('-') else {
-        return false;
-    };
-    area.chars().all(|c| c.is_ascii_lowercase())
-        && !area.is_empty()
-        && place.ends_with(|c: char| c.is_ascii_digit())
-        && place
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-}
-
-/// Whether `region` reads as an AWS region (`us-east-1`, `us-gov-west-1`,
-/// `ap-southeast-2`).
-fn is_region(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[0].chars().all(|c| c.is_ascii_lowercase())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty()
-}
-
 /// Fills in the credentials of Bedrock and Vertex providers that name none
 /// from the standard environment variables, as `lookup` reads them.
 pub(crate) fn fill_cloud_credentials(config: &mut Config, lookup: &dyn Fn(&str) -> Option<String>) {
     for provider in config.providers.values_mut() {
-        if provider.kind == ProviderKind::Vertex && provider.credentials_file.is_none() {
-            provider.credentials_file = lookup("GOOGLE_APPLICATION_CREDENTIALS");
-        }
-        let unset = provider.access_key_id.is_none() && provider.secret_access_key.is_none();
-        if provider.kind != ProviderKind::Bedrock || !unset {
-            continue;
-        }
-        let secret = |name: &str| {
-            lookup(name)
-                .filter(|v| !v.is_empty())
-                .map(crate::Secret::new)
-        };
-        provider.access_key_id = secret("AWS_ACCESS_KEY_ID");
-        provider.secret_access_key = secret("AWS_SECRET_ACCESS_KEY");
-        if provider.session_token.is_none() {
-            provider.session_token = secret("AWS_SESSION_TOKEN");
-        }
-        if provider.region.is_none() {
-            provider.region = lookup("AWS_REGION").or_else(|| lookup("AWS_DEFAULT_REGION"));
+        match provider.kind {
+            ProviderKind::Bedrock => bedrock::fill_credentials(provider, lookup),
+            ProviderKind::Vertex => vertex::fill_credentials(provider, lookup),
+            _ => {}
         }
     }
 }
