@@ -11,7 +11,7 @@ use steadfast::breaker::{Breaker, State};
 use steadfast::bulkhead::{Bulkhead, BulkheadRejection};
 use steadfast::events::{Event, Events};
 use steadfast::fault::{FaultConfig, FaultInjector};
-use steadfast::pipeline::Pipeline;
+use steadfast::pipeline::{Lease, Pipeline};
 use steadfast::rate_limit::{Quota, RateLimit};
 use steadfast::retry::{Backoff, RetryPolicy};
 use steadfast::timeout::TimeoutScope;
@@ -433,4 +433,68 @@ async fn the_pipeline_future_is_send() {
             async move { assert_send(pipeline.call(|| async { Ok::<_, Error>(1) })).await },
         );
     assert_eq!(handle.await.unwrap().ok(), Some(1));
+}
+
+/// The permit form: a call admitted now, its outcome reported later (a
+/// stream), counted by the breaker like a call's; its bulkhead place held
+/// until then.
+#[tokio::test(start_paused = true)]
+async fn a_lease_reports_an_outcome_known_later() {
+    let breaker = Breaker::builder("gpt").consecutive_failures(2).build();
+    let bulkhead = Bulkhead::builder(1).max_queue(1).build();
+    let pipeline = Pipeline::builder()
+        .breaker(breaker.clone())
+        .bulkhead(bulkhead.clone())
+        .build();
+    let lease = pipeline.admit(1).await.unwrap();
+    assert_eq!(
+        bulkhead.in_flight(),
+        1,
+        "the place is held while the stream runs"
+    );
+    sleep(SEC).await;
+    assert_eq!(lease.elapsed(), SEC);
+    // A second call waits in the queue until the first is reported.
+    let waiting = tokio::spawn({
+        let pipeline = pipeline.clone();
+        async move { pipeline.admit(1).await.map(Lease::succeed) }
+    });
+    sleep(MS).await;
+    assert_eq!(bulkhead.queued(), 1);
+    lease.fail(Failure::new(FailureKind::Transient));
+    waiting.await.unwrap().unwrap();
+    assert_eq!(bulkhead.in_flight(), 0);
+    let stats = breaker.stats();
+    assert_eq!((stats.failures, stats.successes), (1, 1));
+    // Dropped unreported: cancelled, not a failure; two failures open it.
+    drop(pipeline.admit(1).await.unwrap());
+    assert_eq!(breaker.stats().cancelled, 1);
+    for _ in 0..2 {
+        (pipeline.admit(1).await.unwrap()).fail(Failure::new(FailureKind::Overloaded));
+    }
+    assert_eq!(breaker.state(), State::Open);
+    let refused = pipeline.admit(1).await.unwrap_err();
+    assert!(matches!(refused, Error::BreakerOpen(_)));
+    assert_eq!(bulkhead.in_flight(), 0, "an open breaker takes no place");
+}
+
+/// A lease refused by the rate limit or the bulkhead leaves the breaker's
+/// permit ignored, and a lease corrects the rate limit's unit estimate.
+#[tokio::test(start_paused = true)]
+async fn a_lease_refused_locally_is_ignored_by_the_breaker() {
+    let breaker = Breaker::builder("gpt").consecutive_failures(1).build();
+    let limit = RateLimit::builder().units(Quota::per_second(100)).build();
+    let pipeline = Pipeline::builder()
+        .breaker(breaker.clone())
+        .rate_limit(limit.clone())
+        .build();
+    let lease = pipeline.admit(90).await.unwrap();
+    let refused = pipeline.admit(90).await.unwrap_err();
+    assert!(refused.is_local_rejection());
+    assert_eq!(breaker.stats().ignored, 1);
+    // The first call cost 10 units, not 90: the next 80 fit.
+    lease.correct_units(10);
+    lease.succeed();
+    pipeline.admit(80).await.unwrap().succeed();
+    assert_eq!(breaker.state(), State::Closed);
 }

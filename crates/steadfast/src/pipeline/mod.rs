@@ -74,6 +74,7 @@
 mod attempt;
 mod builder;
 mod layer;
+mod lease;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -81,6 +82,7 @@ use std::time::Duration;
 
 pub use self::builder::PipelineBuilder;
 pub use self::layer::{PipelineLayer, PipelineService, ResponseFuture};
+pub use self::lease::Lease;
 use crate::breaker::Breaker;
 use crate::bulkhead::Bulkhead;
 use crate::classify::{AsFailure, ByFailure, Classify};
@@ -115,6 +117,36 @@ impl Pipeline {
     /// A builder with no stage yet.
     pub fn builder() -> PipelineBuilder {
         PipelineBuilder::new()
+    }
+
+    /// Admits one call whose outcome is known only later — a streamed
+    /// answer, judged when its last event arrives — through the breaker, the
+    /// rate limit (`units` of its unit quota, one of its request quota) and
+    /// the bulkhead (waiting in its queue), in the pipeline's order. Report
+    /// the outcome on the [`Lease`]. The stages that wrap a call (deadline,
+    /// retry, timeout, fault injection) are the caller's in this form.
+    ///
+    /// ```
+    /// use steadfast::breaker::Breaker;
+    /// use steadfast::bulkhead::Bulkhead;
+    /// use steadfast::pipeline::Pipeline;
+    /// use steadfast::{Failure, FailureKind};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let pipeline = Pipeline::builder()
+    ///     .breaker(Breaker::builder("gpt").build())
+    ///     .bulkhead(Bulkhead::builder(1).build())
+    ///     .build();
+    /// let lease = pipeline.admit(1).await.unwrap();
+    /// // ... the stream is relayed; it breaks before its end:
+    /// lease.fail(Failure::new(FailureKind::Transient));
+    /// let lease = pipeline.admit(1).await.unwrap();
+    /// lease.succeed();
+    /// assert_eq!(pipeline.breaker().unwrap().stats().failures, 1);
+    /// # }
+    /// ```
+    pub async fn admit(&self, units: u64) -> Result<Lease, Error> {
+        self.stages.admit(units).await
     }
 
     /// Runs `op` through every stage, once per attempt. Errors are judged by
