@@ -20,10 +20,11 @@
 //! | [`translating`] | the budget of request bytes being translated at once |
 //!
 //! Private parts: `admission` (the local checks of one attempt), `attempt`
-//! (one call, plain or streamed), `relay` (a stream on its way to the
-//! client), `replayed` (answers at hand: cached, stale, static), `reply`
-//! (what a served request gets back), `resume`
-//! (continuing a broken stream elsewhere), `record` (the
+//! (one call, plain or streamed), `relay` (one target's stream: framing,
+//! translation, its admission settled), `session` (the client's stream over
+//! it: record, deadline, resumption, the answer kept), `replayed` (answers
+//! at hand: cached, stale, static), `reply` (what a served request gets
+//! back), `resume` (continuing a broken stream elsewhere), `record` (the
 //! one owner of a request's outcome), `serve` (the entry point).
 
 mod admission;
@@ -43,6 +44,7 @@ mod reply;
 mod resume;
 pub mod runtime;
 mod serve;
+mod session;
 pub mod telemetry;
 pub mod translating;
 pub mod upstream;

@@ -1,19 +1,12 @@
-//! Relaying a streamed answer to the client: the events received while
-//! waiting for the first piece of the answer, then each event as it arrives,
-//! translated as the exchange needs. A stream is whole when its upstream
-//! ended it, or ended its body cleanly after its finish reason (and usage,
-//! where the upstream reports one) without its last event. A stream that
-//! breaks, stalls longer than the target's timeout, reports an error or ends
-//! before the answer is whole ends with an error event in the client's
-//! format (never as a clean finish) and counts against the target — unless a
-//! [`Resume`] (a route's `stream_resume: true`) gets a continuation from
-//! another target: the relay tracks the text sent so far, asks the next
-//! target to carry on from it and, once the continuation is known to join
-//! that text (`steadfast_wire::splice`), adopts it into the same client stream.
-//!
-//! The relay carries the request's [`RequestRecord`] and finishes it when the
-//! client's stream ends: served when the answer was whole, failed when it
-//! broke, cancelled when the client went away first.
+//! One target's streamed answer: the events received while waiting for the
+//! first piece of the answer, then each event as it arrives, split by the
+//! format's framing and translated as the exchange needs, the target's
+//! admission settled when the answer is whole. A stream is whole when its
+//! upstream ended it, or ended its body cleanly after its finish reason (and
+//! usage, where the upstream reports one) without its last event; one that
+//! breaks, stalls longer than the target's timeout or reports an error says
+//! so ([`Pulled::Broke`]). The client's stream over it — the record, the
+//! deadline, resumption on another target — is module `session`'s.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -21,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use http_body_util::BodyExt as _;
 use steadfast::Failure;
@@ -32,9 +24,6 @@ use steadfast_wire::translate::{Progress, StreamTranslator};
 use tokio::time::Instant;
 
 use crate::admission::Admission;
-use crate::cache::CachePlan;
-use crate::outcome::{Attempt, Outcome};
-use crate::record::RequestRecord;
 
 /// Longest wait for the upstream's next bytes that a timer can hold (a
 /// target's timeout is far shorter; this keeps the sum from overflowing).
@@ -42,23 +31,6 @@ const MAX_IDLE: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The upstream's bytes, as they arrive.
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
-
-/// Opens a continuation of a broken stream: given the text the client has
-/// received and the targets already tried, a stream from another target that
-/// continues it, if one can be had, and the attempts made to get it.
-pub(crate) type Resume =
-    Arc<dyn Fn(String, Vec<Arc<str>>) -> BoxFuture<'static, Resumed> + Send + Sync>;
-
-/// What an attempt to continue a broken stream came to.
-pub(crate) struct Resumed {
-    /// The continuation, accepted by its splice, if a target gave one.
-    pub stream: Option<OpenStream>,
-    /// The attempts made for it.
-    pub attempts: Vec<Attempt>,
-    /// The prompt's tokens, estimated (for the usage of the earlier parts
-    /// where their upstream did not report it).
-    pub prompt_tokens: u64,
-}
 
 /// A streamed answer whose first piece has arrived: the client can be
 /// committed to it.
@@ -69,22 +41,21 @@ pub(crate) struct OpenStream {
     upstream: ByteStream,
     translator: StreamTranslator,
     idle: Duration,
-    /// When the route's `stream_deadline` passes.
-    deadline: Option<Instant>,
     /// The upstream's answer is complete.
     done: bool,
-    /// The stream ended in error; nothing follows the pending events.
-    broken: bool,
     /// The target's name.
     name: Arc<str>,
-    /// Continues the stream on another target if it breaks.
-    resume: Option<Resume>,
-    /// The targets tried for this stream.
-    tried: Vec<Arc<str>>,
-    /// The request's record, once the stream is relayed to its client.
-    record: Option<RequestRecord>,
-    /// Where the whole answer is kept once it has ended, if anywhere.
-    keep: Option<CachePlan>,
+}
+
+/// What reading a stream further came to ([`OpenStream::pull`]).
+pub(crate) enum Pulled {
+    /// Events for the client, or the end of the answer.
+    Progress,
+    /// The deadline passed first.
+    Deadline,
+    /// The upstream broke, stalled or reported an error: the failure, and
+    /// what happened in words.
+    Broke(Failure, String),
 }
 
 impl OpenStream {
@@ -101,14 +72,8 @@ impl OpenStream {
             upstream: Box::pin(response.into_body().into_data_stream()),
             translator,
             idle: Duration::MAX,
-            deadline: None,
             done: false,
-            broken: false,
             name: "upstream".into(),
-            resume: None,
-            tried: Vec::new(),
-            record: None,
-            keep: None,
         }
     }
 
@@ -165,18 +130,6 @@ impl OpenStream {
         self.translator.judging()
     }
 
-    /// Keeps the whole answer in the route's cache when it has ended (the
-    /// translator was asked to put it together, see `Call::capture`).
-    pub(crate) fn keep_answer(&mut self, plan: CachePlan) {
-        if self.done {
-            if let Some(answer) = self.translator.captured() {
-                plan.keep(answer);
-            }
-        } else {
-            self.keep = Some(plan);
-        }
-    }
-
     /// Hands the stream the target's admission, to record its outcome.
     pub(crate) fn with_admission(mut self, admission: Admission) -> OpenStream {
         self.idle = admission.target().timeout();
@@ -225,17 +178,11 @@ impl OpenStream {
         result
     }
 
-    /// The upstream's answer is whole: the target succeeded, and the answer
-    /// is kept where the route keeps answers.
+    /// The upstream's answer is whole: the target succeeded.
     fn finished(&mut self) {
         self.done = true;
         if let Some(admission) = self.admission.take() {
             admission.succeed(self.translator.usage());
-        }
-        if let Some(plan) = self.keep.take() {
-            if let Some(answer) = self.translator.captured() {
-                plan.keep(answer);
-            }
         }
     }
 
@@ -253,121 +200,63 @@ impl OpenStream {
         }
     }
 
-    /// The client's events, as they come; `resume` continues the stream on
-    /// another target if it breaks after the first piece. `record` is
-    /// finished when the stream ends; at `deadline` it ends with an error.
-    pub(crate) fn relay(
-        mut self,
-        resume: Option<Resume>,
-        record: RequestRecord,
-        deadline: Instant,
-    ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-        self.translator.relaying(resume.is_some());
-        self.tried = vec![Arc::clone(&self.name)];
-        self.resume = resume;
-        self.record = Some(record);
-        self.deadline = Some(deadline);
-        futures_util::stream::unfold(self, |mut open| async move {
-            open.next().await.map(|event| (Ok(event), open))
-        })
-    }
-
-    async fn next(&mut self) -> Option<Bytes> {
-        loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(event);
+    /// Reads further, until there are events for the client or the answer
+    /// is whole, `deadline` passes, or the upstream breaks, reports an error
+    /// or stalls longer than its target's timeout.
+    pub(crate) async fn pull(&mut self, deadline: Instant) -> Pulled {
+        match self.drain() {
+            Err(error) => {
+                let problem = format!("the upstream stream reported an error: {}", error.message);
+                return Pulled::Broke(error.failure, problem);
             }
-            if self.done || self.broken {
-                self.settle();
-                return None;
+            Ok(_) if !self.pending.is_empty() || self.done => return Pulled::Progress,
+            Ok(_) => {}
+        }
+        let stalled_at = Instant::now() + self.idle.min(MAX_IDLE);
+        let until = deadline.min(stalled_at);
+        let broke = |problem: &str| Pulled::Broke(Failure::transient(), problem.to_owned());
+        match tokio::time::timeout_at(until, self.upstream.next()).await {
+            Ok(Some(Ok(chunk))) => {
+                self.splitter.push(&chunk);
+                Pulled::Progress
             }
-            let now = Instant::now();
-            let stalled_at = now + self.idle.min(MAX_IDLE);
-            let until = self.deadline.map_or(stalled_at, |d| d.min(stalled_at));
-            // Checked on every event too: an upstream that never pauses must
-            // not outlast the deadline either.
-            let past_deadline = self.deadline.is_some_and(|d| now >= d);
-            let (failure, problem) = if past_deadline {
-                // The whole stream is over its time: no continuation either.
-                self.resume = None;
-                (
-                    Failure::timeout(),
-                    "the stream reached its route's stream_deadline".to_owned(),
-                )
-            } else {
-                match self.drain() {
-                    Err(error) => (
-                        error.failure,
-                        format!("the upstream stream reported an error: {}", error.message),
-                    ),
-                    Ok(_) if !self.pending.is_empty() || self.done => continue,
-                    Ok(_) => match tokio::time::timeout_at(until, self.upstream.next()).await {
-                        Ok(Some(Ok(chunk))) => {
-                            self.splitter.push(&chunk);
-                            continue;
-                        }
-                        Ok(None) if self.end_of_upstream() => continue,
-                        Ok(None) => (
-                            Failure::transient(),
-                            "the upstream stream ended before the answer was complete".to_owned(),
-                        ),
-                        Ok(Some(Err(_))) => {
-                            (Failure::transient(), "the upstream stream broke".to_owned())
-                        }
-                        // The deadline came first: said at the top of the loop.
-                        Err(_) if until < stalled_at => continue,
-                        Err(_) => (
-                            Failure::transient(),
-                            "the upstream stream stalled".to_owned(),
-                        ),
-                    },
-                }
-            };
-            let admission = self.admission.take()?;
-            let problem = admission.target().provider.clean(&problem);
-            admission.fail(failure);
-            if let Some(record) = &mut self.record {
-                record.broke(&self.name, failure.kind);
-            }
-            if self.try_resume().await {
-                continue;
-            }
-            self.broken = true;
-            let message = format!("{problem} ({})", self.name);
-            return Some(self.translator.error(&message));
+            Ok(None) if self.end_of_upstream() => Pulled::Progress,
+            Ok(None) => broke("the upstream stream ended before the answer was complete"),
+            Ok(Some(Err(_))) => broke("the upstream stream broke"),
+            Err(_) if until < stalled_at => Pulled::Deadline,
+            Err(_) => broke("the upstream stream stalled"),
         }
     }
 
-    /// Switches to a continuation from another target, if resumption is on
-    /// and one can be had.
-    async fn try_resume(&mut self) -> bool {
-        let Some(resume) = self.resume.clone() else {
-            return false;
-        };
-        if !self.translator.resumable() || self.translator.text().trim().is_empty() {
-            tracing::warn!(
-                target_model = %self.name,
-                "a stream that cannot be continued broke (no text, tool calls, or longer than the text kept): not resumed"
-            );
-            return false;
-        }
-        let text = self.translator.text().to_owned();
-        let resumed = resume(text, self.tried.clone()).await;
-        if let Some(record) = &mut self.record {
-            record.add_attempts(resumed.attempts);
-        }
-        let Some(next) = resumed.stream else {
-            return false;
-        };
-        tracing::warn!(target_model = %next.name, relayed_chars = self.translator.text().len(), "stream resumed on another target");
-        self.adopt(next, resumed.prompt_tokens);
-        true
+    /// The next event for the client, if one is ready.
+    pub(crate) fn pop_event(&mut self) -> Option<Bytes> {
+        self.pending.pop_front()
+    }
+
+    /// Whether the upstream's answer is whole.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The target's name.
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The target's admission, while its outcome is not yet recorded.
+    pub(crate) fn take_admission(&mut self) -> Option<Admission> {
+        self.admission.take()
+    }
+
+    /// The translator of the client's stream.
+    pub(crate) fn translator(&mut self) -> &mut StreamTranslator {
+        &mut self.translator
     }
 
     /// Carries on the client's stream with `next`, a continuation whose
     /// splice accepted it: its upstream and target from now on, what it held
     /// written for the client.
-    fn adopt(&mut self, mut next: OpenStream, prompt_tokens: u64) {
+    pub(crate) fn adopt(&mut self, mut next: OpenStream, prompt_tokens: u64) {
         let carried = self.translator.spent(prompt_tokens);
         let mut out = Vec::new();
         let progress = self
@@ -380,32 +269,8 @@ impl OpenStream {
         self.admission = next.admission.take();
         self.idle = next.idle;
         self.name = Arc::clone(&next.name);
-        self.tried.push(Arc::clone(&next.name));
         if next.done || progress == Progress::Done {
             self.finished();
         }
-    }
-
-    /// Finishes the request's record as what the stream came to: served when
-    /// the answer was whole, failed when it broke, cancelled when the client
-    /// left before either.
-    fn settle(&mut self) {
-        let Some(record) = self.record.take() else {
-            return;
-        };
-        let outcome = if self.done {
-            Outcome::Served
-        } else if self.broken {
-            Outcome::Failed
-        } else {
-            Outcome::Cancelled
-        };
-        record.finish(outcome);
-    }
-}
-
-impl Drop for OpenStream {
-    fn drop(&mut self) {
-        self.settle();
     }
 }

@@ -36,8 +36,9 @@ use crate::engine;
 use crate::error::AttemptError;
 use crate::inbound::Inbound;
 use crate::outcome::Skip;
-use crate::relay::{OpenStream, Resume, Resumed};
+use crate::relay::OpenStream;
 use crate::runtime::Route;
+use crate::session::{Resume, Resumed};
 use crate::upstream::Upstream;
 
 /// The instruction appended after the partial answer.

@@ -22,6 +22,7 @@ use crate::reply::{Answer, Reply, Source};
 use crate::resume::Resumer;
 use crate::runtime::shed::Shed;
 use crate::runtime::{Route, RouteStrategy};
+use crate::session::StreamSession;
 use crate::telemetry::trace;
 use crate::{Proxy, attempt, replayed};
 
@@ -211,11 +212,8 @@ impl Proxy {
                 });
                 // At most ten years (the config's bound): no overflow.
                 let deadline = record.started() + route.settings.stream_deadline.0;
-                let mut open = *open;
-                if let Some(plan) = plan {
-                    open.keep_answer(plan);
-                }
-                Answer::Stream(Box::pin(open.relay(resume, record, deadline)))
+                let session = StreamSession::new(*open, record, deadline, resume, plan);
+                Answer::Stream(Box::pin(session.relay()))
             }
             (Some((_, Got::Plain(body))), 0) => {
                 record.finish(Outcome::Served);
