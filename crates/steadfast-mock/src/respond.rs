@@ -217,7 +217,7 @@ pub(super) fn bad_request(kind: Format, message: &str) -> Response {
         Format::Openai | Format::Responses | Format::Bedrock => {
             json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}})
         }
-        Format::Anthropic | Format::AnthropicVertex => {
+        Format::Anthropic => {
             steadfast_wire::anthropic::error_body("invalid_request_error", message)
         }
         Format::Gemini => steadfast_wire::gemini::error_body(400, "INVALID_ARGUMENT", message),

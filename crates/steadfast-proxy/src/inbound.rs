@@ -128,15 +128,18 @@ impl Inbound {
             include_usage: self.include_usage(),
         };
         let model = target.upstream_model();
-        // A chat request goes as sent to a target answering in the client's
-        // format; another request only to a target of the very same format.
-        if translation.is_passthrough() && (self.chat || self.format == target_format) {
-            let path = if self.format == target_format {
-                self.path
-            } else {
-                target_format.codec().chat_path(self.stream)
+        // A request goes as sent to a target speaking the client's format
+        // (a chat request at the path and with the model where its provider
+        // wants them).
+        let provider = &target.provider;
+        if translation.is_passthrough() {
+            let (path, body) = match self.chat {
+                true => (
+                    provider.chat_path(self.path, self.stream),
+                    provider.forward_chat(&self.fields, model),
+                ),
+                false => (self.path, self.fields.to_json_with_model(model)),
             };
-            let body = target_format.codec().forward_request(&self.fields, model);
             return Ok(Call {
                 path,
                 body: Bytes::from(body),
@@ -166,13 +169,15 @@ impl Inbound {
             .codec()
             .parse_request(&self.fields.to_map())
             .map_err(|error| refuse(&error.0))?;
-        if let Some(why) = target_format.codec().cannot_take(model, &canonical) {
+        let codec = target_format.codec();
+        let refused = codec.cannot_take(model, &canonical);
+        if let Some(why) = refused.or_else(|| provider.cannot_take(&canonical)) {
             return Err(refuse(&why));
         }
-        let body = serde_json::to_vec(&target_format.codec().write_request(&canonical, model))
-            .unwrap_or_default();
+        let body = provider.adapt_chat(codec.write_request(&canonical, model));
+        let body = serde_json::to_vec(&body).unwrap_or_default();
         Ok(Call {
-            path: target_format.codec().chat_path(self.stream),
+            path: provider.chat_path(codec.chat_path(self.stream), self.stream),
             body: Bytes::from(body),
             translation,
             continuation: None,

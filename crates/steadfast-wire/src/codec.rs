@@ -8,7 +8,6 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::counts::Counts;
-use crate::fields::Fields;
 use crate::tokens::Tokens;
 use crate::{ChatRequest, ChatResponse, Decode, Encode, WireError};
 
@@ -100,13 +99,6 @@ pub trait Codec: Sync {
     fn prefills(&self, model: &str) -> bool {
         let _ = model;
         false
-    }
-
-    /// A request passed on to a target whose answers the client reads as
-    /// they come (`Format::answer_format`): the client's fields as sent,
-    /// with the model where the format wants it (default: in `model`).
-    fn forward_request(&self, fields: &Fields, model: &str) -> Vec<u8> {
-        fields.to_json_with_model(model)
     }
 
     /// A retry delay an error body gives where the format puts one there

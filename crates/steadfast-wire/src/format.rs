@@ -16,8 +16,6 @@ pub enum Format {
     Responses,
     /// Amazon Bedrock's Converse API.
     Bedrock,
-    /// Anthropic's Messages API on Vertex AI (the model in the URL).
-    AnthropicVertex,
 }
 
 impl Format {
@@ -29,19 +27,6 @@ impl Format {
             Format::Gemini => "gemini",
             Format::Responses => "responses",
             Format::Bedrock => "bedrock",
-            Format::AnthropicVertex => "anthropic_vertex",
-        }
-    }
-}
-
-impl Format {
-    /// The format its answers and streams are written in: Anthropic on
-    /// Vertex AI answers as Anthropic does, so an Anthropic client's answer
-    /// from it passes through.
-    pub const fn answer_format(self) -> Format {
-        match self {
-            Format::AnthropicVertex => Format::Anthropic,
-            other => other,
         }
     }
 }
@@ -61,7 +46,6 @@ impl Format {
             Format::Gemini => &crate::gemini::GeminiCodec,
             Format::Responses => &crate::responses::ResponsesCodec,
             Format::Bedrock => &crate::bedrock::BedrockCodec,
-            Format::AnthropicVertex => &crate::anthropic::vertex::VertexCodec,
         }
     }
 }

@@ -10,13 +10,12 @@ use steadfast_wire::Format;
 use steadfast_wire::sse::EventSplitter;
 use steadfast_wire::translate::Translation;
 
-const FORMATS: [Format; 6] = [
+const FORMATS: [Format; 5] = [
     Format::Openai,
     Format::Anthropic,
     Format::Gemini,
     Format::Responses,
     Format::Bedrock,
-    Format::AnthropicVertex,
 ];
 
 /// Keys the parsers look for, so that arbitrary objects reach deep code.

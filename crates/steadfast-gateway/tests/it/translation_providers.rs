@@ -229,12 +229,6 @@ fn json_answer_formats_are_carried_or_refused_by_name() {
             .cannot_take("claude-3-5-sonnet-20241022", &request)
             .is_some()
     );
-    assert!(
-        Format::AnthropicVertex
-            .codec()
-            .cannot_take("claude-sonnet-4-5@20250929", &request)
-            .is_some()
-    );
     for older in [
         "anthropic.claude-3-7-sonnet-20250219-v1:0",
         "meta.llama3-3-70b-instruct-v1:0",

@@ -215,17 +215,18 @@ impl Shared {
     /// and the one that shows a stream that breaks), and judges its answer:
     /// a success only when the stream ends whole.
     async fn call(&self, target: &Target) -> Result<(), Failure> {
-        let format = target.provider.format;
+        let (provider, format) = (&target.provider, target.provider.format);
         let body = format
             .codec()
             .write_request(&one_token(), target.upstream_model());
+        let body = provider.adapt_chat(body);
         let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
         let response = self
             .upstream
             .post(
                 &target.provider,
                 target.upstream_model(),
-                format.codec().chat_path(true),
+                provider.chat_path(format.codec().chat_path(true), true),
                 body,
                 "recovery-probe",
             )
@@ -250,7 +251,7 @@ impl Shared {
 async fn read_whole(format: Format, response: upstream::Response) -> Result<(), Failure> {
     let mut framing = Framing::of(format);
     let mut stream = Translation {
-        client: format.answer_format(),
+        client: format,
         target: format,
         include_usage: true,
     }

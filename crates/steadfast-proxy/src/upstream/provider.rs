@@ -5,9 +5,11 @@
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use serde_json::Value;
 use steadfast_config::{Config, ProviderConfig, Secret};
-use steadfast_wire::Format;
+use steadfast_wire::fields::Fields;
 use steadfast_wire::sanitise::sanitise;
+use steadfast_wire::{ChatRequest, Format};
 
 use super::providers::{self, Probe, ProviderApi};
 use crate::build_error::BuildError;
@@ -143,6 +145,47 @@ impl Provider {
         }
     }
 
+    /// The path of a chat call in the provider's format, whose own path is
+    /// `path`.
+    pub fn chat_path(&self, path: &'static str, stream: bool) -> &'static str {
+        self.api.chat_path(path, stream)
+    }
+
+    /// The client's chat request passed on as sent, for upstream `model`:
+    /// the model where the provider wants it.
+    pub fn forward_chat(&self, fields: &Fields, model: &str) -> Vec<u8> {
+        let changes = self.api.body_changes();
+        if changes.is_empty() {
+            return fields.to_json_with_model(model);
+        }
+        let mut all = vec![("model", Some(model))];
+        for &(key, value) in changes {
+            match all.iter_mut().find(|(known, _)| *known == key) {
+                Some(change) => change.1 = value,
+                None => all.push((key, value)),
+            }
+        }
+        fields.to_json_with(&all)
+    }
+
+    /// A chat request its format wrote, as the provider takes it.
+    pub fn adapt_chat(&self, mut body: Value) -> Value {
+        if let Some(object) = body.as_object_mut() {
+            for &(key, value) in self.api.body_changes() {
+                match value {
+                    Some(value) => object.insert(key.to_owned(), value.into()),
+                    None => object.remove(key),
+                };
+            }
+        }
+        body
+    }
+
+    /// Why the provider cannot take `request` though its format can.
+    pub fn cannot_take(&self, request: &ChatRequest) -> Option<String> {
+        self.api.cannot_take(request)
+    }
+
     /// The cheapest call that shows this provider answers, costing no
     /// tokens: its model list, or for Gemini on Vertex AI (which lists no
     /// models at a project's location) a token count. `None` for Bedrock and
@@ -243,6 +286,64 @@ pub(super) mod tests {
             secret_access_key: None,
             session_token: None,
         }
+    }
+
+    /// Claude on Vertex AI speaks Anthropic's format at Vertex's address:
+    /// `:rawPredict` after the model, the model out of the body, Vertex's
+    /// `anthropic_version` in, and no JSON answer.
+    #[test]
+    fn claude_on_vertex_is_anthropic_at_vertex_addresses() {
+        let config = ProviderConfig {
+            region: Some("us-east5".into()),
+            project: Some("proj".into()),
+            publisher: Some("anthropic".into()),
+            ..config(ProviderKind::Vertex, "")
+        };
+        let claude = Provider::from_config("claude", &config).unwrap();
+        assert_eq!(claude.format, Format::Anthropic);
+        assert_eq!(claude.probe(), None);
+        let path = claude.chat_path("/v1/messages", true);
+        assert_eq!(
+            claude.url(path, "claude-sonnet-4-5@20250929"),
+            "https://us-east5-aiplatform.googleapis.com/v1/projects/proj/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict"
+        );
+        let sent = br#"{"model":"claude","max_tokens":5,"messages":[]}"#;
+        let fields = Fields::parse(sent).unwrap();
+        let forwarded: Value =
+            serde_json::from_slice(&claude.forward_chat(&fields, "claude-sonnet-4-5")).unwrap();
+        assert_eq!(
+            forwarded,
+            serde_json::json!({"anthropic_version": "vertex-2023-10-16", "max_tokens": 5, "messages": []})
+        );
+        let written = serde_json::json!({"model": "m", "max_tokens": 5});
+        assert_eq!(
+            claude.adapt_chat(written),
+            serde_json::json!({"anthropic_version": "vertex-2023-10-16", "max_tokens": 5})
+        );
+        let json = steadfast_wire::ChatRequest {
+            response_format: Some(steadfast_wire::ResponseFormat::JsonObject),
+            ..Default::default()
+        };
+        assert!(claude.cannot_take(&json).is_some());
+        // Gemini on Vertex AI: its format's own paths and bodies.
+        let gemini = Provider::from_config(
+            "gemini",
+            &ProviderConfig {
+                publisher: None,
+                ..config
+            },
+        )
+        .unwrap();
+        assert_eq!(gemini.format, Format::Gemini);
+        assert_eq!(
+            gemini.chat_path(":generateContent", false),
+            ":generateContent"
+        );
+        assert!(gemini.cannot_take(&json).is_none());
+        assert_eq!(
+            gemini.forward_chat(&fields, "gemini-2.5-pro"),
+            fields.to_json_with_model("gemini-2.5-pro")
+        );
     }
 
     #[test]

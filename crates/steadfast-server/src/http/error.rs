@@ -161,7 +161,7 @@ impl ApiError {
     pub fn respond_as(self, format: Format) -> Response {
         match format {
             Format::Openai | Format::Responses | Format::Bedrock => self.into_response(),
-            Format::Anthropic | Format::AnthropicVertex => {
+            Format::Anthropic => {
                 let kind = anthropic::error_type(self.status.as_u16());
                 let body = anthropic::error_body(kind, &self.message);
                 self.with_body(body)

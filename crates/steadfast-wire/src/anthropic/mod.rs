@@ -6,7 +6,6 @@ pub mod models;
 mod request;
 mod response;
 mod stream;
-pub mod vertex;
 
 pub use error::{error_body, error_type, stream_error};
 pub use request::{CARRIED, DEFAULT_MAX_TOKENS, parse_request, write_request};
@@ -36,7 +35,9 @@ impl crate::codec::Codec for AnthropicCodec {
             crate::ResponseFormat::JsonSchema { .. } => Some(format!(
                 "{model} takes no JSON schema for its answer (Claude 4.5 and later do)"
             )),
-            _ => Some(no_json_counterpart("anthropic")),
+            _ => {
+                Some("this JSON response format has no counterpart in the anthropic format".into())
+            }
         }
     }
 
@@ -51,9 +52,4 @@ impl crate::codec::Codec for AnthropicCodec {
     fn skimmed_usage(&self, counts: &crate::counts::Counts) -> Option<crate::tokens::Tokens> {
         counts.anthropic().map(crate::tokens::Tokens::from)
     }
-}
-
-/// Why a JSON answer without a schema cannot be asked of the format named `format`.
-fn no_json_counterpart(format: &str) -> String {
-    format!("this JSON response format has no counterpart in the {format} format")
 }

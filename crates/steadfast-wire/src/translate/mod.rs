@@ -33,7 +33,7 @@ impl Translation {
     /// Whether the answer passes through untouched: the target answers in
     /// the client's format.
     pub fn is_passthrough(self) -> bool {
-        self.client == self.target.answer_format()
+        self.client == self.target
     }
 
     /// A whole answer for the client and the tokens it used.

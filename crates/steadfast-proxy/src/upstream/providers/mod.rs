@@ -14,7 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use steadfast_config::{ProviderConfig, ProviderKind, Secret};
-use steadfast_wire::Format;
+use steadfast_wire::{ChatRequest, Format};
 
 use super::google::GoogleAuth;
 use crate::build_error::BuildError;
@@ -66,6 +66,27 @@ pub(crate) trait ProviderApi: fmt::Debug + Send + Sync {
     /// Headers every call of the kind carries (beside credentials).
     fn fixed_headers(&self) -> &'static [(&'static str, &'static str)] {
         &[]
+    }
+
+    /// The path of a chat call whose format puts it at `path`: the format's
+    /// own by default (Claude on Vertex AI: `:rawPredict` after the model).
+    fn chat_path(&self, path: &'static str, stream: bool) -> &'static str {
+        let _ = stream;
+        path
+    }
+
+    /// Fields set (`Some`) or left out (`None`) in every chat request's
+    /// body after its format wrote it (Claude on Vertex AI: the model in the
+    /// URL, not the body, and Vertex's `anthropic_version`). Default: none.
+    fn body_changes(&self) -> &'static [(&'static str, Option<&'static str>)] {
+        &[]
+    }
+
+    /// Why the provider cannot take `request` though its format can, if it
+    /// cannot (a feature the platform turns off). Default: it can.
+    fn cannot_take(&self, request: &ChatRequest) -> Option<String> {
+        let _ = request;
+        None
     }
 
     /// The cheapest call that shows the provider answers, costing no tokens;

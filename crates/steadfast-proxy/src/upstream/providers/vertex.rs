@@ -1,15 +1,19 @@
-//! Vertex AI: Google's models (the Gemini format) and Anthropic's (Claude,
-//! the Messages format with the model in the URL), with a service account's
+//! Vertex AI: Google's models (the Gemini format) and Anthropic's (Claude:
+//! the Messages format, at `:rawPredict` with the model in the URL rather
+//! than the body and Vertex's `anthropic_version`), with a service account's
 //! tokens.
 
 use std::sync::Arc;
 
 use steadfast_config::ProviderConfig;
-use steadfast_wire::Format;
+use steadfast_wire::{ChatRequest, Format};
 
 use super::super::google::GoogleAuth;
 use super::{Probe, ProviderApi};
 use crate::build_error::BuildError;
+
+/// The `anthropic_version` Vertex AI takes for Claude.
+const CLAUDE_VERSION: &str = "vertex-2023-10-16";
 
 /// `{base_url}/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}{path}`.
 #[derive(Debug)]
@@ -45,7 +49,7 @@ impl Vertex {
             ),
             base_url,
             format: match publisher {
-                "anthropic" => Format::AnthropicVertex,
+                "anthropic" => Format::Anthropic,
                 _ => Format::Gemini,
             },
             google,
@@ -64,6 +68,33 @@ impl ProviderApi for Vertex {
 
     fn url(&self, path: &str, model: &str) -> String {
         format!("{}/models/{model}{path}", self.prefix)
+    }
+
+    /// Claude's calls are `:rawPredict` and `:streamRawPredict`.
+    fn chat_path(&self, path: &'static str, stream: bool) -> &'static str {
+        match (self.format, stream) {
+            (Format::Anthropic, true) => ":streamRawPredict",
+            (Format::Anthropic, false) => ":rawPredict",
+            _ => path,
+        }
+    }
+
+    /// Claude's body names no model (the URL does) and Vertex's API version.
+    fn body_changes(&self) -> &'static [(&'static str, Option<&'static str>)] {
+        match self.format {
+            Format::Anthropic => &[("model", None), ("anthropic_version", Some(CLAUDE_VERSION))],
+            _ => &[],
+        }
+    }
+
+    /// No JSON answer from Claude: its structured outputs are off on Vertex
+    /// AI unless the organisation's policy allows them
+    /// (`constraints/vertexai.allowedPartnerModelFeatures`).
+    fn cannot_take(&self, request: &ChatRequest) -> Option<String> {
+        request.response_format.as_ref()?;
+        (self.format == Format::Anthropic).then(|| {
+            "Claude on Vertex AI gives no JSON answer (structured outputs are off by the platform's default policy)".to_owned()
+        })
     }
 
     /// A token count for Gemini (Vertex AI lists no models at a project's
