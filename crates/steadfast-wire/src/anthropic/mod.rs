@@ -1,5 +1,6 @@
-//! Anthropic's Messages API to and from the canonical model, also as Vertex
-//! AI serves it ([`vertex`]).
+//! Anthropic's Messages API to and from the canonical model (Vertex AI
+//! serves Claude in it too, at its own addresses: the gateway's Vertex
+//! provider module places the model and the API version).
 
 mod error;
 pub mod models;
