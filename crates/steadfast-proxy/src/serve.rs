@@ -126,12 +126,14 @@ impl Proxy {
             });
             async move {
                 let call = call?;
+                // Each upstream call's state on the heap too: the loop's
+                // future, copied whole into its box, stays small.
                 if inbound_ref.stream {
-                    attempt::open_stream(upstream, admission, call, request_id)
+                    Box::pin(attempt::open_stream(upstream, admission, call, request_id))
                         .await
                         .map(|open| Got::Stream(Box::new(open)))
                 } else {
-                    attempt::plain(upstream, admission, call, request_id)
+                    Box::pin(attempt::plain(upstream, admission, call, request_id))
                         .await
                         .map(Got::Plain)
                 }
