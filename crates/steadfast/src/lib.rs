@@ -10,7 +10,8 @@
 //!
 //! At the crate root, and only there, are the types every policy shares:
 //! [`Error`] (what failed, and whether to retry), [`BoxError`], and the
-//! verdict on a call, [`Outcome`], [`Failure`] and [`FailureKind`].
+//! verdict on a call, [`Outcome`], [`Failure`], [`FailureKind`] and
+//! [`SkipReason`] (why a target was passed over without a call).
 //!
 //! | module | what it is for |
 //! |---|---|
@@ -19,7 +20,7 @@
 //! | [`registry`] | get-or-create breakers (and other per-name state) with defaults and overrides |
 //! | [`health`] | per-target health from active probes and live outcomes (outlier ejection) |
 //! | [`events`] | subscribe to every state change, retry, rejection and fault |
-//! | [`retry`] | attempts, backoff with jitter, retry-after, per-kind predicate, stats, batches |
+//! | [`retry`] | attempts, backoff with jitter, retry-after, per-kind predicate, stats, batches; retry passes over a fallback strategy |
 //! | [`budget`] | cap retries and hedges to a ratio of first attempts over a sliding window |
 //! | [`hedge`] | start another attempt after a fixed or percentile delay; first success wins |
 //! | [`latency`] | lock-free rolling latency percentiles and EWMA |
@@ -28,8 +29,8 @@
 //! | [`adaptive`] | a concurrency limit learned from overloads (AIMD), with the bulkhead's queue |
 //! | [`rate_limit`] | GCRA request and token quotas, with after-the-fact corrections |
 //! | [`fault`] | seeded injection of latency, errors, hangs and rate limits |
-//! | [`fallback`] | sequential, parallel, hedged, weighted and quorum calls across targets |
-//! | [`pipeline`] | every policy for one target, composed in the right order |
+//! | [`fallback`] | sequential, parallel, hedged, weighted, least-loaded and quorum calls across targets, within a deadline |
+//! | [`pipeline`] | every policy for one target, composed in the right order; a permit form for outcomes known later |
 //! | [`rng`] | the small seedable random source behind jitter, sampling and fault injection |
 
 // Examples in the docs and the README teach no deprecated path.
