@@ -5,8 +5,10 @@
 mod hold;
 mod skim;
 mod stream;
+mod taps;
 
-pub use stream::{MAX_MALFORMED_EVENTS, MAX_TRACKED_TEXT, StreamTranslator};
+pub use stream::{MAX_MALFORMED_EVENTS, StreamTranslator};
+pub use taps::MAX_TRACKED_TEXT;
 
 use bytes::Bytes;
 use serde::de::IgnoredAny;

@@ -1,7 +1,9 @@
 //! A streamed answer on its way back, event by event: passed through when
-//! the client speaks the target's format (OpenAI chunks only skimmed), else
-//! decoded and written anew; watched for errors, usage, the end and the text
-//! relayed; events that do not parse dropped and counted. A continuation of
+//! the client speaks the target's format (OpenAI chunks only skimmed, unless
+//! a tap wants every event), else decoded and written anew; watched for
+//! errors, usage and the end; each event published to the stream's taps
+//! (module `taps`: the text relayed, for resumption; the whole answer, for a
+//! cache); events that do not parse dropped and counted. A continuation of
 //! a broken stream is held back until its text is known to join what the
 //! client has (see [`hold`](super::hold)), then adopted into the stream the
 //! client is reading.
@@ -12,16 +14,12 @@ use steadfast::Failure;
 use super::Progress;
 use super::hold::{Held, Hold};
 use super::skim::{Skimmed, skim};
+use super::taps::Taps;
 use crate::model::ChatResponse;
-use crate::replay::Assembler;
 use crate::splice::Splice;
 use crate::sse::event_data;
 use crate::tokens::{self, Tokens};
 use crate::{Decode, DecodeError, Encode, Resumption, StreamError, StreamEvent, Usage};
-
-/// The most answer text kept for a stream's resumption (bytes); a longer
-/// answer that breaks ends with an error instead of a continuation.
-pub const MAX_TRACKED_TEXT: usize = 1024 * 1024;
 
 /// Events that do not parse a stream may send (each dropped, never
 /// relayed) before it is no longer trusted and fails as a broken stream.
@@ -46,17 +44,9 @@ pub struct StreamTranslator {
     events: Vec<StreamEvent>,
     /// The id and model the stream's first event named.
     start: Option<(String, String)>,
-    /// The answer text decoded so far (complete when text is tracked).
-    text: String,
-    /// Where the current upstream's text begins in `text` (after a resumption).
-    text_mark: usize,
-    /// Whether the relay tracks the answer's text (for stream resumption);
-    /// `None` until relaying starts: everything is decoded until then.
-    track_text: Option<bool>,
-    /// The text outgrew [`MAX_TRACKED_TEXT`]: no longer kept, no resumption.
-    text_dropped: bool,
-    /// Tool calls were relayed: the stream cannot be continued as text.
-    tool_calls: bool,
+    /// What watches the events: the text (for resumption), the whole
+    /// answer (for a cache).
+    taps: Taps,
     /// A finish reason arrived.
     finished: bool,
     /// Events dropped because they do not parse, and those not yet reported.
@@ -64,8 +54,6 @@ pub struct StreamTranslator {
     unreported_malformed: u32,
     /// Why a held continuation was refused, once it was.
     refused: Option<&'static str>,
-    /// The whole answer being put together (for a cache), if asked for.
-    capture: Option<Assembler>,
     /// A continuation being judged, if this stream is one.
     hold: Option<Hold>,
 }
@@ -88,16 +76,11 @@ impl StreamTranslator {
             carried: Usage::default(),
             events: Vec::new(),
             start: None,
-            text: String::new(),
-            text_mark: 0,
-            track_text: None,
-            text_dropped: false,
-            tool_calls: false,
+            taps: Taps::default(),
             finished: false,
             malformed: 0,
             unreported_malformed: 0,
             refused: None,
-            capture: None,
             hold: None,
         }
     }
@@ -138,7 +121,7 @@ impl StreamTranslator {
                 // before (waiting for the first piece of the answer) it is
                 // judged by what it holds, so a role-only first chunk commits
                 // the client to nothing.
-                let mut progress = if self.skim && self.track_text.is_some() {
+                let mut progress = if self.skim && self.taps.text.is_relaying() {
                     Progress::Content
                 } else {
                     Progress::Framing
@@ -169,7 +152,7 @@ impl StreamTranslator {
     /// while relaying, unless the text is tracked, the answer captured or a
     /// continuation held.
     fn skimming(&self) -> bool {
-        self.skim && self.track_text == Some(false) && self.capture.is_none() && self.hold.is_none()
+        self.skim && !self.taps.want_every_event() && self.hold.is_none()
     }
 
     /// Counts an event that does not parse; past the bound, the stream is
@@ -206,23 +189,13 @@ impl StreamTranslator {
                 self.start = Some((id.clone(), model.clone()));
                 item
             }
-            StreamEvent::Text(text) if self.track_text != Some(false) => {
-                keep_text(&mut self.text, &mut self.text_dropped, text);
-                item
-            }
-            StreamEvent::ToolCallStart { .. } | StreamEvent::ToolCallArguments { .. } => {
-                self.tool_calls = true;
-                item
-            }
             StreamEvent::Finish(_) => {
                 self.finished = true;
                 item
             }
             _ => item,
         };
-        if let Some(capture) = &mut self.capture {
-            capture.push(item);
-        }
+        self.taps.publish(item);
         if !self.passthrough {
             self.encoder.encode(item, out);
         }
@@ -289,9 +262,7 @@ impl StreamTranslator {
             return false;
         };
         out.push(end);
-        if let Some(capture) = &mut self.capture {
-            capture.push(&StreamEvent::End);
-        }
+        self.taps.publish(&StreamEvent::End);
         true
     }
 
@@ -331,7 +302,7 @@ impl StreamTranslator {
         self.usage = None;
         self.finished = false;
         self.carried = carried;
-        self.text_mark = self.text.len();
+        self.taps.text.mark();
         let mut progress = Progress::Framing;
         for item in next.hold.take().map(|hold| hold.held).unwrap_or_default() {
             progress = progress.max(self.emit(&item, out));
@@ -352,7 +323,7 @@ impl StreamTranslator {
         let output = if reported.output > 0 {
             reported.output
         } else {
-            tokens::estimate(self.text.len().saturating_sub(self.text_mark))
+            tokens::estimate(self.taps.text.since_mark())
         };
         Usage {
             input: self.carried.input.saturating_add(input),
@@ -376,7 +347,7 @@ impl StreamTranslator {
     /// text is kept, no tool call was relayed, and the answer had not told
     /// its finish yet (a stream broken after it cannot be carried on).
     pub fn resumable(&self) -> bool {
-        !self.text_dropped && !self.tool_calls && !self.finished
+        self.taps.text.continuable() && !self.finished
     }
 
     /// Whether this is a held continuation whose text has begun to arrive
@@ -403,7 +374,7 @@ impl StreamTranslator {
 
     /// The answer text relayed so far, while it is tracked (see [`resumable`](Self::resumable)).
     pub fn text(&self) -> &str {
-        &self.text
+        self.taps.text.text()
     }
 
     /// Events dropped because they did not parse since the last call.
@@ -414,19 +385,19 @@ impl StreamTranslator {
     /// Starts relaying: from now on, OpenAI passed through is skimmed unless
     /// the text must be tracked (for stream resumption).
     pub fn relaying(&mut self, track_text: bool) {
-        self.track_text = Some(track_text);
+        self.taps.text.relaying(track_text);
     }
 
     /// Puts the whole answer together as it passes (decoding every event),
     /// giving up past `limit` bytes; see [`StreamTranslator::captured`].
     pub fn capture(&mut self, limit: usize) {
-        self.capture = Some(Assembler::new(limit));
+        self.taps.capture(limit);
     }
 
     /// The whole answer put together, once the stream has ended within the
     /// bound of [`StreamTranslator::capture`].
     pub fn captured(&mut self) -> Option<ChatResponse> {
-        self.capture.take().and_then(Assembler::finish)
+        self.taps.captured()
     }
 }
 
@@ -437,20 +408,6 @@ fn no_finish() -> StreamError {
     StreamError {
         failure: Failure::transient(),
         message: "ended its stream without a finish reason".into(),
-    }
-}
-
-/// Adds `more` to the `kept` text of a resumption while it stays within
-/// [`MAX_TRACKED_TEXT`]; past it, lets the text go and marks it `dropped`.
-fn keep_text(kept: &mut String, dropped: &mut bool, more: &str) {
-    if *dropped {
-        return;
-    }
-    if kept.len() + more.len() > MAX_TRACKED_TEXT {
-        *dropped = true;
-        *kept = String::new();
-    } else {
-        kept.push_str(more);
     }
 }
 
