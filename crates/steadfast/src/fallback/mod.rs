@@ -27,6 +27,11 @@
 //!   a call still running when the run ends is dropped and reported
 //!   [`Cancelled`](AttemptOutcome::Cancelled).
 //!
+//! Every strategy also runs within a [`Scope`] ([`Fallback::run_in`]): a
+//! deadline, at which calls still running are recorded as timeouts, and the
+//! targets it may consider; [`RetryPolicy::passes`](crate::retry::RetryPolicy::passes)
+//! runs one in retry passes, the way a gateway route does.
+//!
 //! The call is a closure `FnMut(&T, AttemptInfo) -> Fut` whose error
 //! implements [`AsFailure`].
 //!
