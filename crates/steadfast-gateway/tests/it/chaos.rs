@@ -160,8 +160,12 @@ fn chaos_exits_non_zero_naming_the_missed_target() {
 #[test]
 fn demo_runs_the_outage_and_prints_the_report() {
     let _alone = TIMED_RUNS.blocking_lock();
+    // The demo keeps its report in the temporary directory; this one goes
+    // when the test ends.
+    let tmp = tempfile::tempdir().unwrap();
     let output = Command::new(BIN)
         .args(["demo", "--duration", "6s", "--listen", "127.0.0.1:0"])
+        .env("TMPDIR", tmp.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -177,5 +181,11 @@ fn demo_runs_the_outage_and_prints_the_report() {
     assert!(
         stdout.contains("served"),
         "the live view shows targets: {stdout}"
+    );
+    let written = std::fs::read_dir(tmp.path()).unwrap().flatten().next();
+    let report = written.map(|dir| dir.path().join("report.md"));
+    assert!(
+        report.is_some_and(|report| report.exists()),
+        "the report is written where the demo says: {stdout}"
     );
 }
