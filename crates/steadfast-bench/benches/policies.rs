@@ -25,7 +25,7 @@ use steadfast::Error;
 use steadfast::breaker::{Breaker, BreakerLayer};
 use steadfast::budget::Budget;
 use steadfast::bulkhead::Bulkhead;
-use steadfast::fault::FaultInjector;
+use steadfast::fault::FaultPolicy;
 use steadfast::pipeline::Pipeline;
 use steadfast::rate_limit::{Quota, RateLimit};
 use steadfast::retry::{Backoff, RetryLayer, RetryPolicy};
@@ -201,7 +201,7 @@ fn full_pipeline() -> Pipeline {
         )
         .bulkhead(Bulkhead::builder(1024).build())
         .timeout(30 * SEC)
-        .fault(FaultInjector::off())
+        .fault(FaultPolicy::off())
         .build()
 }
 
@@ -266,7 +266,7 @@ fn pipeline_stages(c: &mut Criterion) {
             Pipeline::builder().bulkhead(Bulkhead::builder(1024).build()),
         ),
         ("timeout", Pipeline::builder().timeout(30 * SEC)),
-        ("fault_off", Pipeline::builder().fault(FaultInjector::off())),
+        ("fault_off", Pipeline::builder().fault(FaultPolicy::off())),
     ];
     for (name, builder) in stages {
         let pipeline = builder.build();

@@ -16,7 +16,7 @@ use steadfast::adaptive::AdaptiveLimit;
 use steadfast::breaker::Breaker;
 use steadfast::budget::Budget;
 use steadfast::bulkhead::Bulkhead;
-use steadfast::fault::FaultInjector;
+use steadfast::fault::FaultPolicy;
 use steadfast::pipeline::Pipeline;
 use steadfast::rate_limit::{Quota, RateLimit};
 use steadfast::retry::RetryPolicy;
@@ -57,7 +57,7 @@ fn full_pipeline() -> Pipeline {
         )
         .bulkhead(Bulkhead::builder(16).build())
         .timeout(30 * SEC)
-        .fault(FaultInjector::off())
+        .fault(FaultPolicy::off())
         .build()
 }
 

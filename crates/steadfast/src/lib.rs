@@ -2,8 +2,11 @@
 //!
 //! Every policy is usable on its own, composes with the others in a
 //! pipeline, and is also a [`tower_layer::Layer`]. Each policy module names
-//! its parts the same way: the policy handle (`Breaker`, `Bulkhead`,
-//! `RetryPolicy`, ...), built once and cheap to clone; its tower layer
+//! its parts after the policy's noun, the same way: the handle, built once
+//! and cheap to clone — the noun itself where it names a thing (`Breaker`,
+//! `Bulkhead`, `Timeout`, `RateLimit`, `AdaptiveLimit`, `Pipeline`),
+//! `<Noun>Policy` where it names an act (`RetryPolicy`, `HedgePolicy`,
+//! `FaultPolicy`); its builder `<Noun>Builder`; its tower layer
 //! `<Noun>Layer`, made by `<Noun>Layer::new(handle)` or `handle.layer()`; the
 //! service that layer makes, `<Noun>Service`; that service's `ResponseFuture`;
 //! and its rejection, a small typed error (`breaker::BreakerOpen`, ...).

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use steadfast::events::{Event, Events};
-use steadfast::fault::{FaultConfig, FaultInjector, FaultStats, InjectedKind};
+use steadfast::fault::{FaultConfig, FaultPolicy, FaultStats, InjectedKind};
 use steadfast::timeout::Timeout;
 use steadfast::{Error, FailureKind};
 use tokio::time::Instant;
@@ -25,7 +25,7 @@ fn failing(seed: u64) -> FaultConfig {
 }
 
 /// The kind of failure each of `n` injections decided, `None` for none.
-async fn decisions(injector: &FaultInjector, n: usize) -> Vec<Option<FailureKind>> {
+async fn decisions(injector: &FaultPolicy, n: usize) -> Vec<Option<FailureKind>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         out.push(injector.inject().await.err().map(|f| f.failure.kind));
@@ -35,9 +35,9 @@ async fn decisions(injector: &FaultInjector, n: usize) -> Vec<Option<FailureKind
 
 #[tokio::test(start_paused = true)]
 async fn same_seed_same_decisions() {
-    let a = decisions(&FaultInjector::new(failing(7)), 500).await;
-    let b = decisions(&FaultInjector::new(failing(7)), 500).await;
-    let c = decisions(&FaultInjector::new(failing(8)), 500).await;
+    let a = decisions(&FaultPolicy::new(failing(7)), 500).await;
+    let b = decisions(&FaultPolicy::new(failing(7)), 500).await;
+    let c = decisions(&FaultPolicy::new(failing(8)), 500).await;
     assert_eq!(a, b);
     assert_ne!(a, c);
     assert!(a.contains(&Some(FailureKind::RateLimited)));
@@ -47,7 +47,7 @@ async fn same_seed_same_decisions() {
 
 #[tokio::test(start_paused = true)]
 async fn rates_hold_over_ten_thousand_draws() {
-    let injector = FaultInjector::new(FaultConfig {
+    let injector = FaultPolicy::new(FaultConfig {
         latency: Some((0.5, MS * 10)),
         error_rate: 0.1,
         timeout_rate: 0.05,
@@ -80,7 +80,7 @@ async fn rates_hold_over_ten_thousand_draws() {
 
 #[tokio::test(start_paused = true)]
 async fn latency_is_injected_exactly() {
-    let injector = FaultInjector::new(FaultConfig {
+    let injector = FaultPolicy::new(FaultConfig {
         latency: Some((1.0, MS * 250)),
         seed: Some(1),
         ..FaultConfig::default()
@@ -94,7 +94,7 @@ async fn latency_is_injected_exactly() {
 
 #[tokio::test(start_paused = true)]
 async fn hang_is_cancelled_by_a_surrounding_timeout() {
-    let injector = FaultInjector::new(FaultConfig {
+    let injector = FaultPolicy::new(FaultConfig {
         timeout_rate: 1.0,
         seed: Some(1),
         ..FaultConfig::default()
@@ -119,7 +119,7 @@ async fn hang_is_cancelled_by_a_surrounding_timeout() {
 async fn injected_failures_carry_kind_and_retry_after() {
     let events = Events::new();
     let mut receiver = events.subscribe();
-    let injector = FaultInjector::builder(FaultConfig {
+    let injector = FaultPolicy::builder(FaultConfig {
         error_rate: 1.0,
         error_kind: FailureKind::Overloaded,
         seed: Some(3),
@@ -162,7 +162,7 @@ async fn injected_failures_carry_kind_and_retry_after() {
 
 #[tokio::test(start_paused = true)]
 async fn off_does_nothing_and_draws_nothing() {
-    let off = FaultInjector::off();
+    let off = FaultPolicy::off();
     assert!(!off.is_active());
     for _ in 0..100 {
         // Ready on the first poll: no await point.
@@ -172,8 +172,8 @@ async fn off_does_nothing_and_draws_nothing() {
 
     // An injector switched off and on again continues the seeded sequence
     // exactly where it was: nothing was drawn while it was off.
-    let toggled = FaultInjector::new(failing(11));
-    let reference = FaultInjector::new(failing(11));
+    let toggled = FaultPolicy::new(failing(11));
+    let reference = FaultPolicy::new(failing(11));
     let mut first = decisions(&toggled, 50).await;
     toggled.set_config(&FaultConfig::default());
     assert_eq!(decisions(&toggled, 100).await, vec![None; 100]);
@@ -185,7 +185,7 @@ async fn off_does_nothing_and_draws_nothing() {
 #[tokio::test(start_paused = true)]
 async fn layer_stops_injected_requests_before_the_inner_service() {
     let (service, mut handle) = tower_test::mock::pair::<u32, u32>();
-    let injector = FaultInjector::off();
+    let injector = FaultPolicy::off();
     let mut service = injector.layer().layer(service);
     handle.allow(10);
 

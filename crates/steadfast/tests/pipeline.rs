@@ -10,7 +10,7 @@ use std::time::Duration;
 use steadfast::breaker::{Breaker, State};
 use steadfast::bulkhead::{Bulkhead, BulkheadRejection};
 use steadfast::events::{Event, Events};
-use steadfast::fault::{FaultConfig, FaultInjector};
+use steadfast::fault::{FaultConfig, FaultPolicy};
 use steadfast::pipeline::{Lease, Pipeline};
 use steadfast::rate_limit::{Quota, RateLimit};
 use steadfast::retry::{Backoff, RetryPolicy};
@@ -277,7 +277,7 @@ async fn a_deadline_cut_cancels_the_breaker_permit() {
 #[tokio::test(start_paused = true)]
 async fn injected_faults_trip_the_breaker() {
     let breaker = Breaker::builder("gpt").consecutive_failures(3).build();
-    let fault = FaultInjector::new(FaultConfig {
+    let fault = FaultPolicy::new(FaultConfig {
         error_rate: 1.0,
         seed: Some(7),
         ..FaultConfig::default()
@@ -306,7 +306,7 @@ async fn injected_faults_trip_the_breaker() {
 
 #[tokio::test(start_paused = true)]
 async fn injected_hangs_are_cut_by_the_timeout() {
-    let fault = FaultInjector::new(FaultConfig {
+    let fault = FaultPolicy::new(FaultConfig {
         timeout_rate: 1.0,
         seed: Some(7),
         ..FaultConfig::default()
@@ -426,7 +426,7 @@ async fn the_pipeline_future_is_send() {
         .rate_limit(RateLimit::builder().build())
         .bulkhead(Bulkhead::builder(1).build())
         .timeout(SEC)
-        .fault(FaultInjector::off())
+        .fault(FaultPolicy::off())
         .build();
     let handle =
         tokio::spawn(

@@ -8,20 +8,20 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::FaultInjector;
+use super::FaultPolicy;
 use crate::classify::AsFailure;
 use crate::{BoxError, Error};
 
-/// Wraps services in a [`FaultService`] sharing one [`FaultInjector`]; made by
-/// [`FaultLayer::new`] or [`FaultInjector::layer`].
+/// Wraps services in a [`FaultService`] sharing one [`FaultPolicy`]; made by
+/// [`FaultLayer::new`] or [`FaultPolicy::layer`].
 #[derive(Debug, Clone)]
 pub struct FaultLayer {
-    injector: FaultInjector,
+    injector: FaultPolicy,
 }
 
 impl FaultLayer {
     /// A layer sharing `injector`'s configuration, random source and stats.
-    pub fn new(injector: FaultInjector) -> FaultLayer {
+    pub fn new(injector: FaultPolicy) -> FaultLayer {
         FaultLayer { injector }
     }
 }
@@ -40,18 +40,18 @@ impl<S> Layer<S> for FaultLayer {
 /// A service with faults injected before its requests; made by [`FaultLayer`].
 #[derive(Debug, Clone)]
 pub struct FaultService<S> {
-    injector: FaultInjector,
+    injector: FaultPolicy,
     inner: S,
 }
 
 impl<S> FaultService<S> {
     /// Wraps `inner`, injecting what `injector` says.
-    pub fn new(inner: S, injector: FaultInjector) -> FaultService<S> {
+    pub fn new(inner: S, injector: FaultPolicy) -> FaultService<S> {
         FaultLayer::new(injector).layer(inner)
     }
 
     /// The injector in use.
-    pub fn injector(&self) -> &FaultInjector {
+    pub fn injector(&self) -> &FaultPolicy {
         &self.injector
     }
 

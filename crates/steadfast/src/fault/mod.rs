@@ -3,17 +3,17 @@
 //! code and of the gateway.
 //!
 //! The same seed and configuration give the same sequence of decisions. An
-//! injector with every rate at zero ([`FaultInjector::off`]) costs one atomic
+//! injector with every rate at zero ([`FaultPolicy::off`]) costs one atomic
 //! load per call: no random draw, no await point. Rates can be changed while
-//! calls run ([`FaultInjector::set_config`]). Each injected fault emits
-//! [`Event::FaultInjected`] and is counted in [`FaultInjector::stats`].
+//! calls run ([`FaultPolicy::set_config`]). Each injected fault emits
+//! [`Event::FaultInjected`] and is counted in [`FaultPolicy::stats`].
 //!
 //! ```
 //! use std::time::Duration;
-//! use steadfast::fault::{FaultConfig, FaultInjector};
+//! use steadfast::fault::{FaultConfig, FaultPolicy};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let chaos = FaultInjector::new(FaultConfig {
+//! let chaos = FaultPolicy::new(FaultConfig {
 //!     error_rate: 1.0,
 //!     seed: Some(42),
 //!     ..FaultConfig::default()
@@ -46,7 +46,7 @@ use crate::{BoxError, Error, Failure};
 /// Injects faults into calls. Cheap to clone: clones share configuration,
 /// random source and stats.
 #[derive(Debug, Clone)]
-pub struct FaultInjector {
+pub struct FaultPolicy {
     shared: Arc<Shared>,
 }
 
@@ -83,33 +83,33 @@ pub struct FaultStats {
     pub rate_limits: u64,
 }
 
-/// Builds a [`FaultInjector`].
+/// Builds a [`FaultPolicy`].
 #[derive(Debug, Clone)]
-pub struct FaultInjectorBuilder {
+pub struct FaultBuilder {
     config: FaultConfig,
     name: Arc<str>,
     events: Events,
 }
 
-impl FaultInjectorBuilder {
+impl FaultBuilder {
     /// Names the injector in events and metrics (default `"fault"`).
-    pub fn name(mut self, name: impl Into<Arc<str>>) -> FaultInjectorBuilder {
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> FaultBuilder {
         self.name = name.into();
         self
     }
 
     /// Publishes [`Event::FaultInjected`] into `events`.
-    pub fn events(mut self, events: Events) -> FaultInjectorBuilder {
+    pub fn events(mut self, events: Events) -> FaultBuilder {
         self.events = events;
         self
     }
 
     /// The injector.
-    pub fn build(self) -> FaultInjector {
+    pub fn build(self) -> FaultPolicy {
         let knobs = Knobs::default();
         knobs.store(&self.config);
         let seed = self.config.seed;
-        FaultInjector {
+        FaultPolicy {
             shared: Arc::new(Shared {
                 name: self.name,
                 events: self.events,
@@ -122,10 +122,10 @@ impl FaultInjectorBuilder {
     }
 }
 
-impl FaultInjector {
+impl FaultPolicy {
     /// A builder injecting what `config` says.
-    pub fn builder(config: FaultConfig) -> FaultInjectorBuilder {
-        FaultInjectorBuilder {
+    pub fn builder(config: FaultConfig) -> FaultBuilder {
+        FaultBuilder {
             config,
             name: Arc::from("fault"),
             events: Events::none(),
@@ -133,14 +133,14 @@ impl FaultInjector {
     }
 
     /// An injector of `config`, unnamed and without events.
-    pub fn new(config: FaultConfig) -> FaultInjector {
-        FaultInjector::builder(config).build()
+    pub fn new(config: FaultConfig) -> FaultPolicy {
+        FaultPolicy::builder(config).build()
     }
 
-    /// An injector that injects nothing until [`FaultInjector::set_config`]
+    /// An injector that injects nothing until [`FaultPolicy::set_config`]
     /// turns it on.
-    pub fn off() -> FaultInjector {
-        FaultInjector::new(FaultConfig::default())
+    pub fn off() -> FaultPolicy {
+        FaultPolicy::new(FaultConfig::default())
     }
 
     /// The injector's name.
@@ -190,7 +190,7 @@ impl FaultInjector {
         self.shared.inject().await
     }
 
-    /// Injects (see [`FaultInjector::inject`]), then runs `op` unless a fault
+    /// Injects (see [`FaultPolicy::inject`]), then runs `op` unless a fault
     /// stopped it. An injected failure is [`Error::Injected`]; the op's own
     /// errors become [`Error::from_boxed`] transient call failures.
     pub async fn call<T, E, F, Fut>(&self, op: F) -> Result<T, Error>

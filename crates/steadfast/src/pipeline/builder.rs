@@ -7,7 +7,7 @@ use super::{Pipeline, Stages};
 use crate::breaker::Breaker;
 use crate::bulkhead::Bulkhead;
 use crate::events::Events;
-use crate::fault::FaultInjector;
+use crate::fault::FaultPolicy;
 use crate::rate_limit::RateLimit;
 use crate::retry::RetryPolicy;
 
@@ -29,7 +29,7 @@ pub struct PipelineBuilder {
     rate_limit: Option<RateLimit>,
     bulkhead: Option<Bulkhead>,
     timeout: Option<Duration>,
-    fault: Option<FaultInjector>,
+    fault: Option<FaultPolicy>,
 }
 
 impl PipelineBuilder {
@@ -98,7 +98,7 @@ impl PipelineBuilder {
     }
 
     /// Injects faults into every attempt, as if the target had failed.
-    pub fn fault(mut self, fault: FaultInjector) -> PipelineBuilder {
+    pub fn fault(mut self, fault: FaultPolicy) -> PipelineBuilder {
         self.fault = Some(fault);
         self
     }

@@ -87,7 +87,7 @@ use crate::breaker::Breaker;
 use crate::bulkhead::Bulkhead;
 use crate::classify::{AsFailure, ByFailure, Classify};
 use crate::events::Events;
-use crate::fault::FaultInjector;
+use crate::fault::FaultPolicy;
 use crate::rate_limit::RateLimit;
 use crate::retry::RetryPolicy;
 use crate::{BoxError, Error};
@@ -110,7 +110,7 @@ struct Stages {
     rate_limit: Option<RateLimit>,
     bulkhead: Option<Bulkhead>,
     timeout: Option<Duration>,
-    fault: Option<FaultInjector>,
+    fault: Option<FaultPolicy>,
 }
 
 impl Pipeline {
@@ -214,7 +214,7 @@ impl Pipeline {
     }
 
     /// The fault injector, if any.
-    pub fn fault(&self) -> Option<&FaultInjector> {
+    pub fn fault(&self) -> Option<&FaultPolicy> {
         self.stages.fault.as_ref()
     }
 }
