@@ -15,7 +15,7 @@ use super::providers::{self, Probe, ProviderApi};
 use crate::build_error::BuildError;
 
 /// One configured provider, ready to be called.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Provider {
     /// Its name in the config.
     pub name: Arc<str>,
@@ -45,6 +45,18 @@ impl PartialEq for Provider {
 }
 
 impl Eq for Provider {}
+
+/// Its name, format and what its kind decides (addresses): never its
+/// headers or config, which may hold secrets.
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("name", &self.name)
+            .field("format", &self.format)
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
 
 /// The paths the gateway calls on providers, whose URLs are parsed once.
 const CALLED_PATHS: [&str; 5] = [

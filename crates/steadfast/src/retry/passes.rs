@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::same_target::{SameTarget, Spot};
+use super::same_target::{Retry, SameTarget, Spot};
 use super::stats::Ending;
 use super::{RetryPolicy, Shared};
 use crate::classify::AsFailure;
@@ -95,7 +95,8 @@ impl RetryPolicy {
             budget.deposit();
         }
         let mut calls = vec![0u32; targets.len()];
-        let retried = Arc::new(Mutex::new(Vec::new()));
+        // Failures retried on the spot, reported before their pass's attempts.
+        let retried = (shared.same_target).map(|_| Arc::new(Mutex::new(Vec::new())));
         let mut last: Vec<Option<Failure>> = vec![None; targets.len()];
         let mut included: Vec<bool> = (0..targets.len()).map(|i| scope.includes(i)).collect();
         let mut backoff = Duration::ZERO;
@@ -108,19 +109,22 @@ impl RetryPolicy {
             let spot = |target: &T, info: AttemptInfo| {
                 let info = AttemptInfo { pass, ..info };
                 let first = call(target, info);
-                let again = shared.same_target.is_some().then(|| call(target, info));
-                let spot = Spot {
-                    name: target.name().clone(),
-                    index: info.index,
-                    calls: calls[info.index] + 1,
-                    deadline: scope.deadline(),
-                    retried: Arc::clone(&retried),
-                };
-                SameTarget::new(Arc::clone(policy), spot, first, again)
+                let retry = retried.as_ref().map(|retried| {
+                    let spot = Spot {
+                        name: target.name().clone(),
+                        index: info.index,
+                        calls: calls[info.index] + 1,
+                        deadline: scope.deadline(),
+                        retried: Arc::clone(retried),
+                    };
+                    Retry::new(Arc::clone(policy), spot, call(target, info))
+                });
+                SameTarget::new(first, retry)
             };
             let mut outcome = strategy.run_in(in_pass, targets, spot).await;
-            let on_the_spot = retried.lock().map(|mut r| std::mem::take(&mut *r));
-            outcome.prepend(on_the_spot.unwrap_or_default());
+            if let Some(Ok(mut on_the_spot)) = retried.as_ref().map(|r| r.lock()) {
+                outcome.prepend(std::mem::take(&mut *on_the_spot));
+            }
             for attempt in outcome.attempts() {
                 calls[attempt.index] += u32::from(attempt.outcome.was_called());
                 match attempt.outcome {

@@ -33,40 +33,51 @@ pub(super) struct Spot {
 }
 
 pin_project! {
-    /// The call of a target, and `again` (the same call, not yet polled)
-    /// once its failure says "try again soon": the first failure is then
-    /// reported among the retried ones, or stands if the target passes the
-    /// retry over. While the retry waits and runs, `first` holds the first
-    /// call's result, failure and time. (The retry, its wait and the first
-    /// result are boxed: without `same_target` they are never made, and the
-    /// future stays the size of the call's.)
+    /// The call of a target and, with `same_target`, its [`Retry`] on the
+    /// spot. Without `same_target` it is the call alone: nothing else is made
+    /// and polling passes straight through.
     pub(super) struct SameTarget<Fut, R, E> {
-        policy: Arc<Shared>,
-        spot: Spot,
         #[pin]
         call: Fut,
-        again: Option<Pin<Box<Fut>>>,
-        wait: Option<Pin<Box<Sleep>>>,
-        started: Instant,
-        first: Option<Box<(Result<R, E>, Failure, Duration)>>,
+        retry: Option<Retry<Fut, R, E>>,
     }
 }
 
 impl<Fut, R, E> SameTarget<Fut, R, E> {
-    /// The call `call`, with `again` ready to retry it (`None`: no retry).
-    pub(super) fn new(
-        policy: Arc<Shared>,
-        spot: Spot,
-        call: Fut,
-        again: Option<Fut>,
-    ) -> SameTarget<Fut, R, E> {
-        SameTarget {
+    /// The call `call`, retried on the spot by `retry` if given.
+    pub(super) fn new(call: Fut, retry: Option<Retry<Fut, R, E>>) -> SameTarget<Fut, R, E> {
+        SameTarget { call, retry }
+    }
+}
+
+/// A retry on the spot: `again` (the same call, made with the first and
+/// not yet polled) is polled once the first call's failure says "try again
+/// soon" and the wait is over; the first failure is then reported among the
+/// retried ones, or stands if the target passes the retry over. The retry,
+/// its wait and the first result are boxed, so the call's future keeps its
+/// size.
+pub(super) struct Retry<Fut, R, E> {
+    policy: Arc<Shared>,
+    spot: Spot,
+    again: Pin<Box<Fut>>,
+    started: Instant,
+    wait: Option<Pin<Box<Sleep>>>,
+    /// The first call's result, while the retry waits and runs.
+    first: Option<Box<FirstCall<R, E>>>,
+}
+
+/// A first call that failed: its result, failure and time.
+type FirstCall<R, E> = (Result<R, E>, Failure, Duration);
+
+impl<Fut, R, E> Retry<Fut, R, E> {
+    /// A retry of the call at `spot` by `again`, under `policy`.
+    pub(super) fn new(policy: Arc<Shared>, spot: Spot, again: Fut) -> Retry<Fut, R, E> {
+        Retry {
             policy,
             spot,
-            call,
-            again: again.map(Box::pin),
-            wait: None,
+            again: Box::pin(again),
             started: Instant::now(),
+            wait: None,
             first: None,
         }
     }
@@ -81,45 +92,48 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R, E>> {
         let mut this = self.project();
+        let Some(retry) = this.retry.as_mut() else {
+            return this.call.poll(cx);
+        };
         loop {
-            if let Some(wait) = this.wait {
+            if let Some(wait) = &mut retry.wait {
                 ready!(wait.as_mut().poll(cx));
-                *this.wait = None;
+                retry.wait = None;
             }
-            let result = match (this.first.is_some(), this.again.as_mut()) {
-                (true, Some(again)) => ready!(again.as_mut().poll(cx)),
-                _ => ready!(this.call.as_mut().poll(cx)),
+            let result = match retry.first.is_some() {
+                true => ready!(retry.again.as_mut().poll(cx)),
+                false => ready!(this.call.as_mut().poll(cx)),
             };
             let passed_over = matches!(&result, Err(error) if error.passed_over().is_some());
-            if let Some(first) = this.first.take() {
+            if let Some(first) = retry.first.take() {
                 // The retry ended: a target passing it over leaves the first
                 // failure standing.
                 let (first, failure, elapsed) = *first;
                 if passed_over {
                     return Poll::Ready(first);
                 }
-                if let Ok(mut retried) = this.spot.retried.lock() {
+                if let Ok(mut retried) = retry.spot.retried.lock() {
                     retried.push(Attempt {
-                        target: this.spot.name.clone(),
-                        index: this.spot.index,
+                        target: retry.spot.name.clone(),
+                        index: retry.spot.index,
                         outcome: AttemptOutcome::Failed(failure),
                         elapsed,
                     });
                 }
                 return Poll::Ready(result);
             }
-            let failure = match (&result, passed_over, this.again.is_some()) {
-                (Err(error), false, true) => error.as_failure(),
+            let failure = match (&result, passed_over) {
+                (Err(error), false) => error.as_failure(),
                 _ => return Poll::Ready(result),
             };
-            let spot = &this.spot;
-            let Some(wait) = (this.policy).same_target_wait(&failure, spot.calls, spot.deadline)
+            let spot = &retry.spot;
+            let Some(wait) = (retry.policy).same_target_wait(&failure, spot.calls, spot.deadline)
             else {
                 return Poll::Ready(result);
             };
-            this.policy.retry_scheduled(1, wait, failure);
-            *this.first = Some(Box::new((result, failure, this.started.elapsed())));
-            *this.wait = Some(Box::pin(tokio::time::sleep(wait)));
+            retry.policy.retry_scheduled(1, wait, failure);
+            retry.first = Some(Box::new((result, failure, retry.started.elapsed())));
+            retry.wait = Some(Box::pin(tokio::time::sleep(wait)));
         }
     }
 }
